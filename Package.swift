@@ -1,0 +1,68 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Module layering (DESIGN.md): each module imports only those listed before it.
+//   C shims → Checksum → Imaging → Registration → NN → FusionDiff → Fusion → Daemon → focusd
+let package = Package(
+    name: "focusd",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "focusd", targets: ["focusd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // MARK: C libraries
+        .target(
+            name: "CTIFF",
+            linkerSettings: [.linkedLibrary("tiff")]
+        ),
+        .target(
+            name: "CImageCodecs",
+            linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg")]
+        ),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CInotify", path: "Sources/CInotify"),
+
+        // MARK: Swift modules
+        .target(name: "Checksum"),
+        .target(name: "Imaging", dependencies: ["CTIFF", "CImageCodecs"]),
+        .target(name: "Registration", dependencies: ["Imaging"]),
+        .target(name: "NN", dependencies: ["CBLAS"]),
+        .target(name: "FusionDiff", dependencies: ["NN"]),
+        .target(name: "Fusion", dependencies: ["Imaging", "Registration", "NN", "FusionDiff"]),
+        .target(
+            name: "Daemon",
+            dependencies: [
+                "Checksum", "Imaging", "Registration", "NN", "FusionDiff", "Fusion", "CInotify",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "focusd",
+            dependencies: [
+                "Checksum", "Imaging", "Registration", "NN", "FusionDiff", "Fusion", "Daemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: Tests (swift-testing), one target per module
+        .testTarget(name: "ChecksumTests", dependencies: ["Checksum"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        .testTarget(name: "RegistrationTests", dependencies: ["Registration", "Imaging"]),
+        .testTarget(name: "NNTests", dependencies: ["NN"]),
+        .testTarget(name: "FusionDiffTests", dependencies: ["FusionDiff", "NN"]),
+        .testTarget(name: "FusionTests", dependencies: ["Fusion", "FusionDiff", "Imaging", "NN"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Fusion", "Imaging", "Checksum"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,138 @@
+import Foundation
+import Logging
+
+/// The daemon's configuration file (`/etc/focusd/focusd.yaml` by default).
+///
+/// ```yaml
+/// state_directory: /var/lib/focusd       # journal (SQLite) and default quarantine
+/// workers: 1                             # stacks fused at the same time
+/// log_level: info                        # trace, debug, info, notice, warning, error, critical
+/// shutdown_timeout_seconds: 60           # on SIGTERM: wait this long for running jobs, then re-queue them
+/// poll_interval_seconds: 0.25            # how often pending files are re-examined
+/// drop_folders:
+///   - path: /data/drop/scope1            # watched recursively
+///     name: scope1                       # optional; defaults to the folder's name
+///     profile: /etc/focusd/profiles/default.yaml   # a profile file, or an inline mapping of settings
+///     output: /data/fused/scope1
+///     archive: /data/archive/scope1      # optional: inputs are moved here after success
+///     quarantine: /data/quarantine/scope1  # optional; default <state_directory>/quarantine/<name>
+///     detection: { stable_seconds: 2, marker: COMPLETE, slice_count: 20, quiet_seconds: 60,
+///                  pattern: '(?<stack>.+)_z(?<z>\d+)\.tif', extensions: [tif, tiff, png, jpg, jpeg] }
+///     outputs: { fused: '{stack}_fused.tif', depth: '{stack}_depth.tif', confidence: null,
+///                sidecar: '{stack}.prov.json' }
+///     retry: { max_attempts: 4, backoff_seconds: 10, max_backoff_seconds: 600 }
+/// ```
+/// Relative paths are relative to the configuration file's folder.
+public struct DaemonConfiguration: Sendable, Equatable {
+    public var stateDirectory: String
+    public var workers: Int = 1
+    public var logLevel: Logger.Level = .info
+    public var shutdownTimeoutSeconds: Double = 60
+    public var pollIntervalSeconds: Double = 0.25
+    public var dropFolders: [DropFolderConfiguration]
+    /// Where the configuration was read from (for messages).
+    public var sourceFile: String
+
+    public init(stateDirectory: String, dropFolders: [DropFolderConfiguration], sourceFile: String = "<memory>") {
+        self.stateDirectory = stateDirectory
+        self.dropFolders = dropFolders
+        self.sourceFile = sourceFile
+    }
+
+    /// The journal database inside the state directory.
+    public var journalPath: String { (stateDirectory as NSString).appendingPathComponent("journal.sqlite") }
+}
+
+/// One watched drop folder and what to do with the stacks that arrive in it.
+public struct DropFolderConfiguration: Sendable, Equatable {
+    /// A short name for logs, the journal and default folder names.
+    public var name: String
+    public var path: String
+    public var profile: ProfileReference
+    public var output: String
+    public var archive: String?
+    public var quarantine: String
+    public var detection: DetectionRules
+    public var outputs: OutputPatterns
+    public var retry: RetryPolicy
+
+    public init(name: String, path: String, profile: ProfileReference = .defaults, output: String,
+                archive: String? = nil, quarantine: String, detection: DetectionRules = DetectionRules(),
+                outputs: OutputPatterns = OutputPatterns(), retry: RetryPolicy = RetryPolicy()) {
+        self.name = name
+        self.path = path
+        self.profile = profile
+        self.output = output
+        self.archive = archive
+        self.quarantine = quarantine
+        self.detection = detection
+        self.outputs = outputs
+        self.retry = retry
+    }
+}
+
+/// Where a drop folder's fusion settings come from.
+public enum ProfileReference: Sendable, Equatable {
+    /// The built-in defaults (`FusionSettings()`).
+    case defaults
+    /// A profile YAML file.
+    case file(String)
+    /// Settings written inline in the daemon configuration, as YAML text; `line` is where they start.
+    case inline(yaml: String, line: Int?)
+}
+
+/// Output file names; `{stack}` is replaced by the stack's name. `nil` turns an optional output off.
+public struct OutputPatterns: Sendable, Equatable, Codable {
+    public var fused: String = "{stack}_fused.tif"
+    public var depth: String? = "{stack}_depth.tif"
+    public var confidence: String? = nil
+    public var sidecar: String = "{stack}.prov.json"
+    public init() {}
+
+    /// `pattern` with `{stack}` replaced.
+    public static func resolve(_ pattern: String, stack: String) -> String {
+        pattern.replacingOccurrences(of: "{stack}", with: stack)
+    }
+}
+
+/// How stacks are recognised in a drop folder and when they count as complete.
+///
+/// - A file directly in the drop folder whose name matches `pattern` is a loose slice, grouped by
+///   the pattern's `stack` capture and ordered by its `z` capture; the group is complete at
+///   `sliceCount` slices or after `quietSeconds` without change.
+/// - Any other image file directly in the drop folder is a (multi-page) stack file, complete when it was
+///   closed after writing (or moved in) and is stable.
+/// - A folder directly in the drop folder is a stack of slices (its image files in natural name order),
+///   complete when `marker` appears in it, or at `sliceCount` slices, or after `quietSeconds` without change.
+/// In every case each file's size and mtime must have been stable for `stableSeconds`.
+public struct DetectionRules: Sendable, Equatable {
+    public var stableSeconds: Double = 2
+    public var marker: String? = "COMPLETE"
+    public var sliceCount: Int? = nil
+    public var quietSeconds: Double? = 60
+    public var pattern: String? = nil
+    public var extensions: [String] = ["tif", "tiff", "png", "jpg", "jpeg"]
+    public init() {}
+}
+
+/// Retries of transient failures: attempt n (1-based) that failed waits
+/// `min(backoffSeconds · 2^(n−1), maxBackoffSeconds)` before the next; after `maxAttempts` the job fails.
+public struct RetryPolicy: Sendable, Equatable, Codable {
+    public var maxAttempts: Int = 4
+    public var backoffSeconds: Double = 10
+    public var maxBackoffSeconds: Double = 600
+    public init(maxAttempts: Int = 4, backoffSeconds: Double = 10, maxBackoffSeconds: Double = 600) {
+        self.maxAttempts = maxAttempts
+        self.backoffSeconds = backoffSeconds
+        self.maxBackoffSeconds = maxBackoffSeconds
+    }
+
+    /// Seconds to wait after the `attempt`-th failed attempt (1-based).
+    public func delay(afterAttempt attempt: Int) -> Double {
+        let exponent = Double(max(0, min(attempt - 1, 40)))
+        return min(backoffSeconds * pow(2, exponent), maxBackoffSeconds)
+    }
+
+    /// Whether another attempt is allowed after `attempts` attempts.
+    public func allowsRetry(after attempts: Int) -> Bool { attempts < maxAttempts }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import GRDB
+
+/// One input file of a job: absolute path and the signature it had when the stack was found complete.
+public struct JobInput: Codable, Sendable, Equatable {
+    public var path: String
+    public var size: Int
+    public var mtime: Double
+}
+
+/// An output file as recorded in the journal and the sidecar.
+public struct JobOutput: Codable, Sendable, Equatable {
+    public var role: String
+    public var path: String
+    public var size: Int
+    public var sha256: String
+}
+
+/// A row of the `job` table: one stack and everything the daemon did with it.
+public struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "job"
+
+    public var id: Int64?
+    /// The drop folder's configured name.
+    public var drop: String
+    public var stack: String
+    public var kind: StackKind
+    /// The file or folder (absolute) moved as a whole to archive/quarantine; nil for loose files.
+    public var root: String?
+    /// Inputs in slice order.
+    public var inputs: [JobInput]
+    /// A hash of the inputs' paths, sizes and mtimes: the same drop seen twice is one job.
+    public var inputSignature: String
+    /// Hex SHA-256 of each input, in slice order, once hashed.
+    public var inputSHA256: [String]?
+    /// Hash of the input hashes, the resolved profile and the model's hash: equal fingerprints are not fused twice.
+    public var fingerprint: String?
+    public var state: JobState
+    public var attempts: Int
+    public var detectedAt: Double
+    public var updatedAt: Double
+    public var startedAt: Double?
+    public var finishedAt: Double?
+    /// A queued job runs no earlier than this.
+    public var nextAttemptAt: Double
+    public var error: String?
+    /// The `{stack}` value used for output names (the stack name, or a suffixed one if it was taken).
+    public var outputStack: String?
+    public var outputs: [JobOutput]?
+    public var sidecar: String?
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    enum CodingKeys: String, CodingKey {
+        case id, drop, stack, kind, root, inputs, state, attempts, error, outputs, sidecar, fingerprint
+        case inputSignature = "input_signature", inputSHA256 = "input_sha256"
+        case detectedAt = "detected_at", updatedAt = "updated_at", startedAt = "started_at"
+        case finishedAt = "finished_at", nextAttemptAt = "next_attempt_at", outputStack = "output_stack"
+    }
+}
+
+extension StackKind: DatabaseValueConvertible {}
+extension JobState: DatabaseValueConvertible {}

@@ -1,0 +1,159 @@
+import CInotify
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file-system change under a watched folder, as the stack detector needs it.
+public enum WatchEvent: Sendable, Equatable {
+    /// Created or written to (a writer is active): stat it, it is not yet closed.
+    case modified(String)
+    /// Closed after writing, or moved in: stat it, it is closed.
+    case closed(String)
+    /// Metadata changed (mtime set, permissions): stat it again; its open/closed state is unchanged.
+    case touched(String)
+    /// A new folder (created or moved in): scan it, it may already hold files.
+    case folderAppeared(String)
+    /// Deleted or moved away (file or folder).
+    case removed(String)
+    /// The kernel's event queue overflowed, or a watch was lost: rescan everything.
+    case overflow
+}
+
+/// An error from the kernel's inotify API: the call, the path and `strerror`.
+public struct WatchError: Error, CustomStringConvertible, Sendable {
+    public let function: String
+    public let path: String
+    public let code: Int32
+    public var description: String {
+        let hint = code == ENOSPC ? "; raise fs.inotify.max_user_watches (sysctl)" : code == EMFILE ? "; raise fs.inotify.max_user_instances" : ""
+        return "\(function)(\(path)): \(String(cString: strerror(code)))\(hint)"
+    }
+}
+
+/// Watches folder trees recursively with the kernel's inotify API.
+///
+/// Why the raw API and not libinotifytools' `inotifytools_*` functions: libinotifytools keeps one
+/// process-wide inotify instance and watch table in globals, which cannot serve two independent
+/// watchers (several daemons in one test process, or a watcher restarted while another is alive)
+/// and is not safe to use from more than one thread; its `inotifytools_next_event` timeout is in
+/// whole seconds. The kernel API is a file descriptor: owned here, closed in `deinit`, polled with
+/// a 100 ms timeout so that shutdown is prompt.
+///
+/// Not thread-safe: one thread calls `next`.
+public final class InotifyWatcher {
+    private let fd: Int32
+    private var pathsByWatch: [Int32: String] = [:]
+    private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+
+    static let fileMask: UInt32 = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_MODIFY
+                                         | IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB) | UInt32(IN_ONLYDIR)
+
+    public init() throws(WatchError) {
+        let fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
+        guard fd >= 0 else { throw WatchError(function: "inotify_init1", path: "", code: errno) }
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+
+    /// Watches `root` and every folder below it (not following symbolic links).
+    /// Returns the folders now watched.
+    @discardableResult
+    public func watchRecursively(_ root: String) throws(WatchError) -> [String] {
+        var added: [String] = []
+        var pending = [root]
+        while let dir = pending.popLast() {
+            let wd = inotify_add_watch(fd, dir, Self.fileMask | UInt32(IN_DONT_FOLLOW))
+            if wd < 0 {
+                let code = errno
+                if dir == root || (code != ENOENT && code != ENOTDIR) {
+                    throw WatchError(function: "inotify_add_watch", path: dir, code: code)
+                }
+                continue
+            }
+            pathsByWatch[wd] = dir
+            added.append(dir)
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { continue }
+            for name in names {
+                let child = (dir as NSString).appendingPathComponent(name)
+                var st = stat()
+                if lstat(child, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { pending.append(child) }
+            }
+        }
+        return added
+    }
+
+    /// Waits up to `timeoutMilliseconds` for events and returns them (absolute paths); empty on timeout.
+    /// New subfolders are watched before their `folderAppeared` event is returned.
+    public func next(timeoutMilliseconds: Int32) throws(WatchError) -> [WatchEvent] {
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let ready = poll(&pfd, 1, timeoutMilliseconds)
+        if ready < 0 {
+            if errno == EINTR { return [] }
+            throw WatchError(function: "poll", path: "inotify", code: errno)
+        }
+        guard ready > 0 else { return [] }
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EAGAIN || errno == EINTR { return [] }
+            throw WatchError(function: "read", path: "inotify", code: errno)
+        }
+        var events: [WatchEvent] = []
+        var offset = 0
+        let headerSize = MemoryLayout<inotify_event>.size
+        while offset + headerSize <= n {
+            let (wd, mask, nameLength) = buffer.withUnsafeBytes { raw -> (Int32, UInt32, Int) in
+                let e = raw.loadUnaligned(fromByteOffset: offset, as: inotify_event.self)
+                return (e.wd, e.mask, Int(e.len))
+            }
+            var name = ""
+            if nameLength > 0 {
+                let bytes = buffer[(offset + headerSize)..<(offset + headerSize + nameLength)]
+                name = String(decoding: bytes.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            offset += headerSize + nameLength
+            events.append(contentsOf: translate(wd: wd, mask: mask, name: name))
+        }
+        return events
+    }
+
+    private func translate(wd: Int32, mask: UInt32, name: String) -> [WatchEvent] {
+        if mask & UInt32(IN_Q_OVERFLOW) != 0 { return [.overflow] }
+        if mask & UInt32(IN_IGNORED) != 0 {
+            pathsByWatch[wd] = nil
+            return []
+        }
+        guard let dir = pathsByWatch[wd] else { return [] }
+        if mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF) != 0 {
+            // The watched folder itself went away; its parent reports the removal.
+            if mask & UInt32(IN_MOVE_SELF) != 0 { inotify_rm_watch(fd, wd) }
+            pathsByWatch[wd] = nil
+            return []
+        }
+        guard !name.isEmpty else { return [] }
+        let path = (dir as NSString).appendingPathComponent(name)
+        let isDir = mask & UInt32(IN_ISDIR) != 0
+        if isDir {
+            if mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 {
+                do { try watchRecursively(path) } catch { return [.overflow] }
+                return [.folderAppeared(path)]
+            }
+            if mask & UInt32(IN_DELETE | IN_MOVED_FROM) != 0 {
+                // Drop the watches of a folder moved away: its events would carry a stale path.
+                let prefix = path + "/"
+                for (w, p) in pathsByWatch where p == path || p.hasPrefix(prefix) {
+                    inotify_rm_watch(fd, w)
+                    pathsByWatch[w] = nil
+                }
+                return [.removed(path)]
+            }
+            return []
+        }
+        if mask & UInt32(IN_DELETE | IN_MOVED_FROM) != 0 { return [.removed(path)] }
+        if mask & UInt32(IN_CLOSE_WRITE | IN_MOVED_TO) != 0 { return [.closed(path)] }
+        if mask & UInt32(IN_CREATE | IN_MODIFY) != 0 { return [.modified(path)] }
+        if mask & UInt32(IN_ATTRIB) != 0 { return [.touched(path)] }
+        return []
+    }
+}

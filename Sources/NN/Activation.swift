@@ -1,0 +1,76 @@
+import Foundation
+
+/// Elementwise activations: SiLU `x·σ(x)` forward and backward, with a vectorised exp.
+
+/// e^x for 8 lanes (Cephes range reduction and degree-6 polynomial; relative error ≈ 2e-7).
+@inline(__always)
+func exp8(_ value: SIMD8<Float>) -> SIMD8<Float> {
+    let x0 = value.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.3))
+    let fx = (x0 * 1.44269504088896341 + 0.5).rounded(.down)
+    var x = x0 - fx * 0.693359375
+    x = x + fx * 2.12194440e-4
+    var y = SIMD8<Float>(repeating: 1.9875691500e-4)
+    y = y * x + 1.3981999507e-3
+    y = y * x + 8.3334519073e-3
+    y = y * x + 4.1665795894e-2
+    y = y * x + 1.6666665459e-1
+    y = y * x + 5.0000001201e-1
+    y = y * (x * x) + x + 1
+    let exponent = (SIMD8<Int32>(truncatingIfNeeded: SIMD8<Int32>(fx)) &+ 127) &<< 23
+    return y * unsafeBitCast(exponent, to: SIMD8<Float>.self)
+}
+
+/// SiLU of 8 lanes.
+@inline(__always)
+func silu8(_ x: SIMD8<Float>) -> SIMD8<Float> { x / (1 + exp8(-x)) }
+
+/// Applies `y = a·x + b` then (optionally) SiLU to `count` floats: `output` may equal `input`.
+@inline(__always)
+func affineSiLU(
+    _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int,
+    scale: Float, shift: Float, silu: Bool
+) {
+    var i = 0
+    let a = SIMD8<Float>(repeating: scale), b = SIMD8<Float>(repeating: shift)
+    let inRaw = UnsafeRawPointer(input), outRaw = UnsafeMutableRawPointer(output)
+    while i + 8 <= count {
+        var v = inRaw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * a + b
+        if silu { v = silu8(v) }
+        outRaw.storeBytes(of: v, toByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count {
+        let v = input[i] * scale + shift
+        output[i] = silu ? v / (1 + scalarExp(-v)) : v
+        i += 1
+    }
+}
+
+/// e^x of one float.
+@inline(__always)
+func scalarExp(_ x: Float) -> Float { Float(Foundation.exp(Double(x))) }
+
+/// SiLU `y = x·σ(x)`.
+public enum SiLU {
+    /// `output[i] = silu(input[i])`; `output` may equal `input`.
+    public static func forward(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int) {
+        Compute.parallelRanges(count, minimumPerThread: 16384) { range in
+            affineSiLU(input + range.lowerBound, output + range.lowerBound, count: range.count,
+                       scale: 1, shift: 0, silu: true)
+        }
+    }
+
+    /// `inputGradient[i] += outputGradient[i] · σ(x)(1 + x(1 − σ(x)))` for pre-activation `input`.
+    public static func backward(
+        input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
+        inputGradient: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        Compute.parallelRanges(count, minimumPerThread: 16384) { range in
+            for i in range {
+                let x = input[i]
+                let s = 1 / (1 + scalarExp(-x))
+                inputGradient[i] += outputGradient[i] * s * (1 + x * (1 - s))
+            }
+        }
+    }
+}

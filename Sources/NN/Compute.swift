@@ -1,0 +1,113 @@
+import CBLAS
+import Dispatch
+import Foundation
+
+/// The engine's one thread setting, shared by OpenBLAS's GEMM threads and the engine's own
+/// parallel loops (im2col, GroupNorm, elementwise work).
+///
+/// The two never run at the same time: a parallel loop finishes before the next GEMM starts, and
+/// a GEMM returns before the next loop starts, so `threads` cores are busy at every moment and
+/// never oversubscribed. Set it once before running networks (`focusd` does it at start-up).
+public enum Compute {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var storedThreads = 1
+    nonisolated(unsafe) private static var configured = false
+
+    /// Threads used by GEMM and by the engine's parallel loops (at least 1).
+    public static var threads: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        if !configured {
+            configured = true
+            openblas_set_num_threads(Int32(storedThreads))
+        }
+        return storedThreads
+    }
+
+    /// Sets the number of threads for GEMM and the parallel loops.
+    public static func setThreads(_ count: Int) {
+        precondition(count >= 1, "thread count must be at least 1")
+        lock.lock()
+        defer { lock.unlock() }
+        storedThreads = count
+        configured = true
+        openblas_set_num_threads(Int32(count))
+    }
+
+    /// Runs `body` over `0..<count` split into at most `threads` contiguous ranges in parallel.
+    /// Runs inline when there is one thread or the work is smaller than `minimumPerThread`.
+    @inline(__always)
+    static func parallelRanges(_ count: Int, minimumPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
+        let workers = min(threads, max(1, count / max(1, minimumPerThread)))
+        if workers <= 1 {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        // concurrentPerform returns only after every iteration ran, so `body` (and the pointers
+        // it captures) outlives every use; the box only tells the compiler so.
+        withoutActuallyEscaping(body) { escapable in
+            let box = UncheckedSendableBox(value: escapable)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                let start = count * worker / workers
+                let end = count * (worker + 1) / workers
+                if start < end { box.value(start..<end) }
+            }
+        }
+    }
+
+    /// Runs `body(index)` for every index in `0..<count`, spread over the threads.
+    @inline(__always)
+    static func parallelFor(_ count: Int, minimumPerThread: Int = 1, _ body: (Int) -> Void) {
+        parallelRanges(count, minimumPerThread: minimumPerThread) { range in
+            for index in range { body(index) }
+        }
+    }
+}
+
+/// A growable Float32 scratch buffer that keeps its memory between uses.
+///
+/// Inference passes request the sizes they need; after the first pass at a given size no call
+/// allocates. The pointer stays valid until the next `reserve` that grows the buffer.
+public final class ScratchBuffer: @unchecked Sendable {
+    public private(set) var capacity = 0
+    public private(set) var pointer: UnsafeMutablePointer<Float>
+
+    public init(capacity: Int = 0) {
+        self.capacity = max(0, capacity)
+        pointer = .allocate(capacity: max(1, capacity))
+    }
+
+    deinit { pointer.deallocate() }
+
+    /// Returns storage for at least `count` floats (contents unspecified after growth).
+    @discardableResult
+    public func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if count > capacity {
+            pointer.deallocate()
+            pointer = .allocate(capacity: count)
+            capacity = count
+        }
+        return pointer
+    }
+}
+
+/// Numbered scratch buffers for an op sequence; slot `i` keeps its memory between passes.
+public final class Workspace: @unchecked Sendable {
+    private var slots: [ScratchBuffer] = []
+
+    public init() {}
+
+    /// Storage for at least `count` floats in slot `slot`.
+    public func floats(_ count: Int, slot: Int) -> UnsafeMutablePointer<Float> {
+        while slots.count <= slot { slots.append(ScratchBuffer()) }
+        return slots[slot].reserve(count)
+    }
+
+    /// Bytes currently held by all slots.
+    public var bytes: Int { slots.reduce(0) { $0 + $1.capacity * MemoryLayout<Float>.size } }
+}
+
+/// Carries a non-Sendable value into a synchronous parallel loop that finishes before returning.
+struct UncheckedSendableBox<Value>: @unchecked Sendable {
+    let value: Value
+}

@@ -1,0 +1,269 @@
+/// 2-D convolution over NCHW Float32 data, PyTorch semantics (cross-correlation, zero padding).
+///
+/// Weight `[outChannels, inChannels, kernelHeight, kernelWidth]`, bias `[outChannels]`.
+/// Forward is im2col + one `cblas_sgemm` per batch element and band of output rows:
+/// `Y[Cout, band] = W[Cout, Cin·KH·KW] · cols[Cin·KH·KW, band]`. A 1×1 stride-1 convolution
+/// multiplies the input directly. Bands keep the column buffer within `columnBudget` floats so it
+/// stays in cache between im2col and GEMM. Backward recomputes the columns from the input.
+public struct Conv2D: Sendable, Equatable, Hashable {
+    public let inChannels: Int
+    public let outChannels: Int
+    public let kernelHeight: Int
+    public let kernelWidth: Int
+    public let stride: Int
+    public let padding: Int
+
+    /// Largest column buffer (floats) one band may use.
+    public static let columnBudget = 1 << 21
+
+    public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0) {
+        self.init(
+            inChannels: inChannels, outChannels: outChannels, kernelHeight: kernelSize,
+            kernelWidth: kernelSize, stride: stride, padding: padding)
+    }
+
+    public init(inChannels: Int, outChannels: Int, kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int) {
+        precondition(inChannels > 0 && outChannels > 0, "channel counts must be positive")
+        precondition(kernelHeight > 0 && kernelWidth > 0 && stride > 0 && padding >= 0, "bad kernel geometry")
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernelHeight = kernelHeight
+        self.kernelWidth = kernelWidth
+        self.stride = stride
+        self.padding = padding
+    }
+
+    public var weightShape: [Int] { [outChannels, inChannels, kernelHeight, kernelWidth] }
+    public var weightCount: Int { outChannels * inChannels * kernelHeight * kernelWidth }
+    /// Rows of the column matrix: `Cin·KH·KW`.
+    public var columnRows: Int { inChannels * kernelHeight * kernelWidth }
+    var isPointwise: Bool { kernelHeight == 1 && kernelWidth == 1 && stride == 1 && padding == 0 }
+
+    /// Output height and width for an input of `height × width`.
+    public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
+        let h = (height + 2 * padding - kernelHeight) / stride + 1
+        let w = (width + 2 * padding - kernelWidth) / stride + 1
+        precondition(h > 0 && w > 0, "input \(height)×\(width) too small for kernel \(kernelHeight)×\(kernelWidth)")
+        return (h, w)
+    }
+
+    /// Multiply-adds of one forward pass.
+    public func multiplyAdds(batch: Int, height: Int, width: Int) -> Int {
+        let (oh, ow) = outputSize(height: height, width: width)
+        return batch * outChannels * columnRows * oh * ow
+    }
+
+    /// Output rows per band so that a column band stays within `columnBudget` floats.
+    func bandRows(outputHeight: Int, outputWidth: Int) -> Int {
+        max(1, min(outputHeight, Conv2D.columnBudget / max(1, columnRows * outputWidth)))
+    }
+
+    // MARK: - Forward
+
+    /// `output = conv(input) + bias + shift[n]` (or `+=` into `output` when `accumulate`).
+    ///
+    /// - Parameters:
+    ///   - input: `[batch, inChannels, height, width]`.
+    ///   - shift: optional `[batch, outChannels]` added per image and channel (a time embedding).
+    ///   - output: `[batch, outChannels, OH, OW]`.
+    public func forward(
+        input: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
+        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, shift: UnsafePointer<Float>? = nil,
+        output: UnsafeMutablePointer<Float>, accumulate: Bool = false, workspace: Workspace, slot: Int = 0
+    ) {
+        let (oh, ow) = outputSize(height: height, width: width)
+        let outPlane = oh * ow
+        let k = columnRows
+        let band = bandRows(outputHeight: oh, outputWidth: ow)
+        let columns = isPointwise ? nil : workspace.floats(k * band * ow, slot: slot)
+        for n in 0..<batch {
+            let x = input + n * inChannels * height * width
+            let y = output + n * outChannels * outPlane
+            var y0 = 0
+            while y0 < oh {
+                let y1 = min(oh, y0 + band)
+                let cols = (y1 - y0) * ow
+                // Prefill the output band with bias (+ shift), then GEMM accumulates onto it.
+                Compute.parallelFor(outChannels, minimumPerThread: max(1, 16384 / max(1, cols))) { co in
+                    let value = (bias?[co] ?? 0) + (shift?[n * outChannels + co] ?? 0)
+                    let row = y + co * outPlane + y0 * ow
+                    if accumulate {
+                        if value != 0 { for i in 0..<cols { row[i] += value } }
+                    } else {
+                        row.update(repeating: value, count: cols)
+                    }
+                }
+                if let columns {
+                    im2col(input: x, height: height, width: width, outputWidth: ow, rows: y0..<y1, columns: columns)
+                    // [Cout, cols] += W[Cout, K] · columns[K, cols]
+                    gemm(m: outChannels, n: cols, k: k, a: weight, lda: k, b: columns, ldb: cols,
+                         beta: 1, c: y + y0 * ow, ldc: outPlane)
+                } else {
+                    // [Cout, cols] += W[Cout, Cin] · X[Cin, cols]
+                    gemm(m: outChannels, n: cols, k: k, a: weight, lda: k, b: x + y0 * ow, ldb: outPlane,
+                         beta: 1, c: y + y0 * ow, ldc: outPlane)
+                }
+                y0 = y1
+            }
+        }
+    }
+
+    // MARK: - Backward
+
+    /// Adds `∂L/∂W` (and `∂L/∂b`) for the given input and output gradient.
+    public func backwardWeights(
+        input: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
+        outputGradient: UnsafePointer<Float>, weightGradient: UnsafeMutablePointer<Float>,
+        biasGradient: UnsafeMutablePointer<Float>?, workspace: Workspace, slot: Int = 0
+    ) {
+        let (oh, ow) = outputSize(height: height, width: width)
+        let outPlane = oh * ow
+        let k = columnRows
+        let band = bandRows(outputHeight: oh, outputWidth: ow)
+        let columns = isPointwise ? nil : workspace.floats(k * band * ow, slot: slot)
+        for n in 0..<batch {
+            let x = input + n * inChannels * height * width
+            let dy = outputGradient + n * outChannels * outPlane
+            if let biasGradient {
+                for co in 0..<outChannels { biasGradient[co] += sum(dy + co * outPlane, count: outPlane) }
+            }
+            var y0 = 0
+            while y0 < oh {
+                let y1 = min(oh, y0 + band)
+                let cols = (y1 - y0) * ow
+                let b: UnsafePointer<Float>
+                let ldb: Int
+                if let columns {
+                    im2col(input: x, height: height, width: width, outputWidth: ow, rows: y0..<y1, columns: columns)
+                    b = UnsafePointer(columns)
+                    ldb = cols
+                } else {
+                    b = x + y0 * ow
+                    ldb = outPlane
+                }
+                // dW[Cout, K] += dY[Cout, cols] · columns[K, cols]ᵀ
+                gemm(transposeB: true, m: outChannels, n: k, k: cols, a: dy + y0 * ow, lda: outPlane,
+                     b: b, ldb: ldb, beta: 1, c: weightGradient, ldc: k)
+                y0 = y1
+            }
+        }
+    }
+
+    /// Adds `∂L/∂X = col2im(Wᵀ · ∂L/∂Y)` into `inputGradient` `[batch, inChannels, height, width]`.
+    public func backwardData(
+        outputGradient: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
+        weight: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>,
+        workspace: Workspace, slot: Int = 0
+    ) {
+        let (oh, ow) = outputSize(height: height, width: width)
+        let outPlane = oh * ow
+        let k = columnRows
+        let band = bandRows(outputHeight: oh, outputWidth: ow)
+        let columns = isPointwise ? nil : workspace.floats(k * band * ow, slot: slot)
+        for n in 0..<batch {
+            let dx = inputGradient + n * inChannels * height * width
+            let dy = outputGradient + n * outChannels * outPlane
+            var y0 = 0
+            while y0 < oh {
+                let y1 = min(oh, y0 + band)
+                let cols = (y1 - y0) * ow
+                if let columns {
+                    // columns[K, cols] = Wᵀ[K, Cout] · dY[Cout, cols]
+                    gemm(transposeA: true, m: k, n: cols, k: outChannels, a: weight, lda: k,
+                         b: dy + y0 * ow, ldb: outPlane, beta: 0, c: columns, ldc: cols)
+                    col2im(columns: columns, height: height, width: width, outputWidth: ow, rows: y0..<y1, output: dx)
+                } else {
+                    // dX[Cin, cols] += Wᵀ[Cin, Cout] · dY[Cout, cols]
+                    gemm(transposeA: true, m: k, n: cols, k: outChannels, a: weight, lda: k,
+                         b: dy + y0 * ow, ldb: outPlane, beta: 1, c: dx + y0 * ow, ldc: outPlane)
+                }
+                y0 = y1
+            }
+        }
+    }
+
+    // MARK: - im2col / col2im
+
+    /// Fills `columns[(ci·KH + ky)·KW + kx][(oy − rows.lowerBound)·OW + ox]` with
+    /// `input[ci, oy·s − p + ky, ox·s − p + kx]` (0 outside the image) for output rows `rows`.
+    func im2col(
+        input: UnsafePointer<Float>, height: Int, width: Int, outputWidth ow: Int, rows: Range<Int>,
+        columns: UnsafeMutablePointer<Float>
+    ) {
+        let kh = kernelHeight, kw = kernelWidth, s = stride, p = padding
+        let cols = rows.count * ow
+        Compute.parallelFor(columnRows, minimumPerThread: max(1, 32768 / max(1, cols))) { row in
+            let kx = row % kw
+            let ky = (row / kw) % kh
+            let ci = row / (kw * kh)
+            let plane = input + ci * height * width
+            var out = columns + row * cols
+            // Valid ox: 0 ≤ ox·s − p + kx < width.
+            let oxStart = min(ow, max(0, (p - kx + s - 1) / s))
+            let oxEnd = max(oxStart, min(ow, (width + p - kx + s - 1) / s))
+            for oy in rows {
+                let iy = oy * s - p + ky
+                if iy < 0 || iy >= height {
+                    out.update(repeating: 0, count: ow)
+                } else {
+                    let source = plane + iy * width - p + kx
+                    if oxStart > 0 { out.update(repeating: 0, count: oxStart) }
+                    if s == 1 {
+                        (out + oxStart).update(from: source + oxStart, count: oxEnd - oxStart)
+                    } else {
+                        for ox in oxStart..<oxEnd { out[ox] = source[ox * s] }
+                    }
+                    if oxEnd < ow { (out + oxEnd).update(repeating: 0, count: ow - oxEnd) }
+                }
+                out += ow
+            }
+        }
+    }
+
+    /// The adjoint of ``im2col``: adds every column entry back onto the input position it was
+    /// read from. Parallel over input channels, so no two threads write the same element.
+    func col2im(
+        columns: UnsafePointer<Float>, height: Int, width: Int, outputWidth ow: Int, rows: Range<Int>,
+        output: UnsafeMutablePointer<Float>
+    ) {
+        let kh = kernelHeight, kw = kernelWidth, s = stride, p = padding
+        let cols = rows.count * ow
+        Compute.parallelFor(inChannels) { ci in
+            let plane = output + ci * height * width
+            for ky in 0..<kh {
+                for kx in 0..<kw {
+                    let row = (ci * kh + ky) * kw + kx
+                    var source = columns + row * cols
+                    let oxStart = min(ow, max(0, (p - kx + s - 1) / s))
+                    let oxEnd = max(oxStart, min(ow, (width + p - kx + s - 1) / s))
+                    for oy in rows {
+                        let iy = oy * s - p + ky
+                        if iy >= 0 && iy < height {
+                            let target = plane + iy * width - p + kx
+                            if s == 1 {
+                                for ox in oxStart..<oxEnd { target[ox] += source[ox] }
+                            } else {
+                                for ox in oxStart..<oxEnd { target[ox * s] += source[ox] }
+                            }
+                        }
+                        source += ow
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Sum of `count` floats (pairs of 8-lane partial sums, accumulated in Double per block).
+@inline(__always)
+func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+    var total = 0.0
+    var i = 0
+    while i < count {
+        let end = min(count, i + 4096)
+        var partial: Float = 0
+        while i < end { partial += x[i]; i += 1 }
+        total += Double(partial)
+    }
+    return Float(total)
+}

@@ -1,0 +1,162 @@
+/// Group normalisation with per-channel affine parameters, optionally followed by SiLU in the
+/// same pass (the U-Net always applies SiLU after GroupNorm, so fusing saves a memory pass).
+///
+/// Input `[N, C, H·W]`; channels split into `groups` consecutive groups of `C/groups` channels;
+/// `y = γ[c]·(x − μ[n,g])·rstd[n,g] + β[c]` with biased variance and ε = 1e-5 (PyTorch).
+public struct GroupNorm: Sendable, Equatable, Hashable {
+    public let channels: Int
+    public let groups: Int
+    public let epsilon: Float
+
+    /// A GroupNorm over `channels` with `min(groups, channels)` groups, which must divide `channels`.
+    public init(channels: Int, groups: Int, epsilon: Float = 1e-5) {
+        let g = min(groups, channels)
+        precondition(channels > 0 && g > 0, "GroupNorm needs positive channels and groups")
+        precondition(channels % g == 0, "GroupNorm: \(g) groups do not divide \(channels) channels")
+        self.channels = channels
+        self.groups = g
+        self.epsilon = epsilon
+    }
+
+    /// Normalises `input` into `output` (may be the same buffer), then applies SiLU when `silu`.
+    /// Writes the group means and reciprocal standard deviations `[N, groups]` when given.
+    public func forward(
+        input: UnsafePointer<Float>, batch: Int, plane: Int, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
+        output: UnsafeMutablePointer<Float>, silu: Bool,
+        mean: UnsafeMutablePointer<Float>? = nil, rstd: UnsafeMutablePointer<Float>? = nil
+    ) {
+        let perGroup = channels / groups
+        let groupCount = perGroup * plane
+        // One statistics pass per (n, g); scale/shift per (n, c) go into a small table.
+        var table = [Float](repeating: 0, count: 2 * batch * channels)
+        table.withUnsafeMutableBufferPointer { table in
+            let tablePointer = table.baseAddress!
+            Compute.parallelFor(batch * groups) { index in
+                let start = input + index * groupCount
+                let (mu, variance) = meanAndVariance(start, count: groupCount)
+                let r = Float(1 / (variance + Double(epsilon)).squareRoot())
+                mean?[index] = Float(mu)
+                rstd?[index] = r
+                let n = index / groups, g = index % groups
+                for c in g * perGroup..<(g + 1) * perGroup {
+                    let a = gamma[c] * r
+                    tablePointer[2 * (n * channels + c)] = a
+                    tablePointer[2 * (n * channels + c) + 1] = beta[c] - Float(mu) * a
+                }
+            }
+            Compute.parallelRanges(batch * channels * plane, minimumPerThread: 16384) { range in
+                var i = range.lowerBound
+                while i < range.upperBound {
+                    let row = i / plane
+                    let end = min(range.upperBound, (row + 1) * plane)
+                    affineSiLU(input + i, output + i, count: end - i,
+                               scale: tablePointer[2 * row], shift: tablePointer[2 * row + 1], silu: silu)
+                    i = end
+                }
+            }
+        }
+    }
+
+    /// Adds `∂L/∂x`, `∂L/∂γ` and `∂L/∂β`, given the forward's input, statistics and the gradient of
+    /// its output (after SiLU when `silu`).
+    public func backward(
+        input: UnsafePointer<Float>, batch: Int, plane: Int, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
+        mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, silu: Bool,
+        outputGradient: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>?,
+        gammaGradient: UnsafeMutablePointer<Float>, betaGradient: UnsafeMutablePointer<Float>
+    ) {
+        let perGroup = channels / groups
+        // Per (n, c): Σ dẑ·x̂ and Σ dẑ, where dẑ is the gradient at the affine output.
+        var partial = [Float](repeating: 0, count: 2 * batch * channels)
+        partial.withUnsafeMutableBufferPointer { partial in
+            let sums = partial.baseAddress!
+            Compute.parallelFor(batch * groups) { index in
+                let n = index / groups, g = index % groups
+                let mu = mean[index], r = rstd[index]
+                var groupDotXhat = 0.0, groupSum = 0.0
+                for c in g * perGroup..<(g + 1) * perGroup {
+                    let x = input + (n * channels + c) * plane
+                    let dy = outputGradient + (n * channels + c) * plane
+                    var dotXhat = 0.0, total = 0.0
+                    for i in 0..<plane {
+                        let xhat = (x[i] - mu) * r
+                        let d = gradientAtAffine(dy[i], xhat: xhat, c: c, gamma: gamma, beta: beta, silu: silu)
+                        dotXhat += Double(d * xhat)
+                        total += Double(d)
+                    }
+                    sums[2 * (n * channels + c)] = Float(dotXhat)
+                    sums[2 * (n * channels + c) + 1] = Float(total)
+                    groupDotXhat += dotXhat * Double(gamma[c])
+                    groupSum += total * Double(gamma[c])
+                }
+                guard let inputGradient else { return }
+                // dx = rstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)), dx̂ = γ·dẑ.
+                let m = Double(perGroup * plane)
+                let meanD = Float(groupSum / m), meanDX = Float(groupDotXhat / m)
+                for c in g * perGroup..<(g + 1) * perGroup {
+                    let x = input + (n * channels + c) * plane
+                    let dy = outputGradient + (n * channels + c) * plane
+                    let dx = inputGradient + (n * channels + c) * plane
+                    for i in 0..<plane {
+                        let xhat = (x[i] - mu) * r
+                        let d = gradientAtAffine(dy[i], xhat: xhat, c: c, gamma: gamma, beta: beta, silu: silu)
+                        dx[i] += r * (gamma[c] * d - meanD - xhat * meanDX)
+                    }
+                }
+            }
+            for n in 0..<batch {
+                for c in 0..<channels {
+                    gammaGradient[c] += sums[2 * (n * channels + c)]
+                    betaGradient[c] += sums[2 * (n * channels + c) + 1]
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    private func gradientAtAffine(
+        _ dy: Float, xhat: Float, c: Int, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, silu: Bool
+    ) -> Float {
+        guard silu else { return dy }
+        let z = gamma[c] * xhat + beta[c]
+        let s = 1 / (1 + scalarExp(-z))
+        return dy * s * (1 + z * (1 - s))
+    }
+}
+
+/// Mean and biased variance of `count` floats: two passes (sum, then centred squares), each
+/// over 8-lane Float blocks of 2048 accumulated in Double.
+@inline(__always)
+func meanAndVariance(_ x: UnsafePointer<Float>, count: Int) -> (Double, Double) {
+    let raw = UnsafeRawPointer(x)
+    var total = 0.0
+    var i = 0
+    while i < count {
+        let end = min(count, i + 2048)
+        var s = SIMD8<Float>()
+        while i + 8 <= end {
+            s += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            i += 8
+        }
+        var ts = Double(s.sum())
+        while i < end { ts += Double(x[i]); i += 1 }
+        total += ts
+    }
+    let mean = total / Double(count)
+    let m = Float(mean), mv = SIMD8<Float>(repeating: m)
+    var squares = 0.0
+    i = 0
+    while i < count {
+        let end = min(count, i + 2048)
+        var q = SIMD8<Float>()
+        while i + 8 <= end {
+            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - mv
+            q += v * v
+            i += 8
+        }
+        var tq = Double(q.sum())
+        while i < end { let d = Double(x[i] - m); tq += d * d; i += 1 }
+        squares += tq
+    }
+    return (mean, squares / Double(count))
+}

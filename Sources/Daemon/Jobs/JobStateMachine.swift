@@ -81,7 +81,7 @@ public enum JobStateMachine {
         switch (state, event) {
         case (.detected, .enqueue):
             return JobTransition(state: .queued, attempts: attempts, actions: [])
-        case (.detected, .duplicate(let other)), (.queued, .duplicate(let other)):
+        case (.detected, .duplicate(let other)), (.queued, .duplicate(let other)), (.running, .duplicate(let other)):
             return JobTransition(state: .done, attempts: attempts,
                                  actions: [.recordError("same inputs, profile and model as job \(other); not fused again"), .archive])
         case (.queued, .start):

@@ -1,0 +1,125 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failed file operation: the call, the path and `strerror`.
+public struct FileOperationError: Error, CustomStringConvertible, Sendable {
+    public let operation: String
+    public let path: String
+    public let code: Int32
+    public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
+    /// Whether retrying later may help (disk full, I/O error, out of memory, too many files).
+    public var isTransient: Bool { [ENOSPC, EIO, ENOMEM, EMFILE, ENFILE, EDQUOT, EAGAIN, EBUSY].contains(code) }
+}
+
+/// The few file operations the daemon performs itself, each atomic or crash-safe.
+enum FileOperations {
+    /// The marker in temporary names: `.<final name>.focusd-tmp-<pid>-<random>`.
+    static let temporaryMarker = ".focusd-tmp-"
+
+    /// Writes `data` to `path` atomically: a hidden temporary file in the same folder, fsync, rename, fsync of the folder.
+    static func writeAtomically(_ data: Data, to path: String) throws(FileOperationError) {
+        let dir = (path as NSString).deletingLastPathComponent
+        let name = (path as NSString).lastPathComponent
+        let temp = (dir as NSString).appendingPathComponent(".\(name)\(temporaryMarker)\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileOperationError(operation: "create", path: temp, code: errno) }
+        var failure: FileOperationError?
+        data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = FileOperationError(operation: "write", path: temp, code: errno)
+                    return
+                }
+                offset += n
+            }
+        }
+        if failure == nil, fsync(fd) != 0 { failure = FileOperationError(operation: "fsync", path: temp, code: errno) }
+        close(fd)
+        if failure == nil, rename(temp, path) != 0 { failure = FileOperationError(operation: "rename", path: path, code: errno) }
+        if let failure {
+            unlink(temp)
+            throw failure
+        }
+        syncDirectory(dir)
+    }
+
+    static func syncDirectory(_ dir: String) {
+        let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
+        }
+    }
+
+    /// `mkdir -p`.
+    static func createDirectory(_ path: String) throws(FileOperationError) {
+        var st = stat()
+        if stat(path, &st) == 0 {
+            if (st.st_mode & S_IFMT) == S_IFDIR { return }
+            throw FileOperationError(operation: "mkdir", path: path, code: ENOTDIR)
+        }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty, parent != path { try createDirectory(parent) }
+        if mkdir(path, 0o755) != 0, errno != EEXIST {
+            throw FileOperationError(operation: "mkdir", path: path, code: errno)
+        }
+    }
+
+    /// A path in `folder` for `name` that does not exist yet: `name`, else `name-2`, `name-3`, … (before the extension).
+    static func freePath(in folder: String, name: String) -> String {
+        var candidate = (folder as NSString).appendingPathComponent(name)
+        var n = 2
+        let base = (name as NSString).deletingPathExtension, ext = (name as NSString).pathExtension
+        while exists(candidate) {
+            candidate = (folder as NSString).appendingPathComponent(ext.isEmpty ? "\(base)-\(n)" : "\(base)-\(n).\(ext)")
+            n += 1
+        }
+        return candidate
+    }
+
+    static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0
+    }
+
+    /// Moves `source` (file or folder) to `destination` (which must not exist): rename, or copy and
+    /// delete across file systems.
+    static func move(_ source: String, to destination: String) throws(FileOperationError) {
+        if rename(source, destination) == 0 {
+            syncDirectory((destination as NSString).deletingLastPathComponent)
+            return
+        }
+        let code = errno
+        guard code == EXDEV else { throw FileOperationError(operation: "rename", path: source, code: code) }
+        do {
+            try FileManager.default.copyItem(atPath: source, toPath: destination)
+            try FileManager.default.removeItem(atPath: source)
+        } catch {
+            throw FileOperationError(operation: "move", path: source, code: EIO)
+        }
+    }
+
+    /// Removes temporary files left by an interrupted write in `folder` (hidden names with a temporary marker).
+    /// Returns the paths removed.
+    static func removeTemporaries(in folder: String, markers: [String]) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+        var removed: [String] = []
+        for name in names where name.hasPrefix(".") && markers.contains(where: { name.contains($0) }) {
+            let path = (folder as NSString).appendingPathComponent(name)
+            if unlink(path) == 0 { removed.append(path) }
+        }
+        return removed
+    }
+
+    /// Size and mtime of a regular file (not following symbolic links); nil when absent or not a regular file.
+    static func signature(_ path: String) -> FileSignature? {
+        var st = stat()
+        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return FileSignature(size: Int(st.st_size), mtime: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) * 1e-9)
+    }
+}

@@ -40,8 +40,8 @@ public struct WatchError: Error, CustomStringConvertible, Sendable {
 /// whole seconds. The kernel API is a file descriptor: owned here, closed in `deinit`, polled with
 /// a 100 ms timeout so that shutdown is prompt.
 ///
-/// Not thread-safe: one thread calls `next`.
-public final class InotifyWatcher {
+/// Not thread-safe: one thread at a time uses it (hence `@unchecked Sendable`, to hand it to that thread).
+public final class InotifyWatcher: @unchecked Sendable {
     private let fd: Int32
     private var pathsByWatch: [Int32: String] = [:]
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)

@@ -1,0 +1,259 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A problem that keeps the daemon from starting: what, where, and what to do.
+public struct DaemonError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Builds the processor for a drop folder from its profile.
+public typealias ProcessorFactory = @Sendable (DropFolderConfiguration) throws(ProcessFailure) -> any StackProcessor
+
+/// The drop-folder daemon as a swift-service-lifecycle `Service`.
+///
+/// `run()` opens the journal (re-queuing jobs a crash left running), removes temporary files left in
+/// the output folders, starts the intake thread (inotify watcher, start-up scan, stack detection) and
+/// `workers` worker threads (claim a job from the journal, fuse, write, record), and tells systemd
+/// `READY=1`. On graceful shutdown (SIGTERM/SIGINT via the service group) it stops intake, waits up
+/// to `shutdownTimeoutSeconds` for running jobs, re-queues those still running, sends `STOPPING=1`
+/// and returns. With `once`, it processes what is complete at start and returns when the queue is empty.
+public final class DaemonService: Service, Sendable {
+    public let configuration: DaemonConfiguration
+    public let software: SoftwareInfo
+    public let once: Bool
+    let logger: Logger
+    let notifier: SystemdNotifier
+    let processorFactory: ProcessorFactory
+
+    public init(configuration: DaemonConfiguration, software: SoftwareInfo, logger: Logger, once: Bool = false,
+                notifier: SystemdNotifier = SystemdNotifier(), processorFactory: @escaping ProcessorFactory) {
+        self.configuration = configuration
+        self.software = software
+        self.logger = logger
+        self.once = once
+        self.notifier = notifier
+        self.processorFactory = processorFactory
+    }
+
+    enum LoopEvent: Sendable {
+        case workerExited, intakeExited, shutdownRequested, deadline, statusChanged
+        case intakeFailed(String)
+    }
+
+    public func run() async throws {
+        let config = configuration
+        let logger = self.logger
+        let wallClock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let monotonic: @Sendable () -> Double = { Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 }
+
+        // Set-up: any failure here stops the daemon with a message (exit 1).
+        do { try FileOperations.createDirectory(config.stateDirectory) } catch {
+            throw DaemonError("state_directory in \(config.sourceFile): \(error); create it and make it writable for the focusd user")
+        }
+        let lock = try StateDirectoryLock(directory: config.stateDirectory)
+        let journal: Journal
+        do { journal = try Journal(path: config.journalPath) } catch { throw DaemonError(error.description) }
+        var contexts: [String: DropContext] = [:]
+        for drop in config.dropFolders {
+            let processor: any StackProcessor
+            do { processor = try processorFactory(drop) } catch {
+                throw DaemonError("drop folder '\(drop.name)' in \(config.sourceFile): \(error.message)")
+            }
+            contexts[drop.name] = DropContext(configuration: drop, processor: processor)
+            for (key, dir) in [("path", drop.path), ("output", drop.output), ("quarantine", drop.quarantine)] + (drop.archive.map { [("archive", $0)] } ?? []) {
+                do { try FileOperations.createDirectory(dir) } catch {
+                    throw DaemonError("drop folder '\(drop.name)' \(key) in \(config.sourceFile): \(error); create it or fix the path")
+                }
+            }
+            for removed in FileOperations.removeTemporaries(in: drop.output, markers: Self.temporaryMarkers) {
+                logger.notice("removed a temporary file left by an interrupted write", metadata: ["path": "\(removed)"])
+            }
+        }
+        let policies = Dictionary(uniqueKeysWithValues: config.dropFolders.map { ($0.name, $0.retry) })
+        let policy: @Sendable (String) -> RetryPolicy = { policies[$0] ?? RetryPolicy() }
+        do {
+            for job in try journal.recoverInterrupted(now: wallClock(), policy: policy) {
+                logger.notice("job was interrupted by a stop or crash", metadata: ["job": "\(job.id ?? 0)", "stack": "\(job.stack)", "state": "\(job.state.rawValue)"])
+            }
+        } catch { throw DaemonError(error.description) }
+        let watcher: InotifyWatcher
+        do {
+            watcher = try InotifyWatcher()
+            for drop in config.dropFolders { try watcher.watchRecursively(drop.path) }
+        } catch { throw DaemonError("cannot watch the drop folders: \(error)") }
+
+        let control = ServiceControl()
+        let (events, sink) = AsyncStream.makeStream(of: LoopEvent.self)
+        let runner = JobRunner(journal: journal, drops: contexts, software: software, logger: logger, now: wallClock, monotonic: monotonic)
+        let once = self.once
+        let notifier = self.notifier
+
+        // Threads run blocking work; each reports its end on `sink`.
+        let intakeBody: @Sendable () -> Void = {
+            defer { sink.yield(.intakeExited) }
+            let intake = Intake(configurations: config.dropFolders, journal: journal, logger: logger, now: wallClock)
+            intake.scanAll(assumeClosed: true)
+            if once {
+                for _ in 0..<2 {
+                    if !intake.tick().isEmpty { control.signalWork() }
+                    Thread.sleep(forTimeInterval: config.pollIntervalSeconds)
+                }
+                if !intake.tick().isEmpty { control.signalWork() }
+                control.markIntakeDone()
+                return
+            }
+            var lastTick = 0.0
+            while !control.stopping {
+                do {
+                    intake.handle(try watcher.next(timeoutMilliseconds: Int32(min(100, config.pollIntervalSeconds * 1000))))
+                } catch {
+                    sink.yield(.intakeFailed("\(error)"))
+                    return
+                }
+                let t = monotonic()
+                if t - lastTick >= config.pollIntervalSeconds {
+                    lastTick = t
+                    if !intake.tick().isEmpty {
+                        control.signalWork()
+                        sink.yield(.statusChanged)
+                    }
+                }
+            }
+        }
+        let workerBody: @Sendable () -> Void = {
+            defer { sink.yield(.workerExited) }
+            while !control.stopping {
+                let intakeDone = control.intakeDone
+                let job: JobRecord?
+                do { job = try journal.claimNext(now: wallClock(), policy: policy) } catch {
+                    logger.error("cannot read the job journal", metadata: ["error": "\(error)"])
+                    control.waitForWork(seconds: 1)
+                    continue
+                }
+                if let job, let id = job.id {
+                    control.started(id)
+                    sink.yield(.statusChanged)
+                    runner.run(job, isAbandoned: { control.isAbandoned(id) })
+                    control.finished(id)
+                    sink.yield(.statusChanged)
+                    continue
+                }
+                if once && intakeDone { return }
+                let due = (try? journal.nextDueTime()) ?? nil
+                let wait = due.map { $0 - wallClock() } ?? 1
+                control.waitForWork(seconds: min(max(wait, 0.02), 1))
+            }
+        }
+
+        let shutdownTimeout = config.shutdownTimeoutSeconds
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await runOnThread(name: "focusd-intake", intakeBody) }
+                for i in 0..<config.workers {
+                    group.addTask { await runOnThread(name: "focusd-worker-\(i)", workerBody) }
+                }
+                let interval = notifier.watchdogInterval ?? .seconds(5)
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: interval)
+                        notifier.watchdog()
+                        sink.yield(.statusChanged)
+                    }
+                }
+                notifier.ready(status: Self.statusLine(journal: journal, running: 0))
+                logger.info("serving", metadata: [
+                    "drop_folders": "\(config.dropFolders.map(\.path).joined(separator: ","))",
+                    "workers": "\(config.workers)", "journal": "\(config.journalPath)", "once": "\(once)",
+                ])
+
+                var liveWorkers = config.workers
+                var intakeAlive = true
+                var shuttingDown = false
+                var lastStatus = 0.0
+                loop: for await event in events {
+                    switch event {
+                    case .workerExited:
+                        liveWorkers -= 1
+                        if liveWorkers == 0 { control.beginShutdown() }
+                    case .intakeExited:
+                        intakeAlive = false
+                    case .intakeFailed(let message):
+                        logger.critical("the watcher failed; stopping", metadata: ["error": "\(message)"])
+                        control.beginShutdown()
+                    case .shutdownRequested:
+                        guard !shuttingDown else { break }
+                        shuttingDown = true
+                        notifier.stopping()
+                        logger.notice("shutting down: intake stopped, waiting for running jobs",
+                                      metadata: ["running": "\(control.runningCount)", "timeout_s": "\(shutdownTimeout)"])
+                        control.beginShutdown()
+                        group.addTask {
+                            try? await Task.sleep(for: .milliseconds(Int(shutdownTimeout * 1000)))
+                            sink.yield(.deadline)
+                        }
+                    case .deadline:
+                        if liveWorkers > 0 {
+                            let abandoned = control.abandonRunning()
+                            let requeued = (try? journal.recoverInterrupted(now: wallClock(), policy: policy)) ?? []
+                            logger.warning("shutdown timeout: running jobs re-queued", metadata: [
+                                "jobs": "\(abandoned.map(String.init).joined(separator: ","))", "requeued": "\(requeued.count)",
+                            ])
+                            break loop
+                        }
+                    case .statusChanged:
+                        let t = monotonic()
+                        if t - lastStatus >= 1 {
+                            lastStatus = t
+                            notifier.status(Self.statusLine(journal: journal, running: control.runningCount))
+                        }
+                    }
+                    if liveWorkers == 0 && !intakeAlive { break loop }
+                }
+                if liveWorkers > 0 {
+                    // Cancelled without a graceful shutdown: re-queue what is running.
+                    control.beginShutdown()
+                    _ = control.abandonRunning()
+                    _ = try? journal.recoverInterrupted(now: wallClock(), policy: policy)
+                }
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            sink.yield(.shutdownRequested)
+        }
+        sink.finish()
+        notifier.stopping()
+        logger.info("stopped", metadata: ["status": "\(Self.statusLine(journal: journal, running: 0))"])
+        withExtendedLifetime(lock) {}
+    }
+
+    /// Temporary-name markers of interrupted writes (the daemon's own and the fusion pipeline's).
+    static let temporaryMarkers = [FileOperations.temporaryMarker, ".tmp"]
+
+    static func statusLine(journal: Journal, running: Int) -> String {
+        guard let counts = try? journal.counts() else { return "journal unavailable" }
+        return "queued \(counts[.queued] ?? 0), running \(running), done \(counts[.done] ?? 0), failed \(counts[.failed] ?? 0), quarantined \(counts[.quarantined] ?? 0)"
+    }
+}
+
+/// An exclusive lock on `<state directory>/focusd.lock`, so two daemons never share a journal.
+final class StateDirectoryLock: Sendable {
+    let fd: Int32
+    init(directory: String) throws(DaemonError) {
+        let path = (directory as NSString).appendingPathComponent("focusd.lock")
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw DaemonError("cannot open \(path): \(String(cString: strerror(errno))); make the state directory writable") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw DaemonError("another focusd is already using the state directory \(directory) (\(path) is locked); stop it or use another state_directory")
+        }
+        self.fd = fd
+    }
+    deinit { close(fd) }
+}

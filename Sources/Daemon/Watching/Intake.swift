@@ -1,0 +1,159 @@
+import Foundation
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Turns what the watcher and scans see into journal rows: one `StackDetector` per drop folder,
+/// fed with stats of changed files, and a `tick()` that inserts each stack found complete.
+///
+/// Used from one thread (the intake thread).
+final class Intake {
+    struct Drop {
+        let configuration: DropFolderConfiguration
+        var detector: StackDetector
+    }
+    private var drops: [Drop]
+    private let journal: Journal
+    private let logger: Logger
+    private let now: () -> Double
+    private var refused = Set<String>()
+
+    init(configurations: [DropFolderConfiguration], journal: Journal, logger: Logger, now: @escaping () -> Double) {
+        drops = configurations.map { Drop(configuration: $0, detector: StackDetector(rules: $0.detection)) }
+        self.journal = journal
+        self.logger = logger
+        self.now = now
+    }
+
+    /// The drop folder index and relative path of an absolute path, if inside a drop folder.
+    private func locate(_ path: String) -> (Int, String)? {
+        for (i, d) in drops.enumerated() {
+            let root = d.configuration.path
+            if path.hasPrefix(root + "/") { return (i, String(path.dropFirst(root.count + 1))) }
+        }
+        return nil
+    }
+
+    // MARK: Scans
+
+    /// Lists every drop folder (two levels deep: files, and folders of slices) and feeds what it finds.
+    /// Files not seen before count as closed when `assumeClosed` (start-up, or after a queue overflow);
+    /// tracked files that are gone are removed.
+    func scanAll(assumeClosed: Bool) {
+        for i in drops.indices { scan(drop: i, relativeFolder: nil, assumeClosed: assumeClosed, forgetMissing: true) }
+    }
+
+    /// Scans one folder of a drop folder (nil = the drop folder itself, then its subfolders too).
+    func scan(drop i: Int, relativeFolder: String?, assumeClosed: Bool, forgetMissing: Bool) {
+        let root = drops[i].configuration.path
+        var seen = Set<String>()
+        func visit(_ rel: String?, depth: Int) {
+            let dir = rel.map { (root as NSString).appendingPathComponent($0) } ?? root
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
+            for name in names.sorted() {
+                let childRel = rel.map { "\($0)/\(name)" } ?? name
+                let path = (dir as NSString).appendingPathComponent(name)
+                var st = stat()
+                guard lstat(path, &st) == 0 else { continue }
+                let type = st.st_mode & S_IFMT
+                if type == S_IFDIR {
+                    if depth == 0 { visit(childRel, depth: 1) }
+                } else if type == S_IFREG {
+                    seen.insert(childRel)
+                    observe(drop: i, rel: childRel, path: path, closed: assumeClosed && drops[i].detector.files[childRel] == nil ? true : nil)
+                } else {
+                    refuse(path, "not a regular file (symbolic link, FIFO, socket or device); only regular files are read")
+                }
+            }
+        }
+        visit(relativeFolder, depth: relativeFolder == nil ? 0 : 1)
+        guard forgetMissing else { return }
+        for tracked in drops[i].detector.trackedPaths where !seen.contains(tracked) {
+            if let folder = relativeFolder, !tracked.hasPrefix(folder + "/") { continue }
+            drops[i].detector.removed(tracked)
+        }
+    }
+
+    private func observe(drop i: Int, rel: String, path: String, closed: Bool?) {
+        if let sig = FileOperations.signature(path) {
+            drops[i].detector.observe(rel, signature: sig, now: now(), closed: closed)
+        } else {
+            drops[i].detector.removed(rel)
+        }
+    }
+
+    private func refuse(_ path: String, _ reason: String) {
+        guard refused.insert(path).inserted else { return }
+        logger.warning("ignored", metadata: ["path": "\(path)", "reason": "\(reason)"])
+    }
+
+    // MARK: Events
+
+    /// Applies watcher events. Returns true when a full rescan was needed (queue overflow).
+    @discardableResult
+    func handle(_ events: [WatchEvent]) -> Bool {
+        var rescan = false
+        for event in events {
+            switch event {
+            case .overflow:
+                rescan = true
+            case .modified(let path):
+                if let (i, rel) = locate(path) { observe(drop: i, rel: rel, path: path, closed: false) }
+            case .closed(let path):
+                if let (i, rel) = locate(path) { observe(drop: i, rel: rel, path: path, closed: true) }
+            case .touched(let path):
+                if let (i, rel) = locate(path) { observe(drop: i, rel: rel, path: path, closed: nil) }
+            case .folderAppeared(let path):
+                if let (i, rel) = locate(path), !rel.contains("/") {
+                    scan(drop: i, relativeFolder: rel, assumeClosed: false, forgetMissing: false)
+                }
+            case .removed(let path):
+                if let (i, rel) = locate(path) { drops[i].detector.removed(rel) }
+            }
+        }
+        if rescan {
+            logger.warning("inotify queue overflowed; rescanning every drop folder")
+            scanAll(assumeClosed: true)
+        }
+        return rescan
+    }
+
+    // MARK: Decisions
+
+    /// Re-stats pending files, then records every stack that is complete now. Returns the jobs inserted.
+    @discardableResult
+    func tick() -> [JobRecord] {
+        var inserted: [JobRecord] = []
+        for i in drops.indices {
+            let root = drops[i].configuration.path
+            for rel in drops[i].detector.pendingPaths {
+                observe(drop: i, rel: rel, path: (root as NSString).appendingPathComponent(rel), closed: nil)
+            }
+            let time = now()
+            for stack in drops[i].detector.evaluate(now: time) {
+                let inputs = zip(stack.inputs, stack.signatures).map { rel, sig in
+                    JobInput(path: (root as NSString).appendingPathComponent(rel), size: sig.size, mtime: sig.mtime)
+                }
+                do {
+                    if let job = try journal.insertDetected(drop: drops[i].configuration.name, stack: stack.name, kind: stack.kind,
+                                                            root: stack.root.map { (root as NSString).appendingPathComponent($0) },
+                                                            inputs: inputs, now: time) {
+                        logger.info("stack complete; queued", metadata: [
+                            "drop": "\(job.drop)", "stack": "\(job.stack)", "kind": "\(job.kind.rawValue)",
+                            "slices": "\(inputs.count)", "job": "\(job.id ?? 0)",
+                        ])
+                        inserted.append(job)
+                    }
+                } catch {
+                    logger.error("cannot record a complete stack; will retry", metadata: ["stack": "\(stack.name)", "error": "\(error)"])
+                    drops[i].detector.forget(kind: stack.kind, name: stack.name)
+                }
+            }
+        }
+        return inserted
+    }
+
+    /// Whether any drop folder has files whose stack is not yet complete.
+    var hasPending: Bool { drops.contains { !$0.detector.pendingPaths.isEmpty } }
+}

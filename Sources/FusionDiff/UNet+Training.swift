@@ -1,0 +1,5 @@
+import NN
+
+/// What a training forward pass keeps for the backward pass.
+struct TrainingTape {
+}

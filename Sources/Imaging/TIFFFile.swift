@@ -1,0 +1,80 @@
+import CTIFF
+
+/// The pages of a TIFF file as read from its directories, before any pixel is decoded.
+struct TIFFFile {
+    let path: String
+    let fileSize: Int
+    /// Number of directories (pages) in the main chain.
+    let directoryCount: Int
+    /// Full-resolution pages (reduced-resolution copies are skipped), with their IFD index.
+    let pages: [(index: Int, layout: TIFFPageLayout)]
+
+    /// Reads every directory of `path` and validates each full-resolution page's layout.
+    /// - Throws: `.notFound`, `.truncated` (also for a directory chain cut short),
+    ///   `.unreadable`, `.unsupportedLayout`, `.tooLarge`.
+    init(path: String, memoryBudget: Int, firstPageOnly: Bool = false) throws(ImagingError) {
+        guard let probe = FileProbe(path: path) else {
+            throw ImagingError(.notFound, path: path, message: "no such file (or not a regular file); check the path")
+        }
+        self.path = path
+        fileSize = probe.size
+        let handle = try TIFFHandle(path: path, mode: "rm", maximumAllocation: memoryBudget)
+        let tiff = handle.tiff
+        var pages: [(index: Int, layout: TIFFPageLayout)] = []
+        var index = 0
+        while true {
+            var info = ctiff_page_info()
+            let reduced = ctiff_read_page_info(tiff, &info) == 1 && (info.subfile_type & UInt32(FILETYPE_REDUCEDIMAGE)) != 0
+            if !reduced {
+                pages.append((index, try TIFFPageLayout(tiff: tiff, path: path, page: index, memoryBudget: memoryBudget)))
+            }
+            if firstPageOnly && !pages.isEmpty { break }
+            handle.clearMessages()
+            if TIFFReadDirectory(tiff) == 0 {
+                let message = handle.errorMessage
+                if !message.isEmpty {
+                    // libtiff returns 0 both at the end of the chain and on a damaged directory.
+                    let cut = message.lowercased().contains("cannot read") || message.lowercased().contains("can not read")
+                        || message.lowercased().contains("seek") || message.lowercased().contains("end of file")
+                    throw ImagingError(cut ? .truncated : .unreadable, path: path, page: index + 1,
+                                       message: "cannot read the directory after page \(index) (libtiff: \(message)); the file is \(cut ? "incomplete, copy it again" : "corrupt, re-export it")")
+                }
+                break
+            }
+            index += 1
+        }
+        directoryCount = firstPageOnly ? Int(TIFFNumberOfDirectories(tiff)) : index + 1
+        self.pages = pages
+    }
+
+    /// Decodes page `index` (an IFD index), checking that it still has `expected` geometry.
+    static func decodePage(path: String, index: Int, expected: SliceGeometry?, memoryBudget: Int) throws(ImagingError) -> (Image, TIFFPageLayout) {
+        guard let probe = FileProbe(path: path) else {
+            throw ImagingError(.notFound, path: path, page: index, message: "the file has disappeared; check the path")
+        }
+        let handle = try TIFFHandle(path: path, mode: "rm", maximumAllocation: memoryBudget)
+        if index > 0 {
+            guard TIFFSetDirectory(handle.tiff, UInt32(index)) == 1 else {
+                throw ImagingError(.truncated, path: path, page: index,
+                                   message: "cannot reach page \(index) (libtiff: \(handle.errorMessage)); the file changed or is incomplete")
+            }
+        }
+        let layout = try TIFFPageLayout(tiff: handle.tiff, path: path, page: index, memoryBudget: memoryBudget)
+        if let expected, let difference = SliceGeometry.difference(layout.geometry, expected) {
+            throw ImagingError(.mismatchedSlices, path: path, page: index,
+                               message: "the page now has \(difference) (it changed after the stack was opened); open the stack again")
+        }
+        return (try TIFFPageDecoder.decode(handle, layout: layout, page: index, fileSize: probe.size), layout)
+    }
+}
+
+extension SliceGeometry {
+    /// The first property in which `a` differs from `b`, worded as "width 512 rather than 600".
+    static func difference(_ a: SliceGeometry, _ b: SliceGeometry) -> String? {
+        if a.width != b.width { return "width \(a.width) rather than \(b.width)" }
+        if a.height != b.height { return "height \(a.height) rather than \(b.height)" }
+        if a.channels != b.channels { return "\(a.channels) channel(s) rather than \(b.channels)" }
+        if a.format != b.format { return "sample format \(a.format.rawValue) rather than \(b.format.rawValue)" }
+        return nil
+    }
+}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Daemon
 import Foundation
 
 /// The `focusd` command: a thin root whose subcommands live in their own files.
@@ -9,7 +10,7 @@ struct Focusd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "focusd",
         abstract: "Fuse microscope focus stacks into all-in-focus images with FusionDiff.",
-        version: FocusdVersion.string,
+        version: FocusdBuild.version,
         subcommands: [
             FuseCommand.self,
             AlignCommand.self,
@@ -57,16 +58,12 @@ struct Focusd: AsyncParsableCommand {
     }
 }
 
-/// The text a user sees for an error: its `description` when it provides one.
+/// The text a user sees for an error: its localized description, else its `description`.
 func describe(_ error: any Error) -> String {
     if let e = error as? any LocalizedError, let text = e.errorDescription { return text }
-    if let e = error as? any CustomStringConvertible { return e.description }
     return String(describing: error)
 }
 
-enum FocusdVersion {
-    static let string = "0.1.0"
-}
 
 /// The group of benchmark commands; each benchmark lives in its own file.
 struct BenchCommand: AsyncParsableCommand {

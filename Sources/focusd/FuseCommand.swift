@@ -1,9 +1,114 @@
 import ArgumentParser
+import Daemon
+import Foundation
+import Fusion
+import Registration
 
+/// `focusd fuse`: one stack from the shell, through the same pipeline as the daemon.
 struct FuseCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "fuse", abstract: "Fuse one focus stack into an all-in-focus image.")
+    static let configuration = CommandConfiguration(
+        commandName: "fuse",
+        abstract: "Fuse one focus stack into an all-in-focus image.",
+        discussion: """
+        INPUT is a multi-page TIFF (ImageJ hyperstacks and OME-TIFF: the Z series; several channels \
+        give one output per channel, suffixed _c0, _c1, …), a folder of slices (natural name order), \
+        or a list of image files in slice order. 8/16-bit and float TIFF, PNG and JPEG are read; the \
+        fused image keeps the input's sample format unless --output-format says otherwise.
+        """
+    )
+
+    @Argument(help: "A multi-page TIFF, a folder of slices, or image files in slice order.")
+    var inputs: [String]
+
+    @Option(name: .long, help: "The fused image (TIFF).")
+    var out: String
+
+    @Option(name: .customLong("depth-map"), help: "Also write the depth map (float32 slice index per pixel).")
+    var depthMap: String?
+
+    @Option(name: .customLong("confidence-map"), help: "Also write the confidence map (float32, 0…1).")
+    var confidenceMap: String?
+
+    @OptionGroup var fusion: FusionOptions
 
     func run() async throws {
-        throw ValidationError("'fuse' is not available in this build yet")
+        let settings = try fusion.settings()
+        let pipeline = FusionPipeline(settings: settings, baseDirectory: fusion.profileDirectory)
+        let start = Date()
+        let report = try pipeline.run(inputs: inputs,
+                                      outputs: OutputPaths(fused: out, depth: depthMap, confidence: confidenceMap),
+                                      clock: { Date().timeIntervalSinceReferenceDate })
+        for warning in report.warnings {
+            FileHandle.standardError.write(Data("focusd: warning: \(warning)\n".utf8))
+        }
+        let seconds = Date().timeIntervalSince(start)
+        let channelText = report.channels == 1 ? "grey" : (report.channels == 3 ? "RGB" : "\(report.channels)-channel")
+        let written = report.outputs.map(\.path).joined(separator: ", ")
+        print("fused \(report.sliceCount) slices (\(report.width)×\(report.height) \(report.format) \(channelText)) "
+              + "with \(settings.engine.rawValue) in \(String(format: "%.2f", seconds)) s → \(written)")
+    }
+}
+
+/// Fusion settings as command-line flags, shared by `fuse`, `eval` and the benchmarks.
+struct FusionOptions: ParsableArguments {
+    @Option(help: "Fusion engine: reference, control or fusiondiff.")
+    var engine: FusionSettings.Engine?
+
+    @Option(help: "FusionDiff model file (.safetensors).")
+    var model: String?
+
+    @Option(help: "FusionDiff sampler steps K (1…2000).")
+    var steps: Int?
+
+    @Option(help: "Seed of the sampler's initial noise.")
+    var seed: UInt64?
+
+    @Option(help: "Pairwise order across slices: sequential or tree.")
+    var order: PairOrder?
+
+    @Option(help: "Projection onto the sources: decision, soft or none.")
+    var projection: ProjectionMode?
+
+    @Flag(name: .customLong("no-projection"), help: "Write the raw generated image (same as --projection none).")
+    var noProjection = false
+
+    @Option(help: "Align slices first: none, translation, similarity or affine.")
+    var align: TransformModel?
+
+    @Option(name: .customLong("tile-size"), help: "Tile edge for model calls (0 = whole image).")
+    var tileSize: Int?
+
+    @Option(help: "Threads for numerical kernels (0 = all cores).")
+    var threads: Int?
+
+    @Option(name: .customLong("output-format"), help: "Fused sample format: same, uint8, uint16 or float32.")
+    var outputFormat: FusionSettings.OutputFormat?
+
+    /// Folder of the profile file the settings came from (none yet: flags only).
+    var profileDirectory: String? { nil }
+
+    /// The settings these flags describe, on top of the defaults.
+    func settings() throws -> FusionSettings {
+        var s = FusionSettings()
+        if let engine { s.engine = engine }
+        if let model {
+            s.model = model
+            if engine == nil { s.engine = .fusiondiff }
+        }
+        if let steps { s.steps = steps }
+        if let seed { s.seed = seed }
+        if let order { s.order = order }
+        if let projection { s.projection.mode = projection }
+        if noProjection { s.projection.mode = .none }
+        if let align { s.alignment.model = align }
+        if let tileSize { s.tiling.size = tileSize }
+        if let threads { s.threads = threads }
+        if let outputFormat { s.outputFormat = outputFormat }
+        do {
+            try s.validate()
+        } catch {
+            throw ValidationError(error.description)
+        }
+        return s
     }
 }

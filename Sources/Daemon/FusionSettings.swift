@@ -1,0 +1,142 @@
+import Fusion
+import Imaging
+import Registration
+
+/// The fusion half of a profile: which engine fuses a stack, with which model and settings.
+///
+/// Decoded from flat snake_case keys (`engine`, `steps`, `projection`, …) in a profile or built from
+/// `focusd fuse` flags; every key is optional and `FusionSettings()` is the shipped default. The
+/// resolved value is recorded in every provenance sidecar.
+public struct FusionSettings: Codable, Sendable, Equatable {
+    /// The fusion engine.
+    public enum Engine: String, Codable, Sendable, CaseIterable {
+        /// Classical Laplacian-pyramid fusion (baseline and fallback, no model).
+        case reference
+        /// 7×7 Laplacian-energy choose-max through the same projection as FusionDiff (no model).
+        case control
+        /// FusionDiff: the conditional diffusion model, pairwise and iterative.
+        case fusiondiff
+    }
+
+    /// The sample format of the fused image.
+    public enum OutputFormat: String, Codable, Sendable, CaseIterable {
+        /// The stack's own format (16-bit in, 16-bit out).
+        case same, uint8, uint16, float32
+    }
+
+    public var engine: Engine = .reference
+    /// Model file for `fusiondiff` (safetensors). Relative paths are resolved against the profile's folder.
+    public var model: String? = nil
+    /// Sampler steps K (1…2000) for `fusiondiff`.
+    public var steps: Int = 2
+    /// Seed of the sampler's initial noise.
+    public var seed: UInt64 = 0
+    /// Pairwise order across the slices.
+    public var order: PairOrder = .sequential
+    /// Source-faithful projection of the generated image.
+    public var projection: ProjectionOptions = ProjectionOptions()
+    /// Slice alignment before fusion.
+    public var alignment: AlignmentOptions = AlignmentOptions(model: .none)
+    /// Tiling of model calls (0 = whole image).
+    public var tiling: TileOptions = TileOptions(size: 0, overlap: 32)
+    /// Worker threads for the numerical kernels (0 = all cores).
+    public var threads: Int = 0
+    public var outputFormat: OutputFormat = .same
+
+    public init() {}
+
+    /// The profile keys this type reads, for unknown-key checks by the profile loader.
+    public static let keys: [String] = CodingKeys.allCases.map(\.rawValue)
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case engine, model, steps, seed, order
+        case projection, projectionWindow = "projection_window", islandFraction = "island_fraction"
+        case bandRadius = "band_radius", bandEpsilon = "band_epsilon"
+        case align, alignReference = "align_reference", gainOffset = "gain_offset", keepSize = "keep_size"
+        case minimumAlignScore = "min_align_score"
+        case tileSize = "tile_size", tileOverlap = "tile_overlap"
+        case threads, outputFormat = "output_format"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = FusionSettings()
+        engine = try c.decodeIfPresent(Engine.self, forKey: .engine) ?? d.engine
+        model = try c.decodeIfPresent(String.self, forKey: .model)
+        steps = try c.decodeIfPresent(Int.self, forKey: .steps) ?? d.steps
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        order = try c.decodeIfPresent(PairOrder.self, forKey: .order) ?? d.order
+        projection.mode = try c.decodeIfPresent(ProjectionMode.self, forKey: .projection) ?? d.projection.mode
+        projection.window = try c.decodeIfPresent(Int.self, forKey: .projectionWindow) ?? d.projection.window
+        projection.islandFraction = try c.decodeIfPresent(Double.self, forKey: .islandFraction) ?? d.projection.islandFraction
+        projection.bandRadius = try c.decodeIfPresent(Int.self, forKey: .bandRadius) ?? d.projection.bandRadius
+        projection.bandEpsilon = try c.decodeIfPresent(Double.self, forKey: .bandEpsilon) ?? d.projection.bandEpsilon
+        alignment.model = try c.decodeIfPresent(TransformModel.self, forKey: .align) ?? d.alignment.model
+        alignment.reference = try c.decodeIfPresent(Int.self, forKey: .alignReference)
+        alignment.estimateGainOffset = try c.decodeIfPresent(Bool.self, forKey: .gainOffset) ?? d.alignment.estimateGainOffset
+        alignment.keepSize = try c.decodeIfPresent(Bool.self, forKey: .keepSize) ?? d.alignment.keepSize
+        alignment.minimumScore = try c.decodeIfPresent(Double.self, forKey: .minimumAlignScore) ?? d.alignment.minimumScore
+        tiling.size = try c.decodeIfPresent(Int.self, forKey: .tileSize) ?? d.tiling.size
+        tiling.overlap = try c.decodeIfPresent(Int.self, forKey: .tileOverlap) ?? d.tiling.overlap
+        threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? d.threads
+        outputFormat = try c.decodeIfPresent(OutputFormat.self, forKey: .outputFormat) ?? d.outputFormat
+        try validate()
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(engine, forKey: .engine)
+        try c.encodeIfPresent(model, forKey: .model)
+        try c.encode(steps, forKey: .steps)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(order, forKey: .order)
+        try c.encode(projection.mode, forKey: .projection)
+        try c.encode(projection.window, forKey: .projectionWindow)
+        try c.encode(projection.islandFraction, forKey: .islandFraction)
+        try c.encode(projection.bandRadius, forKey: .bandRadius)
+        try c.encode(projection.bandEpsilon, forKey: .bandEpsilon)
+        try c.encode(alignment.model, forKey: .align)
+        try c.encodeIfPresent(alignment.reference, forKey: .alignReference)
+        try c.encode(alignment.estimateGainOffset, forKey: .gainOffset)
+        try c.encode(alignment.keepSize, forKey: .keepSize)
+        try c.encode(alignment.minimumScore, forKey: .minimumAlignScore)
+        try c.encode(tiling.size, forKey: .tileSize)
+        try c.encode(tiling.overlap, forKey: .tileOverlap)
+        try c.encode(threads, forKey: .threads)
+        try c.encode(outputFormat, forKey: .outputFormat)
+    }
+
+    /// Checks value ranges.
+    /// - Throws: `SettingsError` naming the key, the value and the allowed range.
+    public func validate() throws(SettingsError) {
+        func check(_ ok: Bool, _ key: CodingKeys, _ value: Any, _ allowed: String) throws(SettingsError) {
+            if !ok { throw SettingsError(key: key.rawValue, message: "value \(value) is out of range; allowed: \(allowed)") }
+        }
+        try check((1...2000).contains(steps), .steps, steps, "1…2000")
+        try check(projection.window >= 1 && projection.window % 2 == 1, .projectionWindow, projection.window, "an odd number ≥ 1")
+        try check(projection.islandFraction >= 0 && projection.islandFraction < 0.5, .islandFraction, projection.islandFraction, "0 ≤ f < 0.5")
+        try check(projection.bandRadius >= 0, .bandRadius, projection.bandRadius, "≥ 0")
+        try check(projection.bandEpsilon > 0, .bandEpsilon, projection.bandEpsilon, "> 0")
+        try check(alignment.reference.map { $0 >= 0 } ?? true, .alignReference, alignment.reference ?? 0, "a slice index ≥ 0")
+        try check((-1...1).contains(alignment.minimumScore), .minimumAlignScore, alignment.minimumScore, "−1…1")
+        try check(tiling.size == 0 || tiling.size >= 64, .tileSize, tiling.size, "0 (untiled) or ≥ 64")
+        try check(tiling.overlap >= 0 && (tiling.size == 0 || tiling.overlap * 2 < tiling.size), .tileOverlap, tiling.overlap,
+                  "≥ 0 and less than half the tile size")
+        try check(threads >= 0 && threads <= 256, .threads, threads, "0 (all cores) … 256")
+        if engine == .fusiondiff && (model ?? "").isEmpty {
+            throw SettingsError(key: CodingKeys.model.rawValue,
+                                message: "engine 'fusiondiff' needs a model file; set 'model' to a .safetensors path (e.g. models/focusd-default.safetensors)")
+        }
+    }
+}
+
+/// A fusion setting with a bad value.
+public struct SettingsError: Error, CustomStringConvertible, Sendable, Equatable {
+    public let key: String
+    public let message: String
+    public init(key: String, message: String) {
+        self.key = key
+        self.message = message
+    }
+    public var description: String { "setting '\(key)': \(message)" }
+}

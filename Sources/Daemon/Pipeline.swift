@@ -1,0 +1,281 @@
+import Checksum
+import Foundation
+import Fusion
+import Imaging
+import Registration
+
+/// Where one pipeline run writes its images.
+public struct OutputPaths: Sendable, Equatable {
+    public var fused: String
+    public var depth: String?
+    public var confidence: String?
+
+    public init(fused: String, depth: String? = nil, confidence: String? = nil) {
+        self.fused = fused
+        self.depth = depth
+        self.confidence = confidence
+    }
+
+    /// The same paths with `_c<channel>` before the extension, for multi-channel inputs fused one
+    /// channel stack at a time.
+    func forChannel(_ channel: Int, of count: Int) -> OutputPaths {
+        guard count > 1 else { return self }
+        func suffixed(_ path: String) -> String {
+            let url = URL(fileURLWithPath: path)
+            let ext = url.pathExtension
+            let base = url.deletingPathExtension().path
+            return ext.isEmpty ? "\(base)_c\(channel)" : "\(base)_c\(channel).\(ext)"
+        }
+        return OutputPaths(fused: suffixed(fused), depth: depth.map(suffixed), confidence: confidence.map(suffixed))
+    }
+}
+
+/// A file the pipeline read or wrote, as recorded in provenance.
+public struct FileRecord: Codable, Sendable, Equatable {
+    public var path: String
+    public var size: Int
+    public var sha256: String
+
+    public init(path: String, size: Int, sha256: String) {
+        self.path = path
+        self.size = size
+        self.sha256 = sha256
+    }
+
+    /// Hashes the file at `path`.
+    public static func of(_ path: String) throws -> FileRecord {
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+        return FileRecord(path: path, size: size, sha256: try SHA256.hex(fileAt: path))
+    }
+}
+
+/// The model a run used.
+public struct ModelRecord: Codable, Sendable, Equatable {
+    public var path: String
+    public var sha256: String
+    /// The model's configuration as JSON (DESIGN.md keys).
+    public var configuration: String
+
+    public init(path: String, sha256: String, configuration: String) {
+        self.path = path
+        self.sha256 = sha256
+        self.configuration = configuration
+    }
+}
+
+/// What one pipeline run did: everything a provenance sidecar records about the processing.
+public struct PipelineReport: Codable, Sendable {
+    /// Input files in slice order (a multi-page TIFF is one file).
+    public var inputs: [FileRecord]
+    /// The slices in fusion order, as `file` or `file page N`.
+    public var sliceNames: [String]
+    /// Written images: fused, then depth and confidence maps when asked for, per channel stack.
+    public var outputs: [FileRecord]
+    /// Wall seconds per stage: `load`, `align`, `fuse`, `write`.
+    public var stageSeconds: [String: Double]
+    /// Slice transforms when the stack was aligned (one entry per channel stack).
+    public var alignment: [AlignmentResult]
+    public var model: ModelRecord?
+    public var settings: FusionSettings
+    public var width: Int
+    public var height: Int
+    public var channels: Int
+    public var sliceCount: Int
+    /// The stack's sample format (`uint8`, `uint16`, `float32`).
+    public var format: String
+    /// Warnings a user should see (e.g. a slice that could not be aligned).
+    public var warnings: [String]
+}
+
+/// Why a pipeline run failed, classified for the daemon's retry and quarantine decisions.
+public struct PipelineError: Error, CustomStringConvertible, Sendable {
+    public enum Class: String, Sendable, Codable {
+        /// The input cannot be fused as it is (unreadable, truncated, mismatched slices): quarantine it.
+        case badInput
+        /// The system failed (disk full, I/O error, out of memory): retry later.
+        case transient
+        /// The settings cannot work (missing model, bad value): fix the profile.
+        case configuration
+    }
+
+    public let errorClass: Class
+    /// Names the file, what was wrong and what to do.
+    public let message: String
+
+    public init(_ errorClass: Class, _ message: String) {
+        self.errorClass = errorClass
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// The processing shared by `focusd fuse`, the daemon and `focusd reprocess`: read a stack,
+/// align it if asked, fuse it, and write the images atomically (temporary file, fsync, rename).
+/// Inputs are only read, never modified.
+public struct FusionPipeline: Sendable {
+    public let settings: FusionSettings
+    /// Folder against which a relative model path is resolved (the profile's folder).
+    public let baseDirectory: String?
+
+    public init(settings: FusionSettings, baseDirectory: String? = nil) {
+        self.settings = settings
+        self.baseDirectory = baseDirectory
+    }
+
+    /// Runs the pipeline with output names from a profile: `{stack}` in `names` becomes
+    /// `stackName`, inside `outputDirectory`. The sidecar is the caller's (written last).
+    public func run(inputs: [String], stackName: String, outputDirectory: String, names: OutputPatterns,
+                    clock: () -> Double) throws(PipelineError) -> PipelineReport {
+        func inDirectory(_ pattern: String) -> String {
+            (outputDirectory as NSString).appendingPathComponent(OutputPatterns.resolve(pattern, stack: stackName))
+        }
+        let paths = OutputPaths(fused: inDirectory(names.fused), depth: names.depth.map(inDirectory),
+                                confidence: names.confidence.map(inDirectory))
+        return try run(inputs: inputs, outputs: paths, clock: clock)
+    }
+
+    /// Runs the pipeline writing to explicit paths.
+    public func run(inputs: [String], outputs: OutputPaths, clock: () -> Double) throws(PipelineError) -> PipelineReport {
+        do {
+            return try runUnclassified(inputs: inputs, outputs: outputs, clock: clock)
+        } catch let error as PipelineError {
+            throw error
+        } catch {
+            throw Self.classify(error)
+        }
+    }
+
+    private func runUnclassified(inputs: [String], outputs: OutputPaths, clock: () -> Double) throws -> PipelineReport {
+        var stages: [String: Double] = [:]
+        func timed<T>(_ stage: String, _ body: () throws -> T) rethrows -> T {
+            let start = clock()
+            defer { stages[stage, default: 0] += clock() - start }
+            return try body()
+        }
+
+        let stacks = try timed("load") { try StackLoader().open(inputs) }
+        let inputRecords = try timed("hash") { try Self.inputFiles(inputs).map { try FileRecord.of($0) } }
+        let engineBundle = try settings.makeEngine(baseDirectory: baseDirectory)
+
+        var outputRecords: [FileRecord] = []
+        var alignments: [AlignmentResult] = []
+        var warnings: [String] = []
+        var sliceNames: [String] = []
+        var fusedGeometry: SliceGeometry?
+        for (channelIndex, original) in stacks.enumerated() {
+            var stack: any SliceSource = original
+            if settings.alignment.model != .none && original.count > 1 {
+                let alignment = try timed("align") { try Aligner(options: settings.alignment).align(original) }
+                alignments.append(alignment)
+                warnings += alignment.warnings
+                stack = AlignedStack(original, alignment: alignment)
+            }
+            if channelIndex == 0 { sliceNames = (0..<stack.count).map { stack.sliceName(at: $0) } }
+            let result = try timed("fuse") { try engineBundle.engine.fuse(stack) }
+            let paths = outputs.forChannel(channelIndex, of: stacks.count)
+            try timed("write") {
+                let format = outputFormat(for: stack.geometry.format)
+                let fused = Self.convert(result.fused, from: stack.geometry.format, to: format)
+                try TIFFWriter.write([fused], format: format, metadata: stack.metadata, to: paths.fused,
+                                     software: "focusd \(FocusdBuild.version)")
+                var written = [paths.fused]
+                let mapMetadata = ImageMetadata(xResolution: stack.metadata.xResolution,
+                                                yResolution: stack.metadata.yResolution,
+                                                resolutionUnit: stack.metadata.resolutionUnit)
+                if let depth = paths.depth {
+                    try TIFFWriter.write([result.depth], format: .float32, metadata: mapMetadata, to: depth,
+                                         software: "focusd \(FocusdBuild.version)")
+                    written.append(depth)
+                }
+                if let confidence = paths.confidence {
+                    try TIFFWriter.write([result.confidence], format: .float32, metadata: mapMetadata, to: confidence,
+                                         software: "focusd \(FocusdBuild.version)")
+                    written.append(confidence)
+                }
+                outputRecords += try written.map { try FileRecord.of($0) }
+            }
+            fusedGeometry = SliceGeometry(width: result.fused.width, height: result.fused.height,
+                                          channels: result.fused.channels, format: stack.geometry.format)
+        }
+        let geometry = fusedGeometry ?? stacks[0].geometry
+        return PipelineReport(
+            inputs: inputRecords, sliceNames: sliceNames, outputs: outputRecords, stageSeconds: stages,
+            alignment: alignments, model: engineBundle.model, settings: settings,
+            width: geometry.width, height: geometry.height, channels: geometry.channels,
+            sliceCount: stacks[0].count, format: geometry.format.rawValue, warnings: warnings)
+    }
+
+    private func outputFormat(for input: SampleFormat) -> SampleFormat {
+        switch settings.outputFormat {
+        case .same: input
+        case .uint8: .uint8
+        case .uint16: .uint16
+        case .float32: .float32
+        }
+    }
+
+    /// Rescales between integer formats (full range to full range); float output keeps values.
+    static func convert(_ image: Image, from: SampleFormat, to: SampleFormat) -> Image {
+        guard from != to, let target = to.maximumValue else { return image }
+        let sourceMax: Float
+        if let m = from.maximumValue {
+            sourceMax = m
+        } else {
+            sourceMax = max(image.pixels.max() ?? 1, Float.leastNormalMagnitude)
+        }
+        let scale = target / sourceMax
+        var out = image
+        for i in out.pixels.indices { out.pixels[i] = min(max(out.pixels[i] * scale, 0), target) }
+        return out
+    }
+
+    /// The files behind the inputs, in order: a folder contributes its image files.
+    static func inputFiles(_ inputs: [String]) throws -> [String] {
+        var files: [String] = []
+        for input in inputs {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory) else {
+                throw PipelineError(.badInput, "\(input): not found; check the path (was the input moved or deleted?)")
+            }
+            if isDirectory.boolValue {
+                let names = try FileManager.default.contentsOfDirectory(atPath: input)
+                    .filter { !$0.hasPrefix(".") && ImageFileKind.isImageName($0) }
+                    .sorted { $0.localizedStandardCompare($1) == .orderedAscending }
+                files += names.map { (input as NSString).appendingPathComponent($0) }
+            } else {
+                files.append(input)
+            }
+        }
+        return files
+    }
+
+    static func classify(_ error: any Error) -> PipelineError {
+        switch error {
+        case let e as ImagingError:
+            switch e.kind {
+            case .writeFailed: return PipelineError(.transient, e.description)
+            default: return PipelineError(.badInput, e.description)
+            }
+        case let e as SettingsError:
+            return PipelineError(.configuration, e.description)
+        case let e as RegistrationError:
+            return PipelineError(.badInput, e.description)
+        case let e as FusionError:
+            return PipelineError(.badInput, e.description)
+        case let e as ChecksumError:
+            return PipelineError(.transient, e.description)
+        default:
+            return PipelineError(.transient, String(describing: error))
+        }
+    }
+}
+
+/// File-name extensions focusd reads as images.
+enum ImageFileKind {
+    static let extensions: Set<String> = ["tif", "tiff", "png", "jpg", "jpeg"]
+    static func isImageName(_ name: String) -> Bool {
+        extensions.contains((name as NSString).pathExtension.lowercased())
+    }
+}

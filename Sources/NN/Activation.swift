@@ -24,23 +24,24 @@ func exp8(_ value: SIMD8<Float>) -> SIMD8<Float> {
 @inline(__always)
 func silu8(_ x: SIMD8<Float>) -> SIMD8<Float> { x / (1 + exp8(-x)) }
 
-/// Applies `y = a·x + b` then (optionally) SiLU to `count` floats: `output` may equal `input`.
+/// Applies `y = (x − center)·scale + shift` then (optionally) SiLU to `count` floats; `output`
+/// may equal `input`. Centring first keeps precision when |mean| ≫ std.
 @inline(__always)
 func affineSiLU(
     _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int,
-    scale: Float, shift: Float, silu: Bool
+    center: Float = 0, scale: Float, shift: Float, silu: Bool
 ) {
     var i = 0
-    let a = SIMD8<Float>(repeating: scale), b = SIMD8<Float>(repeating: shift)
+    let a = SIMD8<Float>(repeating: scale), b = SIMD8<Float>(repeating: shift), m = SIMD8<Float>(repeating: center)
     let inRaw = UnsafeRawPointer(input), outRaw = UnsafeMutableRawPointer(output)
     while i + 8 <= count {
-        var v = inRaw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * a + b
+        var v = (inRaw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - m) * a + b
         if silu { v = silu8(v) }
         outRaw.storeBytes(of: v, toByteOffset: i * 4, as: SIMD8<Float>.self)
         i += 8
     }
     while i < count {
-        let v = input[i] * scale + shift
+        let v = (input[i] - center) * scale + shift
         output[i] = silu ? v / (1 + scalarExp(-v)) : v
         i += 1
     }

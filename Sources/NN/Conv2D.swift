@@ -13,8 +13,10 @@ public struct Conv2D: Sendable, Equatable, Hashable {
     public let stride: Int
     public let padding: Int
 
-    /// Largest column buffer (floats) one band may use.
+    /// Default largest column buffer (floats) one band may use.
     public static let columnBudget = 1 << 21
+    /// This convolution's band budget (tests shrink it to exercise banding).
+    var columnBudget = Conv2D.columnBudget
 
     public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0) {
         self.init(
@@ -55,7 +57,7 @@ public struct Conv2D: Sendable, Equatable, Hashable {
 
     /// Output rows per band so that a column band stays within `columnBudget` floats.
     func bandRows(outputHeight: Int, outputWidth: Int) -> Int {
-        max(1, min(outputHeight, Conv2D.columnBudget / max(1, columnRows * outputWidth)))
+        max(1, min(outputHeight, columnBudget / max(1, columnRows * outputWidth)))
     }
 
     // MARK: - Forward

@@ -27,8 +27,8 @@ public struct GroupNorm: Sendable, Equatable, Hashable {
     ) {
         let perGroup = channels / groups
         let groupCount = perGroup * plane
-        // One statistics pass per (n, g); scale/shift per (n, c) go into a small table.
-        var table = [Float](repeating: 0, count: 2 * batch * channels)
+        // One statistics pass per (n, g); mean, scale γ·rstd and shift β per (n, c) go into a table.
+        var table = [Float](repeating: 0, count: 3 * batch * channels)
         table.withUnsafeMutableBufferPointer { table in
             let tablePointer = table.baseAddress!
             Compute.parallelFor(batch * groups) { index in
@@ -39,9 +39,9 @@ public struct GroupNorm: Sendable, Equatable, Hashable {
                 rstd?[index] = r
                 let n = index / groups, g = index % groups
                 for c in g * perGroup..<(g + 1) * perGroup {
-                    let a = gamma[c] * r
-                    tablePointer[2 * (n * channels + c)] = a
-                    tablePointer[2 * (n * channels + c) + 1] = beta[c] - Float(mu) * a
+                    tablePointer[3 * (n * channels + c)] = Float(mu)
+                    tablePointer[3 * (n * channels + c) + 1] = gamma[c] * r
+                    tablePointer[3 * (n * channels + c) + 2] = beta[c]
                 }
             }
             Compute.parallelRanges(batch * channels * plane, minimumPerThread: 16384) { range in
@@ -50,7 +50,8 @@ public struct GroupNorm: Sendable, Equatable, Hashable {
                     let row = i / plane
                     let end = min(range.upperBound, (row + 1) * plane)
                     affineSiLU(input + i, output + i, count: end - i,
-                               scale: tablePointer[2 * row], shift: tablePointer[2 * row + 1], silu: silu)
+                               center: tablePointer[3 * row], scale: tablePointer[3 * row + 1],
+                               shift: tablePointer[3 * row + 2], silu: silu)
                     i = end
                 }
             }
@@ -124,25 +125,28 @@ public struct GroupNorm: Sendable, Equatable, Hashable {
     }
 }
 
-/// Mean and biased variance of `count` floats: two passes (sum, then centred squares), each
-/// over 8-lane Float blocks of 2048 accumulated in Double.
+/// Mean and biased variance of `count` floats: two passes (sum, then centred squares) over
+/// 8-lane Float blocks of 2048 accumulated in Double; the first pass sums `x − x[0]` so a large
+/// common offset does not swamp the Float partial sums.
 @inline(__always)
 func meanAndVariance(_ x: UnsafePointer<Float>, count: Int) -> (Double, Double) {
+    guard count > 0 else { return (0, 0) }
     let raw = UnsafeRawPointer(x)
+    let pilot = x[0], pilotVector = SIMD8<Float>(repeating: pilot)
     var total = 0.0
     var i = 0
     while i < count {
         let end = min(count, i + 2048)
         var s = SIMD8<Float>()
         while i + 8 <= end {
-            s += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            s += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - pilotVector
             i += 8
         }
         var ts = Double(s.sum())
-        while i < end { ts += Double(x[i]); i += 1 }
+        while i < end { ts += Double(x[i] - pilot); i += 1 }
         total += ts
     }
-    let mean = total / Double(count)
+    let mean = Double(pilot) + total / Double(count)
     let m = Float(mean), mv = SIMD8<Float>(repeating: m)
     var squares = 0.0
     i = 0
@@ -158,5 +162,7 @@ func meanAndVariance(_ x: UnsafePointer<Float>, count: Int) -> (Double, Double) 
         while i < end { let d = Double(x[i] - m); tq += d * d; i += 1 }
         squares += tq
     }
-    return (mean, squares / Double(count))
+    // The centred squares are about m, not the exact mean: correct by (mean − m)².
+    let offset = mean - Double(m)
+    return (mean, max(0, squares / Double(count) - offset * offset))
 }

@@ -52,7 +52,7 @@ struct TIFFPageLayout: Sendable, Equatable {
             throw ImagingError(.unreadable, path: path, page: page, message: "the page has 0 samples per pixel; the file is corrupt")
         }
         guard samplesPerPixel <= 4 else {
-            throw unsupported("\(samplesPerPixel) samples per pixel (multi-channel in one page)", "save at most RGB plus alpha per page, or one channel per page")
+            throw unsupported("\(samplesPerPixel) samples per pixel (multi-channel in one page)", "convert to grey or RGB pages, one channel per page")
         }
 
         let bits = Int(info.bits_per_sample)
@@ -75,7 +75,7 @@ struct TIFFPageLayout: Sendable, Equatable {
         switch Int32(info.photometric) {
         case PHOTOMETRIC_MINISBLACK, PHOTOMETRIC_MINISWHITE:
             guard samplesPerPixel == 1 || extras >= samplesPerPixel - 1 || samplesPerPixel == 2 else {
-                throw unsupported("a grey image with \(samplesPerPixel) samples per pixel", "save one channel per page")
+                throw unsupported("a grey image with \(samplesPerPixel) samples per pixel", "convert to one grey channel per page")
             }
             channels = 1
             if Int32(info.photometric) == PHOTOMETRIC_MINISWHITE {

@@ -42,3 +42,16 @@ func patternImage(width: Int, height: Int, channels: Int, format: SampleFormat, 
     if let maximum = format.maximumValue { pixels[0] = 0; pixels[pixels.count - 1] = maximum }
     return Image(width: width, height: height, channels: channels, pixels: pixels)
 }
+
+/// nil when `a` and `b` are identical; otherwise a short description of the first difference
+/// (so a failing expectation does not print a million pixels).
+func firstDifference(_ a: Image, _ b: Image) -> String? {
+    guard a.width == b.width, a.height == b.height, a.channels == b.channels else {
+        return "geometry \(a.width)×\(a.height)×\(a.channels) vs \(b.width)×\(b.height)×\(b.channels)"
+    }
+    for i in a.pixels.indices where a.pixels[i] != b.pixels[i] && !(a.pixels[i].isNaN && b.pixels[i].isNaN) {
+        let c = i / a.planeSize, y = (i % a.planeSize) / a.width, x = i % a.width
+        return "pixel (x \(x), y \(y), c \(c)): \(a.pixels[i]) vs \(b.pixels[i])"
+    }
+    return nil
+}

@@ -102,7 +102,9 @@ public struct PairwiseEngine: StackFusionEngine {
 
         let weights: Plane
         switch projection.mode {
-        case .decision, .none: weights = projector.decisionWeights(fitted: fitted, guide: guide)
+        case .decision, .none:
+            let pixel = projector.pixelWeights(generated: generated, a: genA, b: genB)
+            weights = projector.decisionWeights(fitted: fitted, pixel: pixel, guide: guide)
         case .soft: weights = projector.softWeights(fitted: fitted, guide: guide)
         }
         var blend = a

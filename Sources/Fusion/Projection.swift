@@ -30,11 +30,35 @@ struct Projection {
         return w
     }
 
+    /// The single-pixel fit Σ_c g·d / Σ_c d² (clamped; ½ where the sources agree at the pixel).
+    func pixelWeights(generated g: Image, a: Image, b: Image) -> Plane {
+        let n = a.planeSize
+        var gd = Plane(width: a.width, height: a.height), dd = Plane(width: a.width, height: a.height)
+        for c in 0..<a.channels {
+            for i in 0..<n {
+                let d = a.pixels[c * n + i] - b.pixels[c * n + i]
+                gd.values[i] += (g.pixels[c * n + i] - b.pixels[c * n + i]) * d
+                dd.values[i] += d * d
+            }
+        }
+        let ridge = Float(a.channels) * 1e-6
+        for i in 0..<n { gd.values[i] = min(1, max(0, (gd.values[i] + 0.5 * ridge) / (dd.values[i] + ridge))) }
+        return gd
+    }
+
     /// The decision map: w ≥ ½, islands below `islandFraction` of the area flipped, then blended
     /// by a guided filter (guide = source luminance) only within `bandRadius` of the boundary.
-    func decisionWeights(fitted w: Plane, guide: Plane) -> Plane {
+    ///
+    /// Where the fit window straddles a boundary (0.1 < w < 0.9) the window cannot place it, so the
+    /// pixel's own fit (`pixel`, when given) decides there: a generated image that switches sources
+    /// along a line gives a decision map switching along that same line.
+    func decisionWeights(fitted w: Plane, pixel: Plane? = nil, guide: Plane) -> Plane {
         var binary = Plane(width: w.width, height: w.height)
-        for i in 0..<w.count { binary.values[i] = w.values[i] >= 0.5 ? 1 : 0 }
+        for i in 0..<w.count {
+            var v = w.values[i]
+            if let pixel, v > 0.1 && v < 0.9 { v = pixel.values[i] }
+            binary.values[i] = v >= 0.5 ? 1 : 0
+        }
         let minimum = max(1, Int(options.islandFraction * Double(w.count)))
         if options.islandFraction > 0 { binary = Self.removingIslands(binary, minimumPixels: minimum) }
         let r = options.bandRadius

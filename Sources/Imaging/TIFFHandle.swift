@@ -21,8 +21,7 @@ final class TIFFHandle {
             ctiff_close(opened)
             handle = nil
             if mode.hasPrefix("w") {
-                throw ImagingError(.writeFailed, path: path,
-                                   message: "cannot create the file (\(message)); check that the folder exists and is writable")
+                throw ImagingError(.writeFailed, path: path, message: message.isEmpty ? "libtiff cannot create it" : message)
             }
             throw TIFFHandle.openFailure(path: path, libtiffMessage: message)
         }

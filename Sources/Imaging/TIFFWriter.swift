@@ -61,7 +61,13 @@ public enum TIFFWriter {
         let temporary = folder + ".\(name).tmp-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
 
         do throws(ImagingError) {
-            let handle = try TIFFHandle(path: temporary, mode: bigTIFF ? "w8" : "w", maximumAllocation: 0)
+            let handle: TIFFHandle
+            do {
+                handle = try TIFFHandle(path: temporary, mode: bigTIFF ? "w8" : "w", maximumAllocation: 0)
+            } catch {
+                throw ImagingError(.writeFailed, path: path,
+                                   message: "cannot create the temporary file \(temporary) (\(error.message)); check that the folder exists and is writable")
+            }
             for (index, page) in pages.enumerated() {
                 try writePage(page, index: index, handle: handle, format: format, metadata: metadata,
                               description: index == 0 ? description : nil, software: software, options: options, path: path)

@@ -63,6 +63,8 @@ let package = Package(
         .testTarget(name: "FusionDiffTests", dependencies: ["FusionDiff", "NN"]),
         .testTarget(name: "FusionTests", dependencies: ["Fusion", "FusionDiff", "Imaging", "NN"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Fusion", "Imaging", "Checksum"]),
+        // Runs the built `focusd` executable: exit codes, messages, files end to end.
+        .testTarget(name: "CLITests", dependencies: ["Imaging"]),
     ],
     swiftLanguageModes: [.v6]
 )

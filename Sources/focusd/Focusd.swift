@@ -13,6 +13,7 @@ struct Focusd: AsyncParsableCommand {
         version: FocusdBuild.version,
         subcommands: [
             FuseCommand.self,
+            DemoCommand.self,
             AlignCommand.self,
             ServeCommand.self,
             StatusCommand.self,

@@ -20,8 +20,12 @@ struct ImageJDescription: Sendable, Equatable {
         lhs.entries.map(\.key) == rhs.entries.map(\.key) && lhs.entries.map(\.value) == rhs.entries.map(\.value)
     }
 
+    /// The value of `key` when it is a count in 0…2²⁴ (larger values are treated as absent, so
+    /// hostile headers cannot overflow the page arithmetic).
     func integer(_ key: String) -> Int? {
-        entries.first(where: { $0.key == key }).flatMap { Int($0.value.filter { !$0.isWhitespace }) }
+        entries.first(where: { $0.key == key })
+            .flatMap { Int($0.value.filter { !$0.isWhitespace }) }
+            .flatMap { (0...(1 << 24)).contains($0) ? $0 : nil }
     }
 
     var channels: Int { max(1, integer("channels") ?? 1) }
@@ -44,7 +48,8 @@ struct ImageJDescription: Sendable, Equatable {
 
     /// Pages of channel `c`'s Z series at t = 0, or nil when the counts disagree with `pageCount`.
     func zSeriesPages(channel c: Int, pageCount: Int) -> [Int]? {
-        guard channels * slices * frames == images, images <= pageCount, c < channels else { return nil }
+        let product = channels.multipliedReportingOverflow(by: slices).partialValue.multipliedReportingOverflow(by: frames)
+        guard !product.overflow, product.partialValue == images, images <= pageCount, c < channels else { return nil }
         return (0..<slices).map { z in z * channels + c }
     }
 

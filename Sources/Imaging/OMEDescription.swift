@@ -13,7 +13,12 @@ struct OMEDescription: Sendable, Equatable {
     private var pixelsRange: Range<String.Index> { XMLText.firstElement("Pixels", in: xml)! }
     private var pixelsStartTag: Substring { XMLText.startTag(of: xml[pixelsRange]) }
 
-    private func size(_ name: String) -> Int { max(1, XMLText.attribute(name, in: pixelsStartTag).flatMap { Int($0) } ?? 1) }
+    /// A dimension size, 1 when absent or outside 1…2²⁰ (so hostile metadata cannot overflow the
+    /// plane arithmetic).
+    private func size(_ name: String) -> Int {
+        let value = XMLText.attribute(name, in: pixelsStartTag).flatMap { Int($0) } ?? 1
+        return (1...(1 << 20)).contains(value) ? value : 1
+    }
     var sizeZ: Int { size("SizeZ") }
     var sizeC: Int { size("SizeC") }
     var sizeT: Int { size("SizeT") }
@@ -41,12 +46,13 @@ struct OMEDescription: Sendable, Equatable {
 
     /// The page (IFD) of each plane stored in the file named `fileName`, from the `<TiffData>`
     /// elements (or page k = plane k when there are none).
-    func pagesByPlane(fileName: String, channelPlanes: Int) -> [Int: Int] {
-        let planeCount = sizeZ * channelPlanes * sizeT
+    func pagesByPlane(fileName: String, channelPlanes: Int, pageCount: Int) -> [Int: Int] {
+        let product = sizeZ.multipliedReportingOverflow(by: channelPlanes).partialValue.multipliedReportingOverflow(by: sizeT)
+        let planeCount = product.overflow ? Int.max : product.partialValue
         let pixels = xml[pixelsRange]
         let tiffData = XMLText.elements("TiffData", in: pixels)
         guard !tiffData.isEmpty else {
-            return Dictionary(uniqueKeysWithValues: (0..<planeCount).map { ($0, $0) })
+            return Dictionary(uniqueKeysWithValues: (0..<min(planeCount, pageCount)).map { ($0, $0) })
         }
         var map: [Int: Int] = [:]
         for range in tiffData {
@@ -59,8 +65,10 @@ struct OMEDescription: Sendable, Equatable {
             let tag = XMLText.startTag(of: element)
             func value(_ name: String) -> Int? { XMLText.attribute(name, in: tag).flatMap { Int($0) } }
             let firstPage = value("IFD") ?? 0
-            let first = planeIndex(z: value("FirstZ") ?? 0, c: value("FirstC") ?? 0, t: value("FirstT") ?? 0, channelPlanes: channelPlanes)
-            let count = value("PlaneCount") ?? (value("IFD") != nil ? 1 : planeCount - first)
+            let coordinates = [value("FirstZ") ?? 0, value("FirstC") ?? 0, value("FirstT") ?? 0]
+            guard (0..<pageCount).contains(firstPage), coordinates.allSatisfy({ (0...(1 << 20)).contains($0) }) else { continue }
+            let first = planeIndex(z: coordinates[0], c: coordinates[1], t: coordinates[2], channelPlanes: channelPlanes)
+            let count = min(value("PlaneCount") ?? (value("IFD") != nil ? 1 : planeCount - first), pageCount - firstPage)
             for k in 0..<max(0, count) where first + k < planeCount {
                 map[first + k] = firstPage + k
             }

@@ -124,7 +124,7 @@ public struct StackLoader: Sendable {
             let samples = first.layout.channels
             let channelPlanes = ome.channelPlanes(samplesPerPage: samples)
             let fileName = String(path.split(separator: "/").last ?? Substring(path))
-            let map = ome.pagesByPlane(fileName: fileName, channelPlanes: channelPlanes)
+            let map = ome.pagesByPlane(fileName: fileName, channelPlanes: channelPlanes, pageCount: file.directoryCount)
             groups = []
             for c in 0..<channelPlanes {
                 var pages: [Int] = []

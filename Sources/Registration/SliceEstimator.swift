@@ -1,0 +1,99 @@
+import Foundation
+import Imaging
+
+/// Fits one slice against the prepared reference, coarse to fine, and judges the result.
+struct SliceEstimator: Sendable {
+    let options: AlignmentOptions
+    let plan: PyramidPlan
+    /// Reference levels `plan.finest…plan.coarsest`, finest first.
+    let templates: [TemplateLevel]
+
+    /// Shift search radius on the coarsest level, in its pixels.
+    static let searchRadius = 4
+    /// Largest plausible change of scale between a slice and the reference.
+    static let scaleLimits = 0.5...2.0
+
+    struct Outcome {
+        var transform: SliceTransform
+        /// Reference → slice in level-0 centred coordinates (identity when unaligned).
+        var warp: Affine
+    }
+
+    /// `true` when a plane has no usable contrast (constant up to rounding).
+    static func isBlank(_ plane: Plane) -> Bool {
+        let (mean, deviation) = plane.meanAndDeviation
+        return !(deviation > 1e-6 * max(abs(mean), 1e-3))
+    }
+
+    static func unaligned(index: Int, name: String, reason: String, score: Double = 0) -> SliceTransform {
+        SliceTransform(index: index, matrix: Affine.identity.rows, score: score.isFinite ? score : 0, aligned: false,
+                       warning: "slice \(index) (\(name)): \(reason); left unaligned")
+    }
+
+    func estimate(image: Image, initial: Affine, index: Int, name: String) -> Outcome {
+        let pyramid = LuminancePyramid(image: image, coarsest: plan.coarsest)
+        func fail(_ reason: String, score: Double = 0) -> Outcome {
+            Outcome(transform: SliceEstimator.unaligned(index: index, name: name, reason: reason, score: score), warp: .identity)
+        }
+        if SliceEstimator.isBlank(pyramid.levels[plan.finest]) {
+            return fail("blank (no contrast)")
+        }
+        var warp = initial
+        var score = 0.0
+        for template in templates.reversed() {
+            let level = template.level
+            let s = template.scale
+            var levelWarp = warp
+            levelWarp.tx /= s
+            levelWarp.ty /= s
+            let slicePlane = pyramid.levels[level]
+            if level == plan.coarsest {
+                levelWarp = CorrelationFit.searchShift(template: template, slice: slicePlane, warp: levelWarp,
+                                                       radius: SliceEstimator.searchRadius)
+            }
+            let finest = level == plan.finest
+            let fit = CorrelationFit.refine(template: template, slice: slicePlane, warp: levelWarp,
+                                            maxIterations: finest ? 25 : 40, tolerance: finest ? 0.002 : 0.02)
+            if let failure = fit.failure {
+                return fail("\(failure) (pyramid level \(level))", score: fit.score)
+            }
+            warp = fit.warp
+            warp.tx *= s
+            warp.ty *= s
+            score = fit.score
+        }
+        let linear = Affine(a: warp.a, b: warp.b, tx: 0, c: warp.c, d: warp.d, ty: 0)
+        guard warp.isFinite, SliceEstimator.scaleLimits.contains(linear.scale),
+              abs(warp.tx) < Double(image.width), abs(warp.ty) < Double(image.height) else {
+            return fail("the estimate is implausible (scale \(String(format: "%.3f", linear.scale)), shift \(String(format: "%.0f, %.0f", warp.tx, warp.ty)) px)")
+        }
+        guard score >= options.minimumScore else {
+            return fail(String(format: "match score %.3f is under the minimum %.3f (too little overlap, or unrelated content)",
+                               score, options.minimumScore), score: score)
+        }
+        let centreX = (Double(image.width) - 1) / 2, centreY = (Double(image.height) - 1) / 2
+        guard let sliceToReference = warp.shiftedOrigin(centreX, centreY).inverse else {
+            return fail("the estimate is singular")
+        }
+        var transform = SliceTransform(index: index, matrix: sliceToReference.rows, score: score, aligned: true)
+        if options.estimateGainOffset {
+            (transform.gain, transform.offset) = brightness(pyramid: pyramid, warp: warp)
+        }
+        return Outcome(transform: transform, warp: warp)
+    }
+
+    /// Gain and offset with `reference ≈ gain·slice + offset`, from means and deviations on a
+    /// coarse level (≥ 3 halvings below the finest fitted, where defocus no longer changes the
+    /// contrast much): a brightness correction, not a contrast stretch of defocused slices.
+    func brightness(pyramid: LuminancePyramid, warp: Affine) -> (gain: Double, offset: Double) {
+        let level = min(plan.coarsest, plan.finest + 3)
+        let template = templates[level - plan.finest]
+        var levelWarp = warp
+        levelWarp.tx /= template.scale
+        levelWarp.ty /= template.scale
+        let s = CorrelationFit.sums(template: template, slice: pyramid.levels[level], warp: levelWarp)
+        guard s.count > 0, s.varianceI > 0 else { return (1, 0) }
+        let gain = (s.varianceT / s.varianceI).squareRoot()
+        return (gain, s.meanT - gain * s.meanI)
+    }
+}

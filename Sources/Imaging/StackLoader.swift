@@ -106,6 +106,7 @@ public struct StackLoader: Sendable {
             throw ImagingError(.emptyStack, path: path, message: "the TIFF holds only reduced-resolution pages; export the full-resolution stack")
         }
         let layouts = Dictionary(uniqueKeysWithValues: file.pages.map { ($0.index, $0.layout) })
+        let offsets = Dictionary(uniqueKeysWithValues: file.pages.map { ($0.index, $0.offset) })
         let description = first.layout.metadata.imageDescription
         var groups: [(pages: [Int], description: String?)] = [(file.pages.map(\.index), description)]
 
@@ -143,6 +144,7 @@ public struct StackLoader: Sendable {
             }
         }
 
+        let reader = SharedTIFFReader(path: path, memoryBudget: memoryBudgetBytes)
         return try groups.map { group throws(ImagingError) -> any SliceSource in
             guard let firstPage = group.pages.first, let reference = layouts[firstPage] else {
                 throw ImagingError(.emptyStack, path: path, message: "the stack metadata selects no page; check the file's ImageJ/OME metadata")
@@ -160,7 +162,9 @@ public struct StackLoader: Sendable {
             var metadata = reference.metadata
             metadata.imageDescription = group.description
             metadata.pageCount = file.directoryCount
-            return TIFFPageStack(path: path, pages: group.pages, geometry: reference.geometry, metadata: metadata, memoryBudget: memoryBudgetBytes)
+            return TIFFPageStack(path: path, pages: group.pages, geometry: reference.geometry, metadata: metadata,
+                                 directoryOffsets: group.pages.map { offsets[$0] ?? 0 }, memoryBudget: memoryBudgetBytes,
+                                 reader: reader)
         }
     }
 }

@@ -6,8 +6,9 @@ struct TIFFFile {
     let fileSize: Int
     /// Number of directories (pages) in the main chain.
     let directoryCount: Int
-    /// Full-resolution pages (reduced-resolution copies are skipped), with their IFD index.
-    let pages: [(index: Int, layout: TIFFPageLayout)]
+    /// Full-resolution pages (reduced-resolution copies are skipped), with their IFD index and
+    /// the file offset of their directory (for direct access without walking the chain).
+    let pages: [(index: Int, offset: UInt64, layout: TIFFPageLayout)]
 
     /// Reads every directory of `path` and validates each full-resolution page's layout.
     /// - Throws: `.notFound`, `.truncated` (also for a directory chain cut short),
@@ -20,13 +21,13 @@ struct TIFFFile {
         fileSize = probe.size
         let handle = try TIFFHandle(path: path, mode: "rm", maximumAllocation: memoryBudget)
         let tiff = handle.tiff
-        var pages: [(index: Int, layout: TIFFPageLayout)] = []
+        var pages: [(index: Int, offset: UInt64, layout: TIFFPageLayout)] = []
         var index = 0
         while true {
             var info = ctiff_page_info()
             let reduced = ctiff_read_page_info(tiff, &info) == 1 && (info.subfile_type & UInt32(FILETYPE_REDUCEDIMAGE)) != 0
             if !reduced {
-                pages.append((index, try TIFFPageLayout(tiff: tiff, path: path, page: index, memoryBudget: memoryBudget)))
+                pages.append((index, TIFFCurrentDirOffset(tiff), try TIFFPageLayout(tiff: tiff, path: path, page: index, memoryBudget: memoryBudget)))
             }
             if firstPageOnly && !pages.isEmpty { break }
             handle.clearMessages()
@@ -48,13 +49,21 @@ struct TIFFFile {
     }
 
     /// Decodes page `index` (an IFD index), checking that it still has `expected` geometry.
-    static func decodePage(path: String, index: Int, expected: SliceGeometry?, memoryBudget: Int) throws(ImagingError) -> (Image, TIFFPageLayout) {
+    /// `offset`, the directory's file offset when known, avoids walking the chain of directories
+    /// (which would make reading every page of an N-page file O(N²)).
+    /// `reusing` is an open handle on `path` positioned anywhere (libtiff then knows every
+    /// directory's offset, so the jump is O(1)); without it the file is opened for this call.
+    static func decodePage(path: String, index: Int, offset: UInt64? = nil, expected: SliceGeometry?,
+                           memoryBudget: Int, reusing reusable: TIFFHandle? = nil) throws(ImagingError) -> (Image, TIFFPageLayout) {
         guard let probe = FileProbe(path: path) else {
             throw ImagingError(.notFound, path: path, page: index, message: "the file has disappeared; check the path")
         }
-        let handle = try TIFFHandle(path: path, mode: "rm", maximumAllocation: memoryBudget)
-        if index > 0 {
-            guard TIFFSetDirectory(handle.tiff, UInt32(index)) == 1 else {
+        let handle: TIFFHandle
+        if let reusable { handle = reusable } else { handle = try TIFFHandle(path: path, mode: "rm", maximumAllocation: memoryBudget) }
+        handle.clearMessages()
+        if index > 0 || reusable != nil {
+            let reached = offset.map { $0 > 0 && $0 < UInt64(probe.size) && TIFFSetSubDirectory(handle.tiff, $0) == 1 } ?? false
+            guard reached || TIFFSetDirectory(handle.tiff, UInt32(index)) == 1 else {
                 throw ImagingError(.truncated, path: path, page: index,
                                    message: "cannot reach page \(index) (libtiff: \(handle.errorMessage)); the file changed or is incomplete")
             }

@@ -142,4 +142,24 @@ import Testing
         let read = try ImageFile.read(folder.file("r.tif")).metadata
         #expect(read.xResolution == 2.5 && read.yResolution == 4 && read.resolutionUnit == 3)
     }
+
+    @Test func pagesOfALongStackReadInAnyOrderAndConcurrently() async throws {
+        let folder = TemporaryFolder()
+        defer { folder.cleanUp() }
+        // Page k is constant k: any mix-up between pages shows.
+        let pages = (0..<300).map { Image(width: 8, height: 4, channels: 1, repeating: Float($0)) }
+        try TIFFWriter.write(pages, format: .uint16, to: folder.file("long.tif"))
+        let stack = try #require(try StackLoader().open([folder.file("long.tif")]).first)
+        #expect(stack.count == 300)
+        for k in [299, 0, 150, 151, 149, 7, 298] {
+            #expect(try stack.slice(at: k).pixels == [Float](repeating: Float(k), count: 32))
+        }
+        let values = try await withThrowingTaskGroup(of: (Int, Float).self) { group in
+            for k in stride(from: 0, to: 300, by: 3) {
+                group.addTask { (k, try stack.slice(at: k).pixels[31]) }
+            }
+            return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        }
+        #expect(values.count == 100 && values.allSatisfy { Float($0.key) == $0.value })
+    }
 }

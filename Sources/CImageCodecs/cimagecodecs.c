@@ -435,3 +435,16 @@ void cic_pack_f32(const float *planes, size_t plane_stride, int channels, size_t
         for (size_t i = 0; i < count; i++) destination[i * channels + c] = s[i];
     }
 }
+
+void cic_swap_bytes(void *samples, size_t count, int sample_bytes) {
+    if (sample_bytes == 2) {
+        uint16_t *s = samples;
+        for (size_t i = 0; i < count; i++) s[i] = (uint16_t)((s[i] >> 8) | (s[i] << 8));
+    } else if (sample_bytes == 4) {
+        uint32_t *s = samples;
+        for (size_t i = 0; i < count; i++) {
+            uint32_t v = s[i];
+            s[i] = (v >> 24) | ((v >> 8) & 0xFF00u) | ((v << 8) & 0xFF0000u) | (v << 24);
+        }
+    }
+}

@@ -99,6 +99,31 @@ public struct StackLoader: Sendable {
         return FileListStack(paths: paths, geometry: headers[0].geometry, metadata: metadata, headers: headers, memoryBudget: memoryBudgetBytes)
     }
 
+    /// ImageJ's layout for files over 4 GiB: one directory, `images=N` uncompressed images stored
+    /// back to back from the first page's data on.
+    func openImageJRaw(_ file: TIFFFile, header: ImageJDescription, layout: TIFFPageLayout) throws(ImagingError) -> [any SliceSource] {
+        let path = file.path
+        guard let data = file.firstPageData else {
+            throw ImagingError(.unsupportedLayout, path: path,
+                               message: "the ImageJ header declares \(header.images) images but the file has \(file.directoryCount) pages and its first page is not stored uncompressed and contiguous, as ImageJ's raw layout for files over 4 GiB requires; re-save it as a standard or BigTIFF stack, e.g. with Fiji's Bio-Formats exporter")
+        }
+        let needed = data.start + UInt64(header.images) * UInt64(data.pageBytes)
+        guard needed <= UInt64(file.fileSize) else {
+            throw ImagingError(.truncated, path: path,
+                               message: "the ImageJ header declares \(header.images) images stored back to back (ImageJ's layout for files over 4 GiB), which needs \(needed) bytes, but the file has \(file.fileSize); the file is incomplete, copy it again")
+        }
+        let channels = header.channels
+        var series = (0..<channels).compactMap { header.zSeriesPages(channel: $0, pageCount: header.images) }
+        if series.count != channels { series = [Array(0..<header.images)] }
+        let description = series.count > 1 ? header.forSingleChannel().text : layout.metadata.imageDescription
+        return series.map { images in
+            var metadata = layout.metadata
+            metadata.imageDescription = description
+            metadata.pageCount = header.images
+            return ImageJRawStack(path: path, images: images, geometry: layout.geometry, metadata: metadata, layout: layout, data: data)
+        }
+    }
+
     /// The stacks of one TIFF file: all pages, or the Z series of each channel of a hyperstack.
     func openTIFF(_ path: String) throws(ImagingError) -> [any SliceSource] {
         let file = try TIFFFile(path: path, memoryBudget: memoryBudgetBytes)
@@ -112,8 +137,7 @@ public struct StackLoader: Sendable {
 
         if let description, let imageJ = ImageJDescription(description), imageJ.images > 1 {
             if imageJ.images > file.directoryCount {
-                throw ImagingError(.unsupportedLayout, path: path,
-                                   message: "the ImageJ header declares \(imageJ.images) images but the file has \(file.directoryCount) pages (ImageJ's raw format for files over 4 GiB); re-save it as a standard or BigTIFF stack, e.g. with Fiji's Bio-Formats exporter")
+                return try openImageJRaw(file, header: imageJ, layout: first.layout)
             }
             let channels = imageJ.channels
             let series = (0..<channels).compactMap { imageJ.zSeriesPages(channel: $0, pageCount: file.directoryCount) }

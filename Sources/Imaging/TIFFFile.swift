@@ -9,6 +9,18 @@ struct TIFFFile {
     /// Full-resolution pages (reduced-resolution copies are skipped), with their IFD index and
     /// the file offset of their directory (for direct access without walking the chain).
     let pages: [(index: Int, offset: UInt64, layout: TIFFPageLayout)]
+    /// Where the first page's pixels lie when they are uncompressed, chunky and contiguous (the
+    /// precondition for ImageJ's raw layout of files over 4 GiB).
+    let firstPageData: ContiguousPageData?
+
+    struct ContiguousPageData: Sendable, Equatable {
+        /// File offset of the first pixel.
+        let start: UInt64
+        /// Bytes of one page.
+        let pageBytes: Int
+        /// The file's byte order differs from this machine's.
+        let byteSwapped: Bool
+    }
 
     /// Reads every directory of `path` and validates each full-resolution page's layout.
     /// - Throws: `.notFound`, `.truncated` (also for a directory chain cut short),
@@ -23,11 +35,13 @@ struct TIFFFile {
         let tiff = handle.tiff
         var pages: [(index: Int, offset: UInt64, layout: TIFFPageLayout)] = []
         var index = 0
+        var firstPageData: ContiguousPageData?
         while true {
             var info = ctiff_page_info()
             let reduced = ctiff_read_page_info(tiff, &info) == 1 && (info.subfile_type & UInt32(FILETYPE_REDUCEDIMAGE)) != 0
             if !reduced {
                 pages.append((index, TIFFCurrentDirOffset(tiff), try TIFFPageLayout(tiff: tiff, path: path, page: index, memoryBudget: memoryBudget)))
+                if index == 0 { firstPageData = Self.contiguousData(tiff, layout: pages[0].layout, compression: info.compression) }
             }
             if firstPageOnly && !pages.isEmpty { break }
             handle.clearMessages()
@@ -46,6 +60,20 @@ struct TIFFFile {
         }
         directoryCount = firstPageOnly ? Int(TIFFNumberOfDirectories(tiff)) : index + 1
         self.pages = pages
+        self.firstPageData = firstPageData
+    }
+
+    private static func contiguousData(_ tiff: OpaquePointer, layout: TIFFPageLayout, compression: UInt16) -> ContiguousPageData? {
+        guard Int32(compression) == COMPRESSION_NONE, !layout.tiled, !layout.planar else { return nil }
+        let pageBytes = layout.width * layout.height * layout.samplesPerPixel * layout.bytesPerSample
+        let start = TIFFGetStrileOffset(tiff, 0)
+        var end = start
+        for strip in 0..<TIFFNumberOfStrips(tiff) {
+            guard TIFFGetStrileOffset(tiff, strip) == end else { return nil }
+            end &+= TIFFGetStrileByteCount(tiff, strip)
+        }
+        guard end &- start == UInt64(pageBytes) else { return nil }
+        return ContiguousPageData(start: start, pageBytes: pageBytes, byteSwapped: TIFFIsByteSwapped(tiff) != 0)
     }
 
     /// Decodes page `index` (an IFD index), checking that it still has `expected` geometry.

@@ -1,4 +1,5 @@
 import CTIFF
+import Foundation
 import Testing
 @testable import Imaging
 
@@ -60,15 +61,59 @@ import Testing
         #expect(header.images == 2 && header.channels == 2 && header.slices == 1)
     }
 
-    @Test func imageJRawLargeFileIsExplained() throws {
+    /// A big-endian TIFF laid out as ImageJ writes stacks over 4 GiB: one directory, then the
+    /// header text, then `images` 16-bit images back to back; image p holds 1000·p + pixel index.
+    func imageJRawFile(width: Int, height: Int, images: Int, header: String, storedImages: Int? = nil) -> Data {
+        var data = Data([0x4D, 0x4D, 0, 42, 0, 0, 0, 8])
+        func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.bigEndian) { data.append(contentsOf: $0) } }
+        let text = Array((header + "\0").utf8)
+        let entryCount = 10
+        let textOffset = 8 + 2 + 12 * entryCount + 4
+        let pixelOffset = textOffset + text.count
+        let pageBytes = width * height * 2
+        let entries: [(UInt16, UInt16, UInt32, UInt32)] = [  // tag, type, count, value
+            (256, 4, 1, UInt32(width)), (257, 4, 1, UInt32(height)), (258, 3, 1, 16), (259, 3, 1, 1), (262, 3, 1, 1),
+            (270, 2, UInt32(text.count), UInt32(textOffset)), (273, 4, 1, UInt32(pixelOffset)), (277, 3, 1, 1),
+            (278, 4, 1, UInt32(height)), (279, 4, 1, UInt32(pageBytes)),
+        ]
+        append(UInt16(entryCount))
+        for (tag, type, count, value) in entries {
+            append(tag); append(type); append(count)
+            if type == 3 { append(UInt16(value)); append(UInt16(0)) } else { append(value) }
+        }
+        append(UInt32(0))
+        data.append(contentsOf: text)
+        for p in 0..<(storedImages ?? images) {
+            for i in 0..<(width * height) { append(UInt16(1000 * p + i)) }
+        }
+        return data
+    }
+
+    @Test func imageJRawLayoutOverFourGiBIsRead() throws {
         let folder = TemporaryFolder()
         defer { folder.cleanUp() }
-        try writeRawTIFF(folder.file("big.tif"), pages: constantPages([(0, 0, 0)], description: "ImageJ=1.54f\nimages=40\nslices=40\n"))
+        // 2 channels × 3 slices: images in czt order.
+        let header = "ImageJ=1.54f\nimages=6\nchannels=2\nslices=3\nhyperstack=true\n"
+        try imageJRawFile(width: 5, height: 3, images: 6, header: header).write(to: URL(fileURLWithPath: folder.file("raw.tif")))
+        let stacks = try StackLoader().open([folder.file("raw.tif")])
+        #expect(stacks.count == 2)
+        #expect(stacks.allSatisfy { $0.count == 3 && $0.geometry == SliceGeometry(width: 5, height: 3, channels: 1, format: .uint16) })
+        // Channel 1, slice 2 is image 2·2 + 1 = 5: values 5000 + i, byte-swapped from big-endian.
+        #expect(try stacks[1].slice(at: 2).pixels == (0..<15).map { Float(5000 + $0) })
+        #expect(try stacks[0].slice(at: 1).pixels[14] == 2014)
+        #expect(stacks[0].metadata.imageDescription?.contains("channels=") == false)
+    }
+
+    @Test func imageJRawLayoutCutShortIsTruncated() throws {
+        let folder = TemporaryFolder()
+        defer { folder.cleanUp() }
+        let header = "ImageJ=1.54f\nimages=40\nslices=40\n"
+        try imageJRawFile(width: 5, height: 3, images: 40, header: header, storedImages: 25).write(to: URL(fileURLWithPath: folder.file("cut.tif")))
         do {
-            _ = try StackLoader().open([folder.file("big.tif")])
-            Issue.record("a 1-page file declaring 40 images was accepted")
+            _ = try StackLoader().open([folder.file("cut.tif")])
+            Issue.record("a raw ImageJ file missing 15 images was accepted")
         } catch {
-            #expect(error.kind == .unsupportedLayout)
+            #expect(error.kind == .truncated)
             #expect(error.message.contains("40 images"))
         }
     }

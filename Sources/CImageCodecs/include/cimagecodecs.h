@@ -71,6 +71,9 @@ void cic_pack_u8(const float *planes, size_t plane_stride, int channels, size_t 
 void cic_pack_u16(const float *planes, size_t plane_stride, int channels, size_t count, uint16_t *destination);
 void cic_pack_f32(const float *planes, size_t plane_stride, int channels, size_t count, float *destination);
 
+/// Reverses the byte order of `count` samples of `sample_bytes` (2 or 4) bytes, in place.
+void cic_swap_bytes(void *samples, size_t count, int sample_bytes);
+
 #ifdef __cplusplus
 }
 #endif

@@ -32,7 +32,9 @@ let package = Package(
         // MARK: Swift modules
         .target(name: "Checksum"),
         .target(name: "Imaging", dependencies: ["CTIFF", "CImageCodecs"]),
-        .target(name: "Registration", dependencies: ["Imaging"]),
+        // Pixel loops: optimised in debug builds too, so the tests' synthetic stacks stay fast.
+        .target(name: "Registration", dependencies: ["Imaging"],
+                swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "NN", dependencies: ["CBLAS"]),
         .target(name: "FusionDiff", dependencies: ["NN"]),
         .target(name: "Fusion", dependencies: ["Imaging", "Registration", "NN", "FusionDiff"]),

@@ -8,8 +8,9 @@ struct SliceEstimator: Sendable {
     /// Reference levels `plan.finest…plan.coarsest`, finest first.
     let templates: [TemplateLevel]
 
-    /// Shift search radius on the coarsest level, in its pixels.
-    static let searchRadius = 4
+    /// Shift search radius on the coarsest level, in its pixels: at least 4, and at least 48
+    /// full-resolution pixels, beyond the neighbour's transform the search starts from.
+    var searchRadius: Int { max(4, Int((48.0 / Double(1 << plan.coarsest)).rounded(.up))) }
     /// Largest plausible change of scale between a slice and the reference.
     static let scaleLimits = 0.5...2.0
 
@@ -49,7 +50,7 @@ struct SliceEstimator: Sendable {
             let slicePlane = pyramid.levels[level]
             if level == plan.coarsest {
                 levelWarp = CorrelationFit.searchShift(template: template, slice: slicePlane, warp: levelWarp,
-                                                       radius: SliceEstimator.searchRadius)
+                                                       radius: searchRadius)
             }
             let finest = level == plan.finest
             let fit = CorrelationFit.refine(template: template, slice: slicePlane, warp: levelWarp,

@@ -74,7 +74,8 @@ static void png_configure(png_structp png, png_infop info, cic_info *out) {
     out->source_components = png_get_channels(png, info);
     if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);
-    if (color_type & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
+    // Alpha is dropped, including the alpha a tRNS chunk would add when a palette is expanded.
+    if ((color_type & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS)) png_set_strip_alpha(png);
     if (bit_depth == 16) png_set_swap(png); // PNG is big-endian; give native order (little-endian hosts)
     png_set_interlace_handling(png);
     png_read_update_info(png, info);
@@ -162,7 +163,7 @@ static void png_write_data(png_structp png, png_bytep data, size_t length) {
 static void png_flush_data(png_structp png) { fflush(png_get_io_ptr(png)); }
 
 int cic_png_write(const char *path, uint32_t width, uint32_t height, int color_type, int bit_depth,
-                  const void *samples, const uint8_t *palette_rgb, int palette_count,
+                  const void *samples, const uint8_t *palette_rgb, int palette_count, int transparent_index,
                   char *error, size_t error_length) {
     png_context context;
     memset(&context, 0, sizeof context);
@@ -204,6 +205,12 @@ int cic_png_write(const char *path, uint32_t width, uint32_t height, int color_t
             palette[i].blue = palette_rgb[3 * i + 2];
         }
         png_set_PLTE(png, png_info, palette, palette_count);
+        if (transparent_index >= 0 && transparent_index < palette_count) {
+            png_byte alpha[256];
+            memset(alpha, 255, sizeof alpha);
+            alpha[transparent_index] = 0;
+            png_set_tRNS(png, png_info, alpha, transparent_index + 1, NULL);
+        }
     }
     png_write_info(png, png_info);
     if (bit_depth == 16) png_set_swap(png);

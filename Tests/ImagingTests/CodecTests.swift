@@ -5,7 +5,7 @@ import Testing
 
 /// Writes `image` as a PNG through libpng (test encoder in the C shim). `colorType` defaults to
 /// grey or RGB by channel count; the samples are the image's, interleaved.
-func writePNG(_ path: String, image: Image, bitDepth: Int, colorType: Int32? = nil, palette: [UInt8] = []) throws {
+func writePNG(_ path: String, image: Image, bitDepth: Int, colorType: Int32? = nil, palette: [UInt8] = [], transparentIndex: Int32 = -1) throws {
     let type = colorType ?? [1: 0, 2: 4, 3: 2, 4: 6][image.channels]!
     var interleaved = [Float](repeating: 0, count: image.pixels.count)
     for c in 0..<image.channels { for i in 0..<image.planeSize { interleaved[i * image.channels + c] = image.pixels[c * image.planeSize + i] } }
@@ -13,10 +13,10 @@ func writePNG(_ path: String, image: Image, bitDepth: Int, colorType: Int32? = n
     let status: Int32
     if bitDepth == 16 {
         let samples = interleaved.map { UInt16($0) }
-        status = cic_png_write(path, UInt32(image.width), UInt32(image.height), type, 16, samples, palette, Int32(palette.count / 3), &error, 256)
+        status = cic_png_write(path, UInt32(image.width), UInt32(image.height), type, 16, samples, palette, Int32(palette.count / 3), transparentIndex, &error, 256)
     } else {
         let samples = interleaved.map { UInt8($0) }
-        status = cic_png_write(path, UInt32(image.width), UInt32(image.height), type, 8, samples, palette, Int32(palette.count / 3), &error, 256)
+        status = cic_png_write(path, UInt32(image.width), UInt32(image.height), type, 8, samples, palette, Int32(palette.count / 3), transparentIndex, &error, 256)
     }
     if status != CIC_OK { throw RawTIFFError(message: String(decoding: error.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)) }
 }
@@ -57,7 +57,7 @@ func writeJPEG(_ path: String, image: Image, quality: Int32 = 100) throws {
         // Palette: index i is colour (i, 2i, 255 - i).
         let palette = (0..<16).flatMap { [UInt8($0), UInt8(2 * $0), UInt8(255 - $0)] }
         let indices = Image(width: 8, height: 2, channels: 1, pixels: (0..<16).map { Float($0) })
-        try writePNG(folder.file("p.png"), image: indices, bitDepth: 8, colorType: 3, palette: palette)
+        try writePNG(folder.file("p.png"), image: indices, bitDepth: 8, colorType: 3, palette: palette, transparentIndex: 5)
         let expanded = try ImageFile.read(folder.file("p.png"))
         #expect(expanded.format == .uint8)
         #expect(expanded.image.channels == 3)

@@ -48,9 +48,10 @@ int cic_jpeg_decode(const char *path, const cic_info *expected, uint8_t *destina
                     char *error, size_t error_length);
 
 /// Writes a PNG. `color_type`: 0 grey, 2 RGB, 3 palette (`palette_rgb` holds `palette_count`
-/// RGB triples), 4 grey+alpha, 6 RGBA. `bit_depth` 8 or 16 (16-bit samples in native order).
+/// RGB triples; `transparent_index` >= 0 adds a tRNS chunk making that entry transparent),
+/// 4 grey+alpha, 6 RGBA. `bit_depth` 8 or 16 (16-bit samples in native order).
 int cic_png_write(const char *path, uint32_t width, uint32_t height, int color_type, int bit_depth,
-                  const void *samples, const uint8_t *palette_rgb, int palette_count,
+                  const void *samples, const uint8_t *palette_rgb, int palette_count, int transparent_index,
                   char *error, size_t error_length);
 /// Writes a baseline JPEG from 8-bit interleaved grey (1) or RGB (3) samples.
 int cic_jpeg_write(const char *path, uint32_t width, uint32_t height, int channels, int quality,

@@ -1,6 +1,8 @@
 import Checksum
 import Foundation
 import Fusion
+import FusionDiff
+import NN
 
 /// An engine built from settings, with the model it loaded (for provenance).
 public struct EngineBundle {
@@ -22,14 +24,80 @@ extension FusionSettings {
                                                        projection: projection, order: order, tiling: tiling),
                                 model: nil)
         case .fusiondiff:
-            throw SettingsError(key: "engine", message: "the fusiondiff engine is not wired in yet")
+            let path = try resolvedModelPath(baseDirectory: baseDirectory)
+            let data: Data
+            do {
+                data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
+            } catch {
+                throw SettingsError(key: "model", message: "\(path): cannot be read (\(error.localizedDescription)); check the path and permissions")
+            }
+            let modelFile: ModelFile
+            let generator: FusionDiffGenerator
+            do {
+                modelFile = try ModelFile.parse(data, path: path)
+                generator = try FusionDiffGenerator(model: modelFile, path: path, steps: steps, seed: seed)
+            } catch {
+                throw SettingsError(key: "model", message: "\(error)")
+            }
+            let record = ModelRecord(path: path, sha256: SHA256.hex(data),
+                                     configuration: modelFile.configuration.jsonString())
+            return EngineBundle(engine: PairwiseEngine(generator: generator, projection: projection, order: order, tiling: tiling),
+                                model: record)
         }
     }
 
-    /// `model` resolved against `baseDirectory` when relative.
-    public func resolvedModelPath(baseDirectory: String?) -> String? {
-        guard let model, !model.isEmpty else { return nil }
-        if model.hasPrefix("/") || baseDirectory == nil { return model }
-        return (baseDirectory! as NSString).appendingPathComponent(model)
+    /// Applies `threads` to the numerical kernels (0 = every core).
+    public func applyThreads() {
+        let count = threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount
+        Compute.setThreads(count)
+    }
+
+    /// The model file these settings name, found by `ModelSearchPath`.
+    /// - Throws: `SettingsError` naming every place looked in when it is nowhere.
+    public func resolvedModelPath(baseDirectory: String?) throws(SettingsError) -> String {
+        guard let model, !model.isEmpty else {
+            throw SettingsError(key: "model", message: "engine 'fusiondiff' needs a model file; set 'model' or pass --model")
+        }
+        return try ModelSearchPath.locate(model, baseDirectory: baseDirectory)
+    }
+}
+
+/// Where a model named by a relative path is looked for, in order: the profile's folder, the
+/// current folder, `$FOCUSD_MODELS`, the `models/` folder of the checkout the binary was built in,
+/// and `/usr/local/share/focusd/models`, `/usr/share/focusd/models`.
+public enum ModelSearchPath {
+    public static func candidates(_ model: String, baseDirectory: String?) -> [String] {
+        if model.hasPrefix("/") { return [model] }
+        var folders: [String] = []
+        if let baseDirectory { folders.append(baseDirectory) }
+        folders.append(FileManager.default.currentDirectoryPath)
+        if let env = ProcessInfo.processInfo.environment["FOCUSD_MODELS"], !env.isEmpty { folders.append(env) }
+        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
+        // <checkout>/.build/<config>/focusd and <checkout>/.build/<triple>/<config>/focusd
+        var up = executable.deletingLastPathComponent()
+        for _ in 0..<3 {
+            up.deleteLastPathComponent()
+            folders.append(up.path)
+        }
+        folders += ["/usr/local/share/focusd", "/usr/share/focusd"]
+        var seen = Set<String>()
+        var paths: [String] = []
+        for folder in folders {
+            for candidate in [(folder as NSString).appendingPathComponent(model),
+                              ((folder as NSString).appendingPathComponent("models") as NSString).appendingPathComponent((model as NSString).lastPathComponent)]
+            where seen.insert(candidate).inserted {
+                paths.append(candidate)
+            }
+        }
+        return paths
+    }
+
+    public static func locate(_ model: String, baseDirectory: String?) throws(SettingsError) -> String {
+        let candidates = candidates(model, baseDirectory: baseDirectory)
+        if let found = candidates.first(where: { FileManager.default.isReadableFile(atPath: $0) }) {
+            return (found as NSString).standardizingPath
+        }
+        throw SettingsError(key: "model", message: "model file '\(model)' not found; looked in: "
+                            + candidates.joined(separator: ", ") + ". Give an absolute path or install the model there")
     }
 }

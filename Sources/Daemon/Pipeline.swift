@@ -155,6 +155,7 @@ public struct FusionPipeline: Sendable {
             return try body()
         }
 
+        settings.applyThreads()
         let stacks = try timed("load") { try StackLoader().open(inputs) }
         let inputRecords = try timed("hash") { try Self.inputFiles(inputs).map { try FileRecord.of($0) } }
         let engineBundle = try settings.makeEngine(baseDirectory: baseDirectory)
@@ -260,6 +261,8 @@ public struct FusionPipeline: Sendable {
             }
         case let e as SettingsError:
             return PipelineError(.configuration, e.description)
+        case let e as CocoaError where e.code == .fileWriteOutOfSpace || e.code == .fileWriteVolumeReadOnly:
+            return PipelineError(.transient, e.localizedDescription)
         case let e as RegistrationError:
             return PipelineError(.badInput, e.description)
         case let e as FusionError:

@@ -83,18 +83,46 @@ struct SliceEstimator: Sendable {
         return Outcome(transform: transform, warp: warp)
     }
 
-    /// Gain and offset with `reference ≈ gain·slice + offset`, from means and deviations on a
-    /// coarse level (≥ 3 halvings below the finest fitted, where defocus no longer changes the
-    /// contrast much): a brightness correction, not a contrast stretch of defocused slices.
+    /// Gain and offset with `reference ≈ gain·slice + offset`, fitted by least squares to the
+    /// means of a 6×6 grid of blocks of the coarsest level: defocus moves light only locally, so
+    /// block means follow the illumination, not the sharpness. When the blocks hardly differ in
+    /// brightness (a uniform field), the offset is not identifiable and the gain is the ratio of
+    /// the means.
     func brightness(pyramid: LuminancePyramid, warp: Affine) -> (gain: Double, offset: Double) {
-        let level = min(plan.coarsest, plan.finest + 3)
-        let template = templates[level - plan.finest]
-        var levelWarp = warp
-        levelWarp.tx /= template.scale
-        levelWarp.ty /= template.scale
-        let s = CorrelationFit.sums(template: template, slice: pyramid.levels[level], warp: levelWarp)
-        guard s.count > 0, s.varianceI > 0 else { return (1, 0) }
-        let gain = (s.varianceT / s.varianceI).squareRoot()
-        return (gain, s.meanT - gain * s.meanI)
+        let template = templates[templates.count - 1]
+        let slice = pyramid.levels[template.level]
+        let w = template.image.width, h = template.image.height
+        let grid = 6
+        var sumT = [Double](repeating: 0, count: grid * grid), sumI = sumT, count = sumT
+        let s = template.scale
+        let m = Affine(a: warp.a, b: warp.b, tx: warp.tx / s, c: warp.c, d: warp.d, ty: warp.ty / s)
+        slice.data.withUnsafeBufferPointer { image in
+            for y in 0..<h {
+                for x in 0..<w {
+                    let vx = Double(x) - template.originX, vy = Double(y) - template.originY
+                    let sx = m.a * vx + m.b * vy + m.tx + template.originX
+                    let sy = m.c * vx + m.d * vy + m.ty + template.originY
+                    guard sx >= 0, sx <= Double(w - 1), sy >= 0, sy <= Double(h - 1) else { continue }
+                    let block = min(y * grid / h, grid - 1) * grid + min(x * grid / w, grid - 1)
+                    sumT[block] += Double(template.image.data[y * w + x])
+                    sumI[block] += Double(sampleBicubic(image.baseAddress!, width: w, height: h, x: sx, y: sy))
+                    count[block] += 1
+                }
+            }
+        }
+        var points = [(i: Double, t: Double)]()
+        for b in 0..<(grid * grid) where count[b] >= 4 { points.append((sumI[b] / count[b], sumT[b] / count[b])) }
+        guard !points.isEmpty else { return (1, 0) }
+        let n = Double(points.count)
+        let meanI = points.map(\.i).reduce(0, +) / n, meanT = points.map(\.t).reduce(0, +) / n
+        let varianceI = points.map { ($0.i - meanI) * ($0.i - meanI) }.reduce(0, +) / n
+        let covariance = points.map { ($0.i - meanI) * ($0.t - meanT) }.reduce(0, +) / n
+        let spread = varianceI.squareRoot() / max(abs(meanI), 1e-12)
+        if points.count >= 6, spread >= 0.05, covariance > 0 {
+            let gain = covariance / varianceI
+            return (gain, meanT - gain * meanI)
+        }
+        guard meanI > 0, meanT > 0 else { return (1, 0) }
+        return (meanT / meanI, 0)
     }
 }

@@ -19,17 +19,42 @@ public final class Journal: Sendable {
     public let path: String
     let pool: DatabasePool
 
-    /// Opens (creating if needed) the journal at `path`.
+    /// Opens (creating if needed) the journal at `path`; `readOnly` opens an existing journal for reading only.
     /// - Throws: `JournalError` when the file cannot be opened or migrated.
-    public init(path: String) throws(JournalError) {
+    public init(path: String, readOnly: Bool = false) throws(JournalError) {
         self.path = path
+        if readOnly {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw JournalError(path: path, message: "no journal here yet (the daemon creates it on its first start)")
+            }
+            do {
+                var config = Configuration()
+                config.readonly = true
+                config.busyMode = .timeout(10)
+                pool = try DatabasePool(path: path, configuration: config)
+            } catch {
+                throw JournalError(path: path, message: "\(error)")
+            }
+            return
+        }
         do {
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                     withIntermediateDirectories: true)
             var config = Configuration()
             config.busyMode = .timeout(10)
             pool = try DatabasePool(path: path, configuration: config)
-            try Self.migrator.migrate(pool)
+            // Two processes opening a new journal at once (the daemon and `focusd status`) may race to
+            // create the tables; the loser sees them on its next try.
+            var attempt = 0
+            while true {
+                do {
+                    try Self.migrator.migrate(pool)
+                    break
+                } catch where attempt < 3 {
+                    attempt += 1
+                    Thread.sleep(forTimeInterval: 0.05)
+                }
+            }
         } catch {
             throw JournalError(path: path, message: "\(error)")
         }
@@ -96,7 +121,7 @@ public final class Journal: Sendable {
             try db.execute(sql: """
                 UPDATE job SET state = 'failed', error = 'superseded by a newer version of the stack', updated_at = ?,
                   finished_at = ?
-                WHERE drop = ? AND stack = ? AND kind = ? AND state IN ('detected', 'queued')
+                WHERE "drop" = ? AND stack = ? AND kind = ? AND state IN ('detected', 'queued')
                 """, arguments: [now, now, drop, stack, kind.rawValue])
             var record = JobRecord(id: nil, drop: drop, stack: stack, kind: kind, root: root, inputs: inputs,
                                    inputSignature: signature, inputSHA256: nil, fingerprint: nil, state: .queued,
@@ -166,7 +191,7 @@ public final class Journal: Sendable {
     public func outputStacksInUse(drop: String, excluding id: Int64?) throws(JournalError) -> Set<String> {
         try read { db in
             let rows = try String.fetchAll(db, sql: """
-                SELECT output_stack FROM job WHERE drop = ? AND output_stack IS NOT NULL AND id != ? AND state != 'failed'
+                SELECT output_stack FROM job WHERE "drop" = ? AND output_stack IS NOT NULL AND id != ? AND state != 'failed'
                 """, arguments: [drop, id ?? -1])
             return Set(rows)
         }

@@ -155,10 +155,10 @@ public final class DaemonService: Service, Sendable {
         let shutdownTimeout = config.shutdownTimeoutSeconds
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { await runOnThread(name: "focusd-intake", intakeBody) }
-                for i in 0..<config.workers {
-                    group.addTask { await runOnThread(name: "focusd-worker-\(i)", workerBody) }
-                }
+                // Not awaited through the group: a worker stuck in a long fusion must not hold up the
+                // exit after the shutdown timeout. Each thread reports its end on `sink`.
+                startThread(name: "focusd-intake", intakeBody)
+                for i in 0..<config.workers { startThread(name: "focusd-worker-\(i)", workerBody) }
                 let interval = notifier.watchdogInterval ?? .seconds(5)
                 group.addTask {
                     while !Task.isCancelled {
@@ -234,7 +234,7 @@ public final class DaemonService: Service, Sendable {
     }
 
     /// Temporary-name markers of interrupted writes (the daemon's own and the fusion pipeline's).
-    static let temporaryMarkers = [FileOperations.temporaryMarker, ".tmp"]
+    static let temporaryMarkers = [FileOperations.temporaryMarker, ".tmp-"]
 
     static func statusLine(journal: Journal, running: Int) -> String {
         guard let counts = try? journal.counts() else { return "journal unavailable" }

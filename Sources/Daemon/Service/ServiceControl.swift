@@ -63,15 +63,10 @@ final class ServiceControl: @unchecked Sendable {
     var runningCount: Int { condition.lock(); defer { condition.unlock() }; return running.count }
 }
 
-/// Runs `body` on its own thread (blocking I/O and fusion stay off the cooperative pool) and returns when it ends.
-func runOnThread(name: String, _ body: @escaping @Sendable () -> Void) async {
-    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-        let thread = Thread {
-            body()
-            continuation.resume()
-        }
-        thread.name = name
-        thread.stackSize = 16 << 20
-        thread.start()
-    }
+/// Starts `body` on its own thread, so blocking I/O and fusion stay off the cooperative pool.
+func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
+    let thread = Thread(block: body)
+    thread.name = name
+    thread.stackSize = 16 << 20
+    thread.start()
 }

@@ -1,0 +1,99 @@
+import Checksum
+import Foundation
+import Registration
+
+/// The production `StackProcessor`: `FusionPipeline` (the same pipeline as `focusd fuse`) with a
+/// drop folder's profile.
+public struct PipelineProcessor: StackProcessor {
+    public let settings: FusionSettings
+    public let baseDirectory: String?
+
+    public init(settings: FusionSettings, baseDirectory: String?) {
+        self.settings = settings
+        self.baseDirectory = baseDirectory
+    }
+
+    /// Builds the processor for a drop folder from its profile; the factory `DaemonService` takes.
+    public static func factory(configurationFile: String) -> ProcessorFactory {
+        { drop throws(ProcessFailure) -> any StackProcessor in
+            do {
+                let (settings, base) = try ProfileLoader.load(drop.profile, configurationFile: configurationFile)
+                let processor = PipelineProcessor(settings: settings, baseDirectory: base)
+                _ = try processor.identity()
+                return processor
+            } catch let error as ConfigurationError {
+                throw ProcessFailure(.configuration, error.description)
+            } catch let error as ProcessFailure {
+                throw error
+            } catch {
+                throw ProcessFailure(.configuration, "\(error)")
+            }
+        }
+    }
+
+    public func identity() throws(ProcessFailure) -> ProcessorIdentity {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let json = (try? encoder.encode(settings)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        var modelHash: String?
+        if settings.engine == .fusiondiff {
+            let path: String
+            do {
+                path = try settings.resolvedModelPath(baseDirectory: baseDirectory)
+            } catch {
+                throw ProcessFailure(.configuration, error.description)
+            }
+            do {
+                modelHash = try SHA256.hex(fileAt: path)
+            } catch {
+                throw ProcessFailure(.configuration, "model file \(path): \(error); fix 'model' in the profile")
+            }
+        }
+        return ProcessorIdentity(settingsJSON: json, modelSHA256: modelHash)
+    }
+
+    public func process(inputs: [String], stackName: String, outputDirectory: String, names: OutputPatterns,
+                        clock: @escaping @Sendable () -> Double) throws(ProcessFailure) -> ProcessReport {
+        let report: PipelineReport
+        do {
+            report = try FusionPipeline(settings: settings, baseDirectory: baseDirectory)
+                .run(inputs: inputs, stackName: stackName, outputDirectory: outputDirectory, names: names, clock: clock)
+        } catch {
+            let kind: FailureKind = switch error.errorClass {
+            case .badInput: .badInput
+            case .transient: .transient
+            case .configuration: .configuration
+            }
+            throw ProcessFailure(kind, error.message)
+        }
+        return Self.convert(report, names: names, stackName: stackName)
+    }
+
+    static func convert(_ report: PipelineReport, names: OutputPatterns, stackName: String) -> ProcessReport {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        func json(_ value: some Encodable) -> String? {
+            (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) }
+        }
+        // Multi-channel stacks add `_c<channel>` before the extension.
+        func matches(_ path: String, _ pattern: String?) -> Bool {
+            guard let pattern else { return false }
+            let target = (OutputPatterns.resolve(pattern, stack: stackName) as NSString).deletingPathExtension
+            let base = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+            return base == target || (base.hasPrefix(target + "_c") && Int(base.dropFirst(target.count + 2)) != nil)
+        }
+        let outputs = report.outputs.map { record -> JobOutput in
+            let role = matches(record.path, names.fused) ? "fused" : matches(record.path, names.depth) ? "depth"
+                : matches(record.path, names.confidence) ? "confidence" : "output"
+            return JobOutput(role: role, path: record.path, size: record.size, sha256: record.sha256)
+        }
+        return ProcessReport(
+            inputs: report.inputs.map { ProcessedInput(path: $0.path, size: $0.size, sha256: $0.sha256) },
+            sliceNames: report.sliceNames, outputs: outputs, stageSeconds: report.stageSeconds,
+            settingsJSON: json(report.settings) ?? "{}",
+            model: report.model.map { ProcessedModel(path: $0.path, sha256: $0.sha256, configurationJSON: $0.configuration) },
+            alignmentJSON: report.alignment.isEmpty ? nil : json(report.alignment),
+            width: report.width, height: report.height, channels: report.channels, sliceCount: report.sliceCount,
+            format: report.format)
+    }
+}

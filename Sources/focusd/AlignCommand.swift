@@ -1,9 +1,113 @@
 import ArgumentParser
+import Daemon
+import Foundation
+import Imaging
+import Registration
 
+/// `focusd align`: estimate every slice's transform onto a reference slice, write the transforms
+/// (T.json) and, optionally, the aligned stack.
 struct AlignCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "align", abstract: "Align the slices of a stack and write the transforms.")
+    static let configuration = CommandConfiguration(
+        commandName: "align",
+        abstract: "Align the slices of a stack and write the transforms.",
+        discussion: """
+        Fits a translation, similarity (default: scale, rotation and shift, which covers stage \
+        drift and focus breathing) or affine transform from every slice to the reference slice \
+        (the middle one unless --reference is given), by the enhanced correlation coefficient of \
+        their luminance, coarse to fine and to sub-pixel accuracy. T.json records, per slice, the \
+        2×3 matrix from the slice's pixel coordinates to the reference's (origin at the centre of \
+        the top-left pixel), gain, offset, match score and whether it was aligned, and the crop \
+        every slice covers. A slice that cannot be aligned (blank, or a score under \
+        --minimum-score) stays unaligned with a warning. With several channels (OME/ImageJ), the \
+        first channel's transforms are applied to every channel.
+        """
+    )
+
+    @Argument(help: "A multi-page TIFF, a folder of slices, or image files in slice order.")
+    var inputs: [String]
+
+    @Option(name: .long, help: "Where to write the transforms (JSON).")
+    var transforms: String
+
+    @Option(name: .long, help: "Also write the aligned stack as a multi-page TIFF in the input's sample format.")
+    var out: String?
+
+    @Option(name: .long, help: "Transform model: none, translation, similarity or affine.")
+    var model: TransformModel = .similarity
+
+    @Option(name: .long, help: "0-based reference slice (default: the middle slice).")
+    var reference: Int?
+
+    @Flag(name: .customLong("gain-offset"), help: "Also estimate and apply a per-slice brightness gain and offset.")
+    var gainOffset = false
+
+    @Flag(name: .customLong("keep-size"), help: "Keep the full frame (edges repeated) instead of cropping to the common area.")
+    var keepSize = false
+
+    @Option(name: .customLong("minimum-score"), help: "Slices whose match score (−1…1) ends below this stay unaligned.")
+    var minimumScore: Double = Registration.AlignmentOptions().minimumScore
+
+    func validate() throws {
+        if let reference, reference < 0 { throw ValidationError("--reference must be 0 or more (got \(reference))") }
+        guard (-1...1).contains(minimumScore) else { throw ValidationError("--minimum-score must be between -1 and 1 (got \(minimumScore))") }
+        guard !inputs.isEmpty else { throw ValidationError("give at least one input") }
+    }
 
     func run() async throws {
-        throw ValidationError("'align' is not available in this build yet")
+        let stacks = try StackLoader().open(inputs)
+        guard let first = stacks.first else { throw AlignCommandError.nothingToAlign(inputs: inputs) }
+        let options = Registration.AlignmentOptions(model: model, reference: reference, estimateGainOffset: gainOffset,
+                                                    keepSize: keepSize, minimumScore: minimumScore)
+        let start = Date()
+        let result = try Aligner(options: options).align(first)
+        let seconds = Date().timeIntervalSince(start)
+        try Self.write(try result.jsonData(), to: transforms)
+        for warning in result.warnings {
+            FileHandle.standardError.write(Data("focusd: warning: \(warning)\n".utf8))
+        }
+        let alignedCount = result.slices.filter(\.aligned).count
+        print("aligned \(alignedCount) of \(result.slices.count) slices (\(model.rawValue), reference \(result.reference)) "
+              + "in \(String(format: "%.2f", seconds)) s; crop \(result.crop) → \(transforms)")
+        guard let out else { return }
+        for (channel, stack) in stacks.enumerated() {
+            let aligned = AlignedStack(stack, alignment: result)
+            let pages = try (0..<aligned.count).map { try aligned.slice(at: $0) }
+            let path = stacks.count == 1 ? out : Self.channelPath(out, channel)
+            try TIFFWriter.write(pages, format: stack.geometry.format, metadata: stack.metadata, to: path,
+                                 software: "focusd \(FocusdBuild.version)")
+            print("wrote \(pages.count) aligned slices (\(aligned.geometry.width)×\(aligned.geometry.height)) → \(path)")
+        }
+    }
+
+    /// `out.tif` → `out_c1.tif` for channel 1.
+    static func channelPath(_ path: String, _ channel: Int) -> String {
+        let url = URL(fileURLWithPath: path)
+        let stem = url.deletingPathExtension().lastPathComponent
+        let ext = url.pathExtension.isEmpty ? "tif" : url.pathExtension
+        return url.deletingLastPathComponent().appendingPathComponent("\(stem)_c\(channel).\(ext)").path
+    }
+
+    /// Writes atomically (temporary file, then rename).
+    static func write(_ data: Data, to path: String) throws {
+        do {
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw AlignCommandError.cannotWrite(path: path, reason: error.localizedDescription)
+        }
+    }
+}
+
+/// Errors of `focusd align` beyond those of reading and aligning.
+enum AlignCommandError: Error, CustomStringConvertible {
+    case nothingToAlign(inputs: [String])
+    case cannotWrite(path: String, reason: String)
+
+    var description: String {
+        switch self {
+        case let .nothingToAlign(inputs):
+            "\(inputs.joined(separator: ", ")): no stack found; give a multi-page TIFF, a folder of slices or image files"
+        case let .cannotWrite(path, reason):
+            "\(path): cannot write the transforms (\(reason)); check that the folder exists and is writable"
+        }
     }
 }

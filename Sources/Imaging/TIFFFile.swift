@@ -22,7 +22,8 @@ struct TIFFFile {
         let byteSwapped: Bool
     }
 
-    /// Reads every directory of `path` and validates each full-resolution page's layout.
+    /// Reads every directory of `path`, validates each full-resolution page's layout and checks
+    /// that its strips or tiles lie inside the file.
     /// - Throws: `.notFound`, `.truncated` (also for a directory chain cut short),
     ///   `.unreadable`, `.unsupportedLayout`, `.tooLarge`.
     init(path: String, memoryBudget: Int, firstPageOnly: Bool = false) throws(ImagingError) {
@@ -41,6 +42,8 @@ struct TIFFFile {
             let reduced = ctiff_read_page_info(tiff, &info) == 1 && (info.subfile_type & UInt32(FILETYPE_REDUCEDIMAGE)) != 0
             if !reduced {
                 pages.append((index, TIFFCurrentDirOffset(tiff), try TIFFPageLayout(tiff: tiff, path: path, page: index, memoryBudget: memoryBudget)))
+                // A file still being copied is caught here, before any pixel is decoded.
+                try TIFFPageDecoder.checkDataInsideFile(tiff, path: path, page: index, fileSize: fileSize)
                 if index == 0 { firstPageData = Self.contiguousData(tiff, layout: pages[0].layout, compression: info.compression) }
             }
             if firstPageOnly && !pages.isEmpty { break }

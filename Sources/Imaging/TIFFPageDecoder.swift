@@ -87,8 +87,8 @@ enum TIFFPageDecoder {
         return Image(width: width, height: height, channels: channels, pixels: pixels)
     }
 
-    /// Checks that every strip or tile of the page lies inside the file.
-    private static func checkDataInsideFile(_ tiff: OpaquePointer, path: String, page: Int, fileSize: Int) throws(ImagingError) {
+    /// Checks that every strip or tile of the current page lies inside the file.
+    static func checkDataInsideFile(_ tiff: OpaquePointer, path: String, page: Int, fileSize: Int) throws(ImagingError) {
         let count = TIFFIsTiled(tiff) != 0 ? TIFFNumberOfTiles(tiff) : TIFFNumberOfStrips(tiff)
         var end: UInt64 = 0
         for index in 0..<count {

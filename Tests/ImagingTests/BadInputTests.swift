@@ -32,6 +32,9 @@ import Testing
         let a = imagingError { _ = try ImageFile.read(folder.file("a.tif")) }
         #expect(a?.kind == .truncated)
         #expect(a?.description.contains(folder.file("a.tif")) == true)
+        // Caught when the stack is opened, from the headers alone (a file still being copied).
+        let opened = imagingError { _ = try StackLoader().open([folder.file("a.tif")]) }
+        #expect(opened?.kind == .truncated)
         // The 3-page original: cut inside the chain of directories or data.
         for fraction in [0.2, 0.5, 0.9] {
             try copyTruncated(sharedData + "/dev/stacks/edf_skeleton_zeiss/original_stack.tif", to: folder.file("b.tif"), fraction: fraction)

@@ -99,14 +99,27 @@ struct OMEDescription: Sendable, Equatable {
     }
 
     /// The description for a fused output of `pageCount` pages (one per channel plane) holding
-    /// `samplesPerPage` samples each: SizeZ = SizeT = 1, only Z = 0, T = 0 planes, one
-    /// `<TiffData>` per page, no file UUID (it is a new file).
-    func forFusedOutput(pageCount: Int, samplesPerPage: Int) -> OMEDescription {
+    /// `samplesPerPage` samples of `format` each: SizeZ = SizeT = 1, Type (and SignificantBits,
+    /// BigEndian when present) as written, only Z = 0, T = 0 planes, one `<TiffData>` per page,
+    /// no file UUID (it is a new file).
+    func forFusedOutput(pageCount: Int, samplesPerPage: Int, format: SampleFormat) -> OMEDescription {
         var copy = self
         let channelPlanes = channelPlanes(samplesPerPage: samplesPerPage)
         copy.rewritePixels { pixels in
             var pixels = XMLText.settingAttribute("SizeZ", to: "1", inStartTagOf: pixels)
             pixels = XMLText.settingAttribute("SizeT", to: "1", inStartTagOf: pixels)
+            pixels = XMLText.settingAttribute("Type", to: format == .float32 ? "float" : format.rawValue, inStartTagOf: pixels)
+            let tag = XMLText.startTag(of: pixels[...])
+            if XMLText.attribute("SignificantBits", in: tag) != nil {
+                pixels = XMLText.settingAttribute("SignificantBits", to: String(format.bitsPerSample), inStartTagOf: pixels)
+            }
+            if XMLText.attribute("BigEndian", in: tag) != nil {
+                pixels = XMLText.settingAttribute("BigEndian", to: "false", inStartTagOf: pixels)
+            }
+            pixels = XMLText.filterElements("Channel", in: pixels) { element in
+                guard XMLText.attribute("SamplesPerPixel", in: XMLText.startTag(of: element)) != nil else { return .keep }
+                return .replace(XMLText.settingAttribute("SamplesPerPixel", to: String(samplesPerPage), inStartTagOf: String(element)))
+            }
             if channelPlanes != pageCount {
                 pixels = XMLText.settingAttribute("SizeC", to: String(pageCount * samplesPerPage), inStartTagOf: pixels)
                 var channelIndex = 0

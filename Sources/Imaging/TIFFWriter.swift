@@ -52,7 +52,7 @@ public enum TIFFWriter {
         let pixelBytes = pages.count * first.pixels.count * format.bitsPerSample / 8
         let bigTIFF = options.forceBigTIFF || pixelBytes > options.bigTIFFThreshold
         let description = metadata.imageDescription.map {
-            outputDescription($0, pageCount: pages.count, samplesPerPage: first.channels)
+            outputDescription($0, pageCount: pages.count, samplesPerPage: first.channels, format: format)
         }
 
         let slash = path.lastIndex(of: "/")
@@ -155,13 +155,13 @@ public enum TIFFWriter {
 
     /// The first slice's description rewritten for an output with one Z position: ImageJ
     /// `slices=1`, `images=` the page count; OME-XML `SizeZ="1"`, Z = 0 planes, one TiffData per
-    /// page. Other descriptions are kept as they are.
-    static func outputDescription(_ description: String, pageCount: Int, samplesPerPage: Int) -> String {
+    /// page, Type as written. Other descriptions are kept as they are.
+    static func outputDescription(_ description: String, pageCount: Int, samplesPerPage: Int, format: SampleFormat) -> String {
         if let imageJ = ImageJDescription(description) {
             return imageJ.forFusedOutput(pageCount: pageCount).text
         }
         if let ome = OMEDescription(description) {
-            return ome.forFusedOutput(pageCount: pageCount, samplesPerPage: samplesPerPage).xml
+            return ome.forFusedOutput(pageCount: pageCount, samplesPerPage: samplesPerPage, format: format).xml
         }
         return description
     }

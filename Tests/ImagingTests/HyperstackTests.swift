@@ -118,11 +118,12 @@ import Testing
         }
     }
 
-    static func omeXML(order: String, sizeC: Int, sizeZ: Int, sizeT: Int, tiffData: String, prefix: String = "") -> String {
+    static func omeXML(order: String, sizeC: Int, sizeZ: Int, sizeT: Int, tiffData: String, prefix: String = "",
+                       samplesPerPixel: Int = 1, channelElements: Int? = nil) -> String {
         let planes = (0..<sizeT).flatMap { t in (0..<sizeZ).flatMap { z in (0..<sizeC).map { c in
             "<\(prefix)Plane TheC=\"\(c)\" TheT=\"\(t)\" TheZ=\"\(z)\" PositionZ=\"\(Double(z) * 0.5)\"/>"
         } } }.joined()
-        let channels = (0..<sizeC).map { "<\(prefix)Channel ID=\"Channel:0:\($0)\" Name=\"ch\($0)\" SamplesPerPixel=\"1\"><\(prefix)LightPath/></\(prefix)Channel>" }.joined()
+        let channels = (0..<(channelElements ?? sizeC)).map { "<\(prefix)Channel ID=\"Channel:0:\($0)\" Name=\"ch\($0)\" SamplesPerPixel=\"\(samplesPerPixel)\"><\(prefix)LightPath/></\(prefix)Channel>" }.joined()
         let ns = prefix.isEmpty ? "xmlns" : "xmlns:\(prefix.dropLast())"
         return """
         <?xml version="1.0" encoding="UTF-8"?>
@@ -196,15 +197,23 @@ import Testing
     @Test func rgbOMEPagesCountAsOneChannel() throws {
         let folder = TemporaryFolder()
         defer { folder.cleanUp() }
-        let xml = Self.omeXML(order: "XYCZT", sizeC: 3, sizeZ: 2, sizeT: 1, tiffData: "")
+        let xml = Self.omeXML(order: "XYCZT", sizeC: 3, sizeZ: 2, sizeT: 1, tiffData: "", samplesPerPixel: 3, channelElements: 1)
         let pages = (0..<2).map { z in
-            RawPage(width: 6, height: 4, samplesPerPixel: 3, photometric: PHOTOMETRIC_RGB, description: z == 0 ? xml : nil,
-                    samples: [Double](repeating: Double(10 * z), count: 72))
+            RawPage(width: 6, height: 4, samplesPerPixel: 3, bitsPerSample: 16, photometric: PHOTOMETRIC_RGB,
+                    description: z == 0 ? xml : nil, samples: [Double](repeating: Double(10 * z), count: 72))
         }
         try writeRawTIFF(folder.file("rgb.ome.tif"), pages: pages)
         let stacks = try StackLoader().open([folder.file("rgb.ome.tif")])
         #expect(stacks.count == 1)
         #expect(stacks[0].geometry.channels == 3)
         #expect(try values(stacks[0]) == [0, 10])
+        // A grey float depth map written with the stack's metadata describes itself, not the source.
+        try TIFFWriter.write([Image(width: 6, height: 4, channels: 1)], format: .float32, metadata: stacks[0].metadata, to: folder.file("depth.tif"))
+        let written = try #require(rawPageInfo(folder.file("depth.tif"))?.description)
+        let ome = try #require(OMEDescription(written))
+        #expect(ome.sizeC == 1 && ome.sizeZ == 1)
+        #expect(written.contains("Type=\"float\"") && !written.contains("Type=\"uint16\""))
+        #expect(written.contains("SamplesPerPixel=\"1\"") && !written.contains("SamplesPerPixel=\"3\""))
+        #expect(XMLText.elements("Channel", in: written[...]).count == 1)
     }
 }

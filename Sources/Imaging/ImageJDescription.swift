@@ -64,9 +64,13 @@ struct ImageJDescription: Sendable, Equatable {
     }
 
     /// The header for a fused output of `pageCount` pages (one per channel) with one Z position
-    /// and one frame.
-    func forFusedOutput(pageCount: Int) -> ImageJDescription {
+    /// and one frame. Display ranges (`min=`, `max=`, `ranges=`) are dropped for float output,
+    /// whose values (e.g. a depth map) need not share the source's range.
+    func forFusedOutput(pageCount: Int, format: SampleFormat) -> ImageJDescription {
         var copy = self
+        if format == .float32 {
+            copy.entries.removeAll { ["min", "max", "ranges"].contains($0.key) }
+        }
         copy.set("images", pageCount)
         copy.set("channels", pageCount > 1 ? pageCount : nil)
         copy.set("slices", 1)

@@ -158,7 +158,7 @@ public enum TIFFWriter {
     /// page, Type as written. Other descriptions are kept as they are.
     static func outputDescription(_ description: String, pageCount: Int, samplesPerPage: Int, format: SampleFormat) -> String {
         if let imageJ = ImageJDescription(description) {
-            return imageJ.forFusedOutput(pageCount: pageCount).text
+            return imageJ.forFusedOutput(pageCount: pageCount, format: format).text
         }
         if let ome = OMEDescription(description) {
             return ome.forFusedOutput(pageCount: pageCount, samplesPerPage: samplesPerPage, format: format).xml

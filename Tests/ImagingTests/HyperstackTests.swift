@@ -49,7 +49,7 @@ import Testing
         let folder = TemporaryFolder()
         defer { folder.cleanUp() }
         let order = (0..<4).map { (c: 0, z: $0, t: 0) }
-        try writeRawTIFF(folder.file("z.tif"), pages: constantPages(order, description: "ImageJ=1.54f\nimages=4\nslices=4\n"))
+        try writeRawTIFF(folder.file("z.tif"), pages: constantPages(order, description: "ImageJ=1.54f\nimages=4\nslices=4\nmin=3\nmax=900\n"))
         let stacks = try StackLoader().open([folder.file("z.tif")])
         #expect(stacks.count == 1)
         #expect(try values(stacks[0]) == [0, 10, 20, 30])
@@ -59,6 +59,11 @@ import Testing
         let twoDescription = try #require(rawPageInfo(folder.file("two.tif"))?.description)
         let header = try #require(ImageJDescription(twoDescription))
         #expect(header.images == 2 && header.channels == 2 && header.slices == 1)
+        #expect(twoDescription.contains("min=3\n"))
+        // A float map keeps the header but not the source's display range.
+        try TIFFWriter.write([page], format: .float32, metadata: stacks[0].metadata, to: folder.file("map.tif"))
+        let mapDescription = try #require(rawPageInfo(folder.file("map.tif"))?.description)
+        #expect(mapDescription.hasPrefix("ImageJ=") && mapDescription.contains("slices=1\n") && !mapDescription.contains("min="))
     }
 
     /// A big-endian TIFF laid out as ImageJ writes stacks over 4 GiB: one directory, then the

@@ -33,13 +33,10 @@ struct ServeCommand: AsyncParsableCommand {
             logger: logger, once: once,
             processorFactory: PipelineProcessor.factory(configurationFile: configuration.sourceFile))
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [.init(service: service)],
+            // The service returns after a graceful shutdown, or by itself with --once: both are success.
+            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
-        do {
-            try await group.run()
-        } catch let error as ServiceGroupError {
-            throw error
-        }
+        try await group.run()
     }
 }

@@ -3,12 +3,17 @@ import Foundation
 /// Elementwise activations: SiLU `x·σ(x)` forward and backward, with a vectorised exp.
 
 /// e^x for 8 lanes (Cephes range reduction and degree-6 polynomial; relative error ≈ 2e-7).
+///
+/// n = round(x·log₂e) comes from the magic-constant trick (adding 1.5·2²³ rounds to an integer
+/// held in the low mantissa bits), so no generic float↔int conversion runs per lane.
 @inline(__always)
 func exp8(_ value: SIMD8<Float>) -> SIMD8<Float> {
-    let x0 = value.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.3))
-    let fx = (x0 * 1.44269504088896341 + 0.5).rounded(.down)
-    var x = x0 - fx * 0.693359375
-    x = x + fx * 2.12194440e-4
+    let x0 = pointwiseMax(pointwiseMin(value, SIMD8(repeating: 88.3)), SIMD8(repeating: -87.3))
+    let magic = SIMD8<Float>(repeating: 12_582_912)  // 1.5·2²³
+    let shifted = x0 * 1.44269504088896341 + magic
+    let n = shifted - magic
+    var x = x0 - n * 0.693359375
+    x = x + n * 2.12194440e-4
     var y = SIMD8<Float>(repeating: 1.9875691500e-4)
     y = y * x + 1.3981999507e-3
     y = y * x + 8.3334519073e-3
@@ -16,7 +21,9 @@ func exp8(_ value: SIMD8<Float>) -> SIMD8<Float> {
     y = y * x + 1.6666665459e-1
     y = y * x + 5.0000001201e-1
     y = y * (x * x) + x + 1
-    let exponent = (SIMD8<Int32>(truncatingIfNeeded: SIMD8<Int32>(fx)) &+ 127) &<< 23
+    // bits(shifted) = 0x4B40_0000 + n; 2ⁿ has bits (n + 127) << 23.
+    let bits = unsafeBitCast(shifted, to: SIMD8<UInt32>.self)
+    let exponent = (bits &- 0x4B40_0000 &+ 127) &<< 23
     return y * unsafeBitCast(exponent, to: SIMD8<Float>.self)
 }
 

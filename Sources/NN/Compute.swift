@@ -2,12 +2,14 @@ import CBLAS
 import Dispatch
 import Foundation
 
-/// The engine's one thread setting, shared by OpenBLAS's GEMM threads and the engine's own
-/// parallel loops (im2col, GroupNorm, elementwise work).
+/// The engine's one thread setting.
 ///
-/// The two never run at the same time: a parallel loop finishes before the next GEMM starts, and
-/// a GEMM returns before the next loop starts, so `threads` cores are busy at every moment and
-/// never oversubscribed. Set it once before running networks (`focusd` does it at start-up).
+/// All parallelism is the engine's own: `threads` workers (`DispatchQueue.concurrentPerform`)
+/// run im2col, GroupNorm and elementwise loops, and split every large GEMM into independent
+/// pieces that each call `cblas_sgemm` single-threaded. OpenBLAS itself is therefore kept at one
+/// thread (`openblas_set_num_threads(1)`), so exactly `threads` cores are busy and never
+/// oversubscribed — a convolution band's im2col and GEMM run on the same core, back to back,
+/// with the columns still in that core's cache. Set it once before running networks.
 public enum Compute {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var storedThreads = 1
@@ -19,7 +21,7 @@ public enum Compute {
         defer { lock.unlock() }
         if !configured {
             configured = true
-            openblas_set_num_threads(Int32(storedThreads))
+            openblas_set_num_threads(1)
         }
         return storedThreads
     }
@@ -31,7 +33,24 @@ public enum Compute {
         defer { lock.unlock() }
         storedThreads = count
         configured = true
-        openblas_set_num_threads(Int32(count))
+        openblas_set_num_threads(1)
+    }
+
+    /// Runs `body(task, worker)` for every task in `0..<count` on `threads` workers that take
+    /// the next task as they finish one (dynamic scheduling); `worker` is in `0..<threads`.
+    static func parallelTasks(_ count: Int, _ body: (_ task: Int, _ worker: Int) -> Void) {
+        let workers = min(threads, count)
+        if workers <= 1 {
+            for task in 0..<count { body(task, 0) }
+            return
+        }
+        let counter = TaskCounter()
+        withoutActuallyEscaping(body) { escapable in
+            let box = UncheckedSendableBox(value: escapable)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                while let task = counter.next(below: count) { box.value(task, worker) }
+            }
+        }
     }
 
     /// Runs `body` over `0..<count` split into at most `threads` contiguous ranges in parallel.
@@ -110,4 +129,18 @@ public final class Workspace: @unchecked Sendable {
 /// Carries a non-Sendable value into a synchronous parallel loop that finishes before returning.
 struct UncheckedSendableBox<Value>: @unchecked Sendable {
     let value: Value
+}
+
+/// A shared "next task" counter for ``Compute/parallelTasks(_:_:)``.
+private final class TaskCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    func next(below count: Int) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard value < count else { return nil }
+        value += 1
+        return value - 1
+    }
 }

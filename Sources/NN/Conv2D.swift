@@ -13,10 +13,17 @@ public struct Conv2D: Sendable, Equatable, Hashable {
     public let stride: Int
     public let padding: Int
 
-    /// Default largest column buffer (floats) one band may use.
+    /// Largest column buffer (floats) one band may use in the backward passes.
     public static let columnBudget = 1 << 21
-    /// This convolution's band budget (tests shrink it to exercise banding).
+    /// Column budget (floats) of one forward band: about half a core's L2, so a worker's im2col
+    /// output is still in cache when its GEMM reads it.
+    public static let forwardColumnBudget = 1 << 17
+    /// Fewest output columns (pixels) a forward band should hold, so each GEMM stays efficient.
+    public static let minimumBandColumns = 512
+    /// This convolution's band budgets (tests shrink them to exercise banding).
     var columnBudget = Conv2D.columnBudget
+    var forwardBudget = Conv2D.forwardColumnBudget
+    var minimumColumns = Conv2D.minimumBandColumns
 
     public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0) {
         self.init(
@@ -55,9 +62,18 @@ public struct Conv2D: Sendable, Equatable, Hashable {
         return batch * outChannels * columnRows * oh * ow
     }
 
-    /// Output rows per band so that a column band stays within `columnBudget` floats.
+    /// Output rows per backward band so that a column band stays within `columnBudget` floats.
     func bandRows(outputHeight: Int, outputWidth: Int) -> Int {
         max(1, min(outputHeight, columnBudget / max(1, columnRows * outputWidth)))
+    }
+
+    /// Output rows per forward band: within `forwardBudget` floats of columns, but at least
+    /// `minimumColumns` pixels, and small enough that every worker gets two bands.
+    func forwardBandRows(batch: Int, outputHeight: Int, outputWidth: Int) -> Int {
+        let fitting = forwardBudget / max(1, columnRows * outputWidth)
+        let wide = (minimumColumns + outputWidth - 1) / outputWidth
+        let balanced = (batch * outputHeight + 2 * Compute.threads - 1) / (2 * Compute.threads)
+        return max(1, min(outputHeight, balanced, max(fitting, wide)))
     }
 
     // MARK: - Forward
@@ -73,39 +89,44 @@ public struct Conv2D: Sendable, Equatable, Hashable {
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, shift: UnsafePointer<Float>? = nil,
         output: UnsafeMutablePointer<Float>, accumulate: Bool = false, workspace: Workspace, slot: Int = 0
     ) {
+        if usesDirectKernel {
+            forwardDirect(input: input, batch: batch, height: height, width: width, weight: weight, bias: bias,
+                          shift: shift, output: output, accumulate: accumulate)
+            return
+        }
         let (oh, ow) = outputSize(height: height, width: width)
         let outPlane = oh * ow
         let k = columnRows
-        let band = bandRows(outputHeight: oh, outputWidth: ow)
-        let columns = isPointwise ? nil : workspace.floats(k * band * ow, slot: slot)
-        for n in 0..<batch {
+        let band = forwardBandRows(batch: batch, outputHeight: oh, outputWidth: ow)
+        let bandsPerImage = (oh + band - 1) / band
+        let perWorker = k * band * ow
+        let columns = isPointwise ? nil : workspace.floats(perWorker * Compute.threads, slot: slot)
+        // Each band is one task: prefill, im2col and a single-threaded GEMM on one core.
+        Compute.parallelTasks(batch * bandsPerImage) { task, worker in
+            let n = task / bandsPerImage
+            let y0 = (task % bandsPerImage) * band, y1 = min(oh, y0 + band)
+            let cols = (y1 - y0) * ow
             let x = input + n * inChannels * height * width
-            let y = output + n * outChannels * outPlane
-            var y0 = 0
-            while y0 < oh {
-                let y1 = min(oh, y0 + band)
-                let cols = (y1 - y0) * ow
-                // Prefill the output band with bias (+ shift), then GEMM accumulates onto it.
-                Compute.parallelFor(outChannels, minimumPerThread: max(1, 16384 / max(1, cols))) { co in
-                    let value = (bias?[co] ?? 0) + (shift?[n * outChannels + co] ?? 0)
-                    let row = y + co * outPlane + y0 * ow
-                    if accumulate {
-                        if value != 0 { for i in 0..<cols { row[i] += value } }
-                    } else {
-                        row.update(repeating: value, count: cols)
-                    }
-                }
-                if let columns {
-                    im2col(input: x, height: height, width: width, outputWidth: ow, rows: y0..<y1, columns: columns)
-                    // [Cout, cols] += W[Cout, K] · columns[K, cols]
-                    gemm(m: outChannels, n: cols, k: k, a: weight, lda: k, b: columns, ldb: cols,
-                         beta: 1, c: y + y0 * ow, ldc: outPlane)
+            let y = output + n * outChannels * outPlane + y0 * ow
+            // Prefill the output band with bias (+ shift), then GEMM accumulates onto it.
+            for co in 0..<outChannels {
+                let value = (bias?[co] ?? 0) + (shift?[n * outChannels + co] ?? 0)
+                let row = y + co * outPlane
+                if accumulate {
+                    if value != 0 { for i in 0..<cols { row[i] += value } }
                 } else {
-                    // [Cout, cols] += W[Cout, Cin] · X[Cin, cols]
-                    gemm(m: outChannels, n: cols, k: k, a: weight, lda: k, b: x + y0 * ow, ldb: outPlane,
-                         beta: 1, c: y + y0 * ow, ldc: outPlane)
+                    row.update(repeating: value, count: cols)
                 }
-                y0 = y1
+            }
+            if let columns {
+                let mine = columns + worker * perWorker
+                im2col(input: x, height: height, width: width, outputWidth: ow, rows: y0..<y1, columns: mine,
+                       columnRows: 0..<k)
+                // [Cout, cols] += W[Cout, K] · columns[K, cols]
+                gemm(m: outChannels, n: cols, k: k, a: weight, lda: k, b: mine, ldb: cols, beta: 1, c: y, ldc: outPlane)
+            } else {
+                // [Cout, cols] += W[Cout, Cin] · X[Cin, cols]
+                gemm(m: outChannels, n: cols, k: k, a: weight, lda: k, b: x + y0 * ow, ldb: outPlane, beta: 1, c: y, ldc: outPlane)
             }
         }
     }
@@ -144,7 +165,7 @@ public struct Conv2D: Sendable, Equatable, Hashable {
                     ldb = outPlane
                 }
                 // dW[Cout, K] += dY[Cout, cols] · columns[K, cols]ᵀ
-                gemm(transposeB: true, m: outChannels, n: k, k: cols, a: dy + y0 * ow, lda: outPlane,
+                parallelGEMM(transposeB: true, m: outChannels, n: k, k: cols, a: dy + y0 * ow, lda: outPlane,
                      b: b, ldb: ldb, beta: 1, c: weightGradient, ldc: k)
                 y0 = y1
             }
@@ -171,12 +192,12 @@ public struct Conv2D: Sendable, Equatable, Hashable {
                 let cols = (y1 - y0) * ow
                 if let columns {
                     // columns[K, cols] = Wᵀ[K, Cout] · dY[Cout, cols]
-                    gemm(transposeA: true, m: k, n: cols, k: outChannels, a: weight, lda: k,
+                    parallelGEMM(transposeA: true, m: k, n: cols, k: outChannels, a: weight, lda: k,
                          b: dy + y0 * ow, ldb: outPlane, beta: 0, c: columns, ldc: cols)
                     col2im(columns: columns, height: height, width: width, outputWidth: ow, rows: y0..<y1, output: dx)
                 } else {
                     // dX[Cin, cols] += Wᵀ[Cin, Cout] · dY[Cout, cols]
-                    gemm(transposeA: true, m: k, n: cols, k: outChannels, a: weight, lda: k,
+                    parallelGEMM(transposeA: true, m: k, n: cols, k: outChannels, a: weight, lda: k,
                          b: dy + y0 * ow, ldb: outPlane, beta: 1, c: dx + y0 * ow, ldc: outPlane)
                 }
                 y0 = y1
@@ -186,15 +207,28 @@ public struct Conv2D: Sendable, Equatable, Hashable {
 
     // MARK: - im2col / col2im
 
-    /// Fills `columns[(ci·KH + ky)·KW + kx][(oy − rows.lowerBound)·OW + ox]` with
-    /// `input[ci, oy·s − p + ky, ox·s − p + kx]` (0 outside the image) for output rows `rows`.
+    /// ``im2col(input:height:width:outputWidth:rows:columns:columnRows:)`` over all column rows,
+    /// split over the threads.
     func im2col(
         input: UnsafePointer<Float>, height: Int, width: Int, outputWidth ow: Int, rows: Range<Int>,
         columns: UnsafeMutablePointer<Float>
     ) {
+        let cols = rows.count * ow
+        Compute.parallelRanges(columnRows, minimumPerThread: max(1, 32768 / max(1, cols))) { range in
+            im2col(input: input, height: height, width: width, outputWidth: ow, rows: rows, columns: columns, columnRows: range)
+        }
+    }
+
+    /// Fills `columns[(ci·KH + ky)·KW + kx][(oy − rows.lowerBound)·OW + ox]` with
+    /// `input[ci, oy·s − p + ky, ox·s − p + kx]` (0 outside the image) for output rows `rows`
+    /// and the column-matrix rows `columnRows`, on the calling thread.
+    func im2col(
+        input: UnsafePointer<Float>, height: Int, width: Int, outputWidth ow: Int, rows: Range<Int>,
+        columns: UnsafeMutablePointer<Float>, columnRows: Range<Int>
+    ) {
         let kh = kernelHeight, kw = kernelWidth, s = stride, p = padding
         let cols = rows.count * ow
-        Compute.parallelFor(columnRows, minimumPerThread: max(1, 32768 / max(1, cols))) { row in
+        for row in columnRows {
             let kx = row % kw
             let ky = (row / kw) % kh
             let ci = row / (kw * kh)

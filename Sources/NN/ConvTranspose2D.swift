@@ -3,8 +3,9 @@
 ///
 /// Weight `[inChannels, outChannels, 3, 3]` (PyTorch's layout), bias `[outChannels]`.
 /// That layout is exactly the weight of the stride-2 convolution `Cout → Cin` whose adjoint this
-/// op is, so forward is that convolution's data backward (GEMM + col2im) and backward is its
-/// forward (for ∂X) and its weight backward with the roles of input and gradient swapped.
+/// op is, so backward is that convolution's forward (for ∂X) and its weight backward with the
+/// roles of input and gradient swapped. Forward uses the sub-pixel decomposition (see
+/// ``forward(input:batch:height:width:weight:bias:output:accumulate:workspace:slot:)``).
 public struct ConvTranspose2D: Sendable, Equatable, Hashable {
     public let inChannels: Int
     public let outChannels: Int
@@ -29,24 +30,96 @@ public struct ConvTranspose2D: Sendable, Equatable, Hashable {
     }
 
     /// `output [N, Cout, 2H, 2W] = convT(input [N, Cin, H, W]) + bias` (or `+=` when `accumulate`).
+    ///
+    /// Sub-pixel form: output pixel (2i + a, 2j + b) only meets kernel taps of its parity
+    /// (a = 0: ky = 1 at row i; a = 1: ky = 2 at row i and ky = 0 at row i + 1; likewise in x), so
+    /// each of the four parities is a small convolution of the input with 1, 2, 2 or 4 taps per
+    /// channel — no multiply by an inserted zero. The input is im2col'd once with the four shifts
+    /// in the order (0,1), (0,0), (1,0), (1,1), which makes every parity's taps one contiguous row
+    /// range: (0,0) rows [Cin, 2Cin), (0,1) [0, 2Cin), (1,0) [Cin, 3Cin), (1,1) [0, 4Cin).
     public func forward(
         input: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         output: UnsafeMutablePointer<Float>, accumulate: Bool = false, workspace: Workspace, slot: Int = 0
     ) {
-        let plane = 4 * height * width
-        Compute.parallelFor(batch * outChannels) { index in
-            let row = output + index * plane
-            let value = bias?[index % outChannels] ?? 0
-            if accumulate {
-                if value != 0 { for i in 0..<plane { row[i] += value } }
-            } else {
-                row.update(repeating: value, count: plane)
+        let cin = inChannels, cout = outChannels
+        let plane = height * width
+        let shifts = [(0, 1), (0, 0), (1, 0), (1, 1)]
+        // phases: (a, b, first shift, shift count)
+        let phases = [(0, 0, 1, 1), (0, 1, 0, 2), (1, 0, 1, 2), (1, 1, 0, 4)]
+        // Packed weights per phase: [Cout, taps·Cin], rows in the shift order above.
+        let packed = workspace.floats(9 * cin * cout, slot: slot + 1)
+        var packedOffsets = [Int](repeating: 0, count: 4)
+        var offset = 0
+        for (p, phase) in phases.enumerated() {
+            packedOffsets[p] = offset
+            let k = phase.3 * cin
+            for co in 0..<cout {
+                for t in 0..<phase.3 {
+                    let (dy, dx) = shifts[phase.2 + t]
+                    let ky = phase.0 == 0 ? 1 : (dy == 0 ? 2 : 0)
+                    let kx = phase.1 == 0 ? 1 : (dx == 0 ? 2 : 0)
+                    for ci in 0..<cin {
+                        packed[offset + co * k + t * cin + ci] = weight[((ci * cout + co) * 3 + ky) * 3 + kx]
+                    }
+                }
+            }
+            offset += cout * k
+        }
+        // Bands of input rows, one task each: im2col of the four shifts, four phase GEMMs and the
+        // interleaving scatter, all on one core.
+        let fitting = Conv2D.forwardColumnBudget / max(1, 4 * cin * width)
+        let wide = (Conv2D.minimumBandColumns + width - 1) / width
+        let balanced = (batch * height + 2 * Compute.threads - 1) / (2 * Compute.threads)
+        let band = max(1, min(height, balanced, max(fitting, wide)))
+        let bandsPerImage = (height + band - 1) / band
+        let columnsPerWorker = 4 * cin * band * width, productPerWorker = cout * band * width
+        let columns = workspace.floats(columnsPerWorker * Compute.threads, slot: slot)
+        let products = workspace.floats(productPerWorker * Compute.threads, slot: slot + 2)
+        Compute.parallelTasks(batch * bandsPerImage) { task, worker in
+            let n = task / bandsPerImage
+            let i0 = (task % bandsPerImage) * band, i1 = min(height, i0 + band)
+            let cols = (i1 - i0) * width
+            let x = input + n * cin * plane
+            let y = output + n * cout * 4 * plane
+            let mine = columns + worker * columnsPerWorker, product = products + worker * productPerWorker
+            // mine[s·Cin + ci][(i − i0)·W + j] = x[ci, i + dy, j + dx] (0 past the edge)
+            for row in 0..<4 * cin {
+                let (dy, dx) = shifts[row / cin]
+                let source = x + (row % cin) * plane
+                var out = mine + row * cols
+                for i in i0..<i1 {
+                    if i + dy >= height {
+                        out.update(repeating: 0, count: width)
+                    } else {
+                        out.update(from: source + (i + dy) * width + dx, count: width - dx)
+                        if dx == 1 { out[width - 1] = 0 }
+                    }
+                    out += width
+                }
+            }
+            for (p, phase) in phases.enumerated() {
+                let k = phase.3 * cin
+                // product[Cout, cols] = packed[Cout, k] · mine[rows of the phase, cols]
+                gemm(m: cout, n: cols, k: k, a: packed + packedOffsets[p], lda: k, b: mine + phase.2 * cin * cols,
+                     ldb: cols, beta: 0, c: product, ldc: cols)
+                let (a, b) = (phase.0, phase.1)
+                for co in 0..<cout {
+                    let value = bias?[co] ?? 0
+                    let source = product + co * cols
+                    let target = y + co * 4 * plane
+                    for i in i0..<i1 {
+                        let row = target + (2 * i + a) * 2 * width + b
+                        let from = source + (i - i0) * width
+                        if accumulate {
+                            for j in 0..<width { row[2 * j] += from[j] + value }
+                        } else {
+                            for j in 0..<width { row[2 * j] = from[j] + value }
+                        }
+                    }
+                }
             }
         }
-        adjoint.backwardData(
-            outputGradient: input, batch: batch, height: 2 * height, width: 2 * width, weight: weight,
-            inputGradient: output, workspace: workspace, slot: slot)
     }
 
     /// Adds `∂L/∂X` (when `inputGradient` is given), `∂L/∂W` and `∂L/∂b`.

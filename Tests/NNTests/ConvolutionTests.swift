@@ -17,6 +17,10 @@ private let convCases: [ConvCase] = [
     ConvCase(n: 2, c: 4, h: 5, w: 6, outChannels: 3, kernel: 3, stride: 1, padding: 1),
     ConvCase(n: 1, c: 2, h: 9, w: 9, outChannels: 3, kernel: 4, stride: 3, padding: 1),
     ConvCase(n: 1, c: 3, h: 5, w: 5, outChannels: 2, kernel: 1, stride: 2, padding: 0),
+    // Direct kernel (≤ 4 output channels, 3×3, stride 1, padding 1), including 1- and 2-wide images.
+    ConvCase(n: 2, c: 3, h: 4, w: 1, outChannels: 2, kernel: 3, stride: 1, padding: 1),
+    ConvCase(n: 1, c: 2, h: 3, w: 2, outChannels: 4, kernel: 3, stride: 1, padding: 1),
+    ConvCase(n: 2, c: 5, h: 6, w: 21, outChannels: 1, kernel: 3, stride: 1, padding: 1),
 ]
 
 private func runConvolution(_ t: ConvCase, x: [Float], weight: [Float], bias: [Float], shift: [Float]? = nil) -> [Float] {
@@ -44,9 +48,8 @@ struct ConvolutionTests {
         #expect(maxRelativeError(y, expected) < 1e-5)
     }
 
-    @Test("per-image channel shift and accumulate add onto the output")
-    func shiftAndAccumulate() {
-        let t = convCases[1]
+    @Test("per-image channel shift and accumulate add onto the output", arguments: [convCases[1], convCases[12]])
+    func shiftAndAccumulate(_ t: ConvCase) {
         var data = TestData(seed: 2)
         let x = data.floats(t.n * t.c * t.h * t.w)
         let weight = data.floats(t.outChannels * t.c * 9)
@@ -58,7 +61,7 @@ struct ConvolutionTests {
         for i in 0..<plain.count {
             #expect(abs(shifted[i] - plain[i] - shift[i / plane]) < 1e-5)
         }
-        let conv = Conv2D(inChannels: t.c, outChannels: t.outChannels, kernelSize: 3, stride: 2, padding: 1)
+        let conv = Conv2D(inChannels: t.c, outChannels: t.outChannels, kernelSize: 3, stride: t.stride, padding: 1)
         var base = data.floats(plain.count)
         let original = base
         base.withUnsafeMutableBufferPointer { out in
@@ -106,10 +109,10 @@ struct ConvolutionTests {
 
     @Test("bands of a few rows give the same forward and backward as one band", arguments: [1, 40, 100])
     func bandsAgree(budget: Int) {
-        let t = ConvCase(n: 2, c: 2, h: 9, w: 7, outChannels: 3, kernel: 3, stride: 1, padding: 1)
+        let t = ConvCase(n: 2, c: 2, h: 9, w: 7, outChannels: 5, kernel: 3, stride: 1, padding: 1)
         var data = TestData(seed: 6)
         var conv = Conv2D(inChannels: t.c, outChannels: t.outChannels, kernelSize: 3, stride: 1, padding: 1)
-        let x = data.floats(t.n * t.c * t.h * t.w), weight = data.floats(conv.weightCount), bias = data.floats(3)
+        let x = data.floats(t.n * t.c * t.h * t.w), weight = data.floats(conv.weightCount), bias = data.floats(5)
         let r = data.floats(t.n * t.outChannels * t.h * t.w)
         func run(_ conv: Conv2D) -> (y: [Float], dx: [Float], dw: [Float]) {
             var y = [Float](repeating: 0, count: r.count), dx = [Float](repeating: 0, count: x.count)
@@ -120,9 +123,13 @@ struct ConvolutionTests {
             dw.withUnsafeMutableBufferPointer { conv.backwardWeights(input: x, batch: t.n, height: t.h, width: t.w, outputGradient: r, weightGradient: $0.baseAddress!, biasGradient: nil, workspace: workspace) }
             return (y, dx, dw)
         }
+        #expect(!conv.usesDirectKernel)
         let whole = run(conv)
         conv.columnBudget = budget
+        conv.forwardBudget = budget
+        conv.minimumColumns = 1
         #expect(conv.bandRows(outputHeight: t.h, outputWidth: t.w) < t.h)
+        #expect(conv.forwardBandRows(batch: 1, outputHeight: t.h, outputWidth: t.w) < t.h)
         let banded = run(conv)
         #expect(maxRelativeError(banded.y, whole.y.doubles) < 1e-6)
         #expect(maxRelativeError(banded.dx, whole.dx.doubles) < 1e-6)

@@ -149,15 +149,15 @@ public struct SyntheticFocusStack: SliceSource {
         let step = maximumBlur / Double(max(layers - 1, 1))
         for k in 0..<layers {
             // Hat weight of layer k at each pixel's blur.
-            var layer = Image(width: w, height: h, channels: channels)
-            var any = false
-            for i in 0..<(w * h) {
-                let position = step > 0 ? Double(blur[i]) / step : 0
-                let weight = Float(max(0, 1 - abs(position - Double(k))))
-                if weight > 0 { any = true }
-                for c in 0..<channels { layer.pixels[c * w * h + i] = weight * sharp[c * w * h + i] }
-            }
+            let position = { (i: Int) -> Float in step > 0 ? blur[i] / Float(step) : 0 }
+            let weights = (0..<(w * h)).map { max(0, 1 - abs(position($0) - Float(k))) }
+            let any = weights.contains { $0 > 0 }
             guard any else { continue }
+            var layer = Image(width: w, height: h, channels: channels)
+            for c in 0..<channels {
+                let offset = c * w * h
+                for i in 0..<(w * h) { layer.pixels[offset + i] = weights[i] * sharp[offset + i] }
+            }
             let spread = GaussianBlur.apply(layer, sigma: Double(k) * step)
             for i in pixels.indices { pixels[i] += spread.pixels[i] }
         }
@@ -166,7 +166,13 @@ public struct SyntheticFocusStack: SliceSource {
         if configuration.noise > 0 {
             var random = SplitMix64(seed: configuration.seed &* 0x9E37_79B9 &+ UInt64(index) &+ 17)
             let sigma = Float(configuration.noise)
-            for k in pixels.indices { pixels[k] += sigma * random.nextGaussian() }
+            var k = 0
+            while k < pixels.count {
+                let (a, b) = random.nextGaussianPair()
+                pixels[k] += sigma * a
+                if k + 1 < pixels.count { pixels[k + 1] += sigma * b }
+                k += 2
+            }
         }
         if let maximum = configuration.format.maximumValue {
             for k in pixels.indices { pixels[k] = min(max(pixels[k].rounded(), 0), maximum) }
@@ -179,23 +185,21 @@ public struct SyntheticFocusStack: SliceSource {
 /// estimation share no interpolation code.
 private func referenceBicubic(_ p: UnsafePointer<Float>, _ width: Int, _ height: Int, _ x: Double, _ y: Double) -> Float {
     let ix = Int(x.rounded(.down)), iy = Int(y.rounded(.down))
-    let fx = x - Double(ix), fy = y - Double(iy)
-    func kernel(_ d: Double) -> Double {
+    @inline(__always) func kernel(_ d: Double) -> Double {
         let t = abs(d)
-        if t <= 1 { return 1.5 * t * t * t - 2.5 * t * t + 1 }
-        if t < 2 { return -0.5 * t * t * t + 2.5 * t * t - 4 * t + 2 }
+        if t <= 1 { return (1.5 * t - 2.5) * t * t + 1 }
+        if t < 2 { return ((-0.5 * t + 2.5) * t - 4) * t + 2 }
         return 0
     }
-    var sum = 0.0
-    for j in -1...2 {
-        let wy = kernel(Double(j) - fy)
-        let yy = min(max(iy + j, 0), height - 1)
-        for i in -1...2 {
-            let xx = min(max(ix + i, 0), width - 1)
-            sum += wy * kernel(Double(i) - fx) * Double(p[yy * width + xx])
-        }
+    let fx = x - Double(ix), fy = y - Double(iy)
+    let wx = (kernel(1 + fx), kernel(fx), kernel(1 - fx), kernel(2 - fx))
+    let wy = (kernel(1 + fy), kernel(fy), kernel(1 - fy), kernel(2 - fy))
+    let xs = (min(max(ix - 1, 0), width - 1), min(max(ix, 0), width - 1), min(max(ix + 1, 0), width - 1), min(max(ix + 2, 0), width - 1))
+    @inline(__always) func row(_ j: Int) -> Double {
+        let r = p + min(max(iy + j, 0), height - 1) * width
+        return wx.0 * Double(r[xs.0]) + wx.1 * Double(r[xs.1]) + wx.2 * Double(r[xs.2]) + wx.3 * Double(r[xs.3])
     }
-    return Float(sum)
+    return Float(wy.0 * row(-1) + wy.1 * row(0) + wy.2 * row(1) + wy.3 * row(2))
 }
 
 /// Separable Gaussian blur with edge repetition (radius ⌈3σ⌉).
@@ -267,6 +271,13 @@ struct SplitMix64 {
     mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
     /// Uniform in [−1, 1).
     mutating func nextSigned() -> Double { 2 * nextUnit() - 1 }
+    /// Two independent standard normals (Box–Muller).
+    mutating func nextGaussianPair() -> (Float, Float) {
+        let u = max(nextUnit(), 1e-300), v = nextUnit()
+        let r = (-2 * log(u)).squareRoot()
+        return (Float(r * cos(2 * .pi * v)), Float(r * sin(2 * .pi * v)))
+    }
+
     /// Standard normal (Box–Muller).
     mutating func nextGaussian() -> Float {
         let u = max(nextUnit(), 1e-300), v = nextUnit()

@@ -46,6 +46,9 @@ struct BenchAlignCommand: AsyncParsableCommand {
         var renderSeconds: Double
         var alignSeconds: [Double]
         var medianAlignSeconds: Double
+        /// Process CPU time (user + system) of the median run: on a busy machine, wall time
+        /// overstates; CPU time ÷ cores bounds what an idle machine takes.
+        var alignCPUSeconds: Double
         var peakAlignMemoryMiB: Double?
         var cornerErrorMedian: Double
         var cornerErrorMax: Double
@@ -74,38 +77,54 @@ struct BenchAlignCommand: AsyncParsableCommand {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let maxrssMiB = Double(usage.ru_maxrss) / 1024
         if json {
-            struct Report: Codable { var stacks: [Measurement]; var maxrssMiB: Double; var cores: Int }
+            struct Report: Codable { var stacks: [Measurement]; var maxrssMiB: Double; var cores: Int; var loadAverage: String }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let report = Report(stacks: results, maxrssMiB: maxrssMiB, cores: ProcessInfo.processInfo.activeProcessorCount)
+            let report = Report(stacks: results, maxrssMiB: maxrssMiB, cores: ProcessInfo.processInfo.activeProcessorCount,
+                                loadAverage: Self.loadAverage())
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
             return
         }
         for m in results {
             let memory = m.peakAlignMemoryMiB.map { String(format: "%.0f MiB", $0) } ?? "n/a"
-            print(String(format: "%@: %d slices %d×%d×%d %@: align %.2f s (median of %d; rendering %.1f s), "
+            print(String(format: "%@: %d slices %d×%d×%d %@: align %.2f s wall, %.2f s CPU (median of %d; rendering %.1f s), "
                          + "peak added memory %@, corner error median %.3f px max %.3f px, unaligned %d",
-                         m.name, m.slices, m.width, m.height, m.channels, m.format, m.medianAlignSeconds, m.alignSeconds.count,
-                         m.renderSeconds, memory, m.cornerErrorMedian, m.cornerErrorMax, m.unaligned))
+                         m.name, m.slices, m.width, m.height, m.channels, m.format, m.medianAlignSeconds, m.alignCPUSeconds,
+                         m.alignSeconds.count, m.renderSeconds, memory, m.cornerErrorMedian, m.cornerErrorMax, m.unaligned))
         }
-        print(String(format: "process ru_maxrss %.0f MiB (includes the stored stacks); %d cores",
-                     maxrssMiB, ProcessInfo.processInfo.activeProcessorCount))
+        print(String(format: "process ru_maxrss %.0f MiB (includes the stored stacks); %d cores; load average %@",
+                     maxrssMiB, ProcessInfo.processInfo.activeProcessorCount, Self.loadAverage()))
+    }
+
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+    }
+
+    static func loadAverage() -> String {
+        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "n/a"
     }
 
     private func measure(name: String, _ synthetic: SyntheticFocusStack) throws -> Measurement {
         let renderStart = Date()
         let stored = try StoredStack(synthetic)
         let renderSeconds = Date().timeIntervalSince(renderStart)
-        var times = [Double]()
+        var runsMeasured = [(wall: Double, cpu: Double)]()
         var result: AlignmentResult?
         var peak: Double?
         for _ in 0..<runs {
             let before = MemoryProbe.resetPeak()
+            let cpuStart = Self.cpuSeconds()
             let start = Date()
             result = try Aligner().align(stored)
-            times.append(Date().timeIntervalSince(start))
+            runsMeasured.append((Date().timeIntervalSince(start), Self.cpuSeconds() - cpuStart))
             if let before, let after = MemoryProbe.peakMiB() { peak = max(peak ?? 0, after - before) }
         }
+        runsMeasured.sort { $0.wall < $1.wall }
+        let times = runsMeasured.map(\.wall)
+        let cpu = runsMeasured[runsMeasured.count / 2].cpu
         let alignment = result!
         var errors = [Double]()
         let w = Double(synthetic.geometry.width - 1), h = Double(synthetic.geometry.height - 1)
@@ -120,11 +139,10 @@ struct BenchAlignCommand: AsyncParsableCommand {
             errors.append(worst)
         }
         errors.sort()
-        times.sort()
         let g = synthetic.geometry
         return Measurement(name: name, slices: synthetic.count, width: g.width, height: g.height, channels: g.channels,
                            format: g.format.rawValue, renderSeconds: renderSeconds, alignSeconds: times,
-                           medianAlignSeconds: times[times.count / 2], peakAlignMemoryMiB: peak,
+                           medianAlignSeconds: times[times.count / 2], alignCPUSeconds: cpu, peakAlignMemoryMiB: peak,
                            cornerErrorMedian: errors[errors.count / 2], cornerErrorMax: errors.last ?? 0,
                            unaligned: alignment.slices.filter { !$0.aligned }.count)
     }

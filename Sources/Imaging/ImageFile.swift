@@ -71,7 +71,7 @@ struct SingleImageHeader: Sendable {
         case .png(let header), .jpeg(let header):
             let current = try CodecReader.header(path: path, codec: header.codec, memoryBudget: memoryBudget)
             if let difference = SliceGeometry.difference(current.geometry, expected ?? geometry) {
-                throw ImagingError(.mismatchedSlices, path: path, message: "the image now has \(difference) (it changed after the stack was opened); open the stack again")
+                throw ImagingError(.mismatchedSlices, path: path, message: "its \(difference.property) is now \(difference.value), not \(difference.reference) (the file changed after the stack was opened); open the stack again")
             }
             return try CodecReader.decode(path: path, header: current)
         }

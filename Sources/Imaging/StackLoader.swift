@@ -90,7 +90,7 @@ public struct StackLoader: Sendable {
             }
             if let reference = headers.first, let difference = SliceGeometry.difference(header.geometry, reference.geometry) {
                 throw ImagingError(.mismatchedSlices, path: path,
-                                   message: "has \(difference) in \(reference.path); all slices of a stack must share width, height, channels and sample format")
+                                   message: "\(difference.property) \(difference.value) differs from \(difference.property) \(difference.reference) of \(reference.path); \(SliceGeometry.sharedPropertiesAdvice)")
             }
             headers.append(header)
         }
@@ -180,7 +180,7 @@ public struct StackLoader: Sendable {
                 }
                 if let difference = SliceGeometry.difference(layout.geometry, reference.geometry) {
                     throw ImagingError(.mismatchedSlices, path: path, page: page,
-                                       message: "page \(page) has \(difference) in page \(firstPage); all slices of a stack must share width, height, channels and sample format")
+                                       message: "\(difference.property) \(difference.value) differs from \(difference.property) \(difference.reference) of page \(firstPage); \(SliceGeometry.sharedPropertiesAdvice)")
                 }
             }
             var metadata = reference.metadata

@@ -102,19 +102,22 @@ struct TIFFFile {
         let layout = try TIFFPageLayout(tiff: handle.tiff, path: path, page: index, memoryBudget: memoryBudget)
         if let expected, let difference = SliceGeometry.difference(layout.geometry, expected) {
             throw ImagingError(.mismatchedSlices, path: path, page: index,
-                               message: "the page now has \(difference) (it changed after the stack was opened); open the stack again")
+                               message: "its \(difference.property) is now \(difference.value), not \(difference.reference) (the file changed after the stack was opened); open the stack again")
         }
         return (try TIFFPageDecoder.decode(handle, layout: layout, page: index, fileSize: probe.size), layout)
     }
 }
 
 extension SliceGeometry {
-    /// The first property in which `a` differs from `b`, worded as "width 512 rather than 600".
-    static func difference(_ a: SliceGeometry, _ b: SliceGeometry) -> String? {
-        if a.width != b.width { return "width \(a.width) rather than \(b.width)" }
-        if a.height != b.height { return "height \(a.height) rather than \(b.height)" }
-        if a.channels != b.channels { return "\(a.channels) channel(s) rather than \(b.channels)" }
-        if a.format != b.format { return "sample format \(a.format.rawValue) rather than \(b.format.rawValue)" }
+    /// The first property in which `a` differs from `b`, with both values, e.g.
+    /// ("width", "512", "600").
+    static func difference(_ a: SliceGeometry, _ b: SliceGeometry) -> (property: String, value: String, reference: String)? {
+        if a.width != b.width { return ("width", "\(a.width)", "\(b.width)") }
+        if a.height != b.height { return ("height", "\(a.height)", "\(b.height)") }
+        if a.channels != b.channels { return ("channel count", "\(a.channels)", "\(b.channels)") }
+        if a.format != b.format { return ("sample format", a.format.rawValue, b.format.rawValue) }
         return nil
     }
+
+    static let sharedPropertiesAdvice = "all slices of a stack must share width, height, channels and sample format"
 }

@@ -180,8 +180,8 @@ import Testing
         try TIFFWriter.write([patternImage(width: 21, height: 10, channels: 1, format: .uint8)], format: .uint8, to: folder.file("s2.tif"))
         try TIFFWriter.write([a], format: .uint16, to: folder.file("s3.tif"))
         try TIFFWriter.write([patternImage(width: 20, height: 10, channels: 3, format: .uint8)], format: .uint8, to: folder.file("s4.tif"))
-        for (other, property) in [("s2.tif", "width 21 rather than 20"), ("s3.tif", "sample format uint16 rather than uint8"),
-                                  ("s4.tif", "3 channel(s) rather than 1")] {
+        for (other, property) in [("s2.tif", "width 21 differs from width 20"), ("s3.tif", "sample format uint16 differs from sample format uint8"),
+                                  ("s4.tif", "channel count 3 differs from channel count 1")] {
             let error = imagingError { _ = try StackLoader().open([folder.file("s1.tif"), folder.file(other)]) }
             #expect(error?.kind == .mismatchedSlices)
             #expect(error?.path == folder.file(other))
@@ -195,7 +195,28 @@ import Testing
         #expect(pages?.kind == .mismatchedSlices)
         #expect(pages?.page == 1)
         #expect(pages?.message.contains("page 0") == true)
-        #expect(pages?.message.contains("height 9 rather than 8") == true)
+        #expect(pages?.message.contains("height 9 differs from height 8") == true)
+    }
+
+    @Test func sliceChangedAfterOpeningIsReported() throws {
+        let folder = TemporaryFolder()
+        defer { folder.cleanUp() }
+        let image = patternImage(width: 12, height: 8, channels: 1, format: .uint16)
+        try TIFFWriter.write([image], format: .uint16, to: folder.file("a.tif"))
+        try writePNG(folder.file("b.png"), image: image, bitDepth: 16)
+        try TIFFWriter.write([image, image], format: .uint16, to: folder.file("m.tif"))
+        let list = try #require(try StackLoader().open([folder.file("a.tif"), folder.file("b.png")]).first)
+        let pages = try #require(try StackLoader().open([folder.file("m.tif")]).first)
+        // Replaced by files of another size before their slices are read.
+        let other = patternImage(width: 12, height: 9, channels: 1, format: .uint16)
+        try writePNG(folder.file("b.png"), image: other, bitDepth: 16)
+        try TIFFWriter.write([other, other], format: .uint16, to: folder.file("m.tif"))
+        for (stack, path) in [(list, folder.file("b.png")), (pages, folder.file("m.tif"))] {
+            let error = imagingError { _ = try stack.slice(at: 1) }
+            #expect(error?.kind == .mismatchedSlices)
+            #expect(error?.path == path)
+            #expect(error?.message.contains("height is now 9, not 8") == true, "\(String(describing: error))")
+        }
     }
 
     @Test func emptyAndMissingInputs() throws {

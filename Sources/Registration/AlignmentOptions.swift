@@ -37,8 +37,9 @@ public struct AlignmentOptions: Sendable, Codable, Equatable {
     /// Slices whose match score (the enhanced correlation coefficient, −1…1, between the
     /// reference's luminance and the aligned slice's) ends below this stay unaligned with a warning.
     ///
-    /// 0.2 is measured: real and synthetic stacks with strong defocus score 0.5–0.99 at their true
-    /// alignment, while blank, noise-only or unrelated slices score under 0.1.
+    /// 0.2, from measurements: the dev stacks (circuit board, bark, light-sheet mitochondria)
+    /// score 0.76–0.99 and the defocused synthetic test stacks 0.85–0.99, while a noise-only
+    /// slice scores near 0 (the tests check it stays under this default).
     public var minimumScore: Double
 
     public init(model: TransformModel = .similarity, reference: Int? = nil, estimateGainOffset: Bool = false,

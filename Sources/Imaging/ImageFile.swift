@@ -13,6 +13,17 @@ public enum ImageFile {
     }
 }
 
+extension ImageFile {
+    /// The geometry and metadata `read` would return, from the header alone (nothing decoded).
+    /// - Throws: `ImagingError` as `read` does for headers (a TIFF whose data runs past the end of
+    ///   the file is `.truncated`).
+    public static func header(_ path: String, memoryBudgetBytes: Int = 4 << 30) throws(ImagingError)
+        -> (geometry: SliceGeometry, metadata: ImageMetadata) {
+        let header = try SingleImageHeader(path: path, memoryBudget: memoryBudgetBytes)
+        return (header.geometry, header.metadata)
+    }
+}
+
 /// The header of a single-image file: what it will decode to, read without decoding pixels.
 struct SingleImageHeader: Sendable {
     enum Source: Sendable {

@@ -34,6 +34,14 @@ import Testing
         #expect(try stack.slice(at: 0) != stack.slice(at: 1))
     }
 
+    @Test func headersAloneGiveGeometryAndMetadata() throws {
+        let tiff = try ImageFile.header(sharedData + "/dev/stacks/edf_skeleton_zeiss/original_stack.tif")
+        #expect(tiff.geometry == SliceGeometry(width: 170, height: 116, channels: 3, format: .uint8))
+        #expect(tiff.metadata.pageCount == 3)
+        let jpeg = try ImageFile.header(sharedData + "/dev/stacks/focusstack_pcb/slice_000.jpg")
+        #expect(jpeg.geometry == SliceGeometry(width: 2048, height: 1536, channels: 3, format: .uint8))
+    }
+
     @Test func jpegFoldersOpenAsRGB8() throws {
         let bark = try #require(try StackLoader().open([sharedData + "/dev/stacks/eevalaiho_bark"]).first)
         #expect(bark.count == 12)

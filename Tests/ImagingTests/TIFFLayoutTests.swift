@@ -37,6 +37,24 @@ import Testing
         }
     }
 
+    @Test(arguments: [(SampleFormat.uint16, PREDICTOR_HORIZONTAL, COMPRESSION_LZW), (.uint8, PREDICTOR_HORIZONTAL, COMPRESSION_ADOBE_DEFLATE),
+                      (.float32, PREDICTOR_FLOATINGPOINT, COMPRESSION_ADOBE_DEFLATE), (.float32, PREDICTOR_FLOATINGPOINT, COMPRESSION_LZW)])
+    func predictorsAreUndone(format: SampleFormat, predictor: Int32, compression: Int32) throws {
+        let folder = TemporaryFolder()
+        defer { folder.cleanUp() }
+        let image = patternImage(width: 40, height: 20, channels: 3, format: format)
+        for tiled in [false, true] {
+            var page = RawPage(width: 40, height: 20, samplesPerPixel: 3, bitsPerSample: format.bitsPerSample,
+                               sampleFormat: format == .float32 ? SAMPLEFORMAT_IEEEFP : SAMPLEFORMAT_UINT, photometric: PHOTOMETRIC_RGB,
+                               rowsPerStrip: 7, compression: compression, samples: chunkySamples(image)) { tiff in
+                ctiff_set_u16(tiff, UInt32(TIFFTAG_PREDICTOR), UInt16(predictor))
+            }
+            if tiled { page.tile = (16, 16) }
+            try writeRawTIFF(folder.file("p.tif"), pages: [page])
+            #expect(firstDifference(try ImageFile.read(folder.file("p.tif")).image, image) == nil, "tiled \(tiled)")
+        }
+    }
+
     @Test func bigTIFFWrittenByLibtiffReads() throws {
         let folder = TemporaryFolder()
         defer { folder.cleanUp() }

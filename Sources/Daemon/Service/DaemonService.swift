@@ -111,6 +111,7 @@ public final class DaemonService: Service, Sendable {
             }
             var lastTick = 0.0
             while !control.stopping {
+                control.intakeAlive()
                 do {
                     intake.handle(try watcher.next(timeoutMilliseconds: Int32(min(100, config.pollIntervalSeconds * 1000))))
                 } catch {
@@ -160,10 +161,12 @@ public final class DaemonService: Service, Sendable {
                 startThread(name: "focusd-intake", intakeBody)
                 for i in 0..<config.workers { startThread(name: "focusd-worker-\(i)", workerBody) }
                 let interval = notifier.watchdogInterval ?? .seconds(5)
+                let stuckAfter = max(30, 4 * Double(interval.components.seconds))
                 group.addTask {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: interval)
-                        notifier.watchdog()
+                        // A stuck intake (hung file system) stops the pings, so systemd restarts the unit.
+                        if once || control.intakeDone || control.secondsSinceIntakeBeat < stuckAfter { notifier.watchdog() }
                         sink.yield(.statusChanged)
                     }
                 }

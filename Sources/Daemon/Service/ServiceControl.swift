@@ -6,6 +6,18 @@ final class ServiceControl: @unchecked Sendable {
     private var _stopping = false
     private var _intakeDone = false
     private var running: [Int64: Bool] = [:]   // job id → abandoned
+    private var intakeBeat = DispatchTime.now().uptimeNanoseconds
+
+    /// The intake loop calls this each turn; the watchdog is fed only while it does.
+    func intakeAlive() {
+        condition.lock(); intakeBeat = DispatchTime.now().uptimeNanoseconds; condition.unlock()
+    }
+
+    /// Seconds since the intake loop last turned.
+    var secondsSinceIntakeBeat: Double {
+        condition.lock(); defer { condition.unlock() }
+        return Double(DispatchTime.now().uptimeNanoseconds - intakeBeat) * 1e-9
+    }
 
     /// Intake and workers stop taking new work.
     var stopping: Bool { condition.lock(); defer { condition.unlock() }; return _stopping }

@@ -1,3 +1,9 @@
 // OpenBLAS's CBLAS interface (Debian: libopenblas-dev). `cblas.h` resolves through Debian's
 // alternatives to OpenBLAS's header, which also declares openblas_set_num_threads.
 #include <cblas.h>
+
+// The NN engine's elementwise kernels. Swift compiles for the baseline x86-64 (SSE2) and cannot
+// target AVX2 per function, so the two hot elementwise loops — GroupNorm statistics and the fused
+// GroupNorm-apply + SiLU — live here as static inline C with an AVX2/FMA version chosen at run time
+// (CPUID), and a portable fallback elsewhere. The Swift side is NN's `Activation.swift`/`GroupNorm.swift`.
+#include "nn_kernels.h"

@@ -38,8 +38,10 @@ public enum Compute {
 
     /// Runs `body(task, worker)` for every task in `0..<count` on `threads` workers that take
     /// the next task as they finish one (dynamic scheduling); `worker` is in `0..<threads`.
-    static func parallelTasks(_ count: Int, _ body: (_ task: Int, _ worker: Int) -> Void) {
-        let workers = min(threads, count)
+    /// `workers` caps the worker count (callers that size per-worker buffers pass the count they
+    /// sized for, so a concurrent ``setThreads(_:)`` cannot overrun them).
+    static func parallelTasks(_ count: Int, workers limit: Int? = nil, _ body: (_ task: Int, _ worker: Int) -> Void) {
+        let workers = min(limit ?? threads, threads, count)
         if workers <= 1 {
             for task in 0..<count { body(task, 0) }
             return

@@ -99,35 +99,55 @@ public struct Conv2D: Sendable, Equatable, Hashable {
         let k = columnRows
         let band = forwardBandRows(batch: batch, outputHeight: oh, outputWidth: ow)
         let bandsPerImage = (oh + band - 1) / band
-        let perWorker = k * band * ow
-        let columns = isPointwise ? nil : workspace.floats(perWorker * Compute.threads, slot: slot)
-        // Each band is one task: prefill, im2col and a single-threaded GEMM on one core.
-        Compute.parallelTasks(batch * bandsPerImage) { task, worker in
+        if isPointwise {
+            // Prefill the output with bias (+ shift), then GEMM accumulates onto it.
+            Compute.parallelTasks(batch * bandsPerImage) { task, _ in
+                let n = task / bandsPerImage
+                let y0 = (task % bandsPerImage) * band, y1 = min(oh, y0 + band)
+                let cols = (y1 - y0) * ow
+                let y = output + n * outChannels * outPlane + y0 * ow
+                for co in 0..<outChannels {
+                    let value = (bias?[co] ?? 0) + (shift?[n * outChannels + co] ?? 0)
+                    let row = y + co * outPlane
+                    if accumulate {
+                        if value != 0 { for i in 0..<cols { row[i] += value } }
+                    } else {
+                        row.update(repeating: value, count: cols)
+                    }
+                }
+                // [Cout, cols] += W[Cout, Cin] · X[Cin, cols]
+                gemm(m: outChannels, n: cols, k: k, a: weight, lda: k, b: input + n * inChannels * outPlane + y0 * ow,
+                     ldb: outPlane, beta: 1, c: y, ldc: outPlane)
+            }
+            return
+        }
+        // The bias (+ shift) rides in the GEMM: weights get a last column b[co] + shift[n, co]
+        // ([Cout, K+1] per image) and the columns a last row of ones, so no pass over the output
+        // is needed before or after the GEMM.
+        let augmentedK = k + 1
+        let augmented = workspace.floats(batch * outChannels * augmentedK, slot: slot + 1)
+        for n in 0..<batch {
+            for co in 0..<outChannels {
+                let row = augmented + (n * outChannels + co) * augmentedK
+                row.update(from: weight + co * k, count: k)
+                row[k] = (bias?[co] ?? 0) + (shift?[n * outChannels + co] ?? 0)
+            }
+        }
+        let perWorker = augmentedK * band * ow
+        let workers = Compute.threads
+        let columns = workspace.floats(perWorker * workers, slot: slot)
+        // Each band is one task: im2col and a single-threaded GEMM on one core.
+        Compute.parallelTasks(batch * bandsPerImage, workers: workers) { task, worker in
             let n = task / bandsPerImage
             let y0 = (task % bandsPerImage) * band, y1 = min(oh, y0 + band)
             let cols = (y1 - y0) * ow
-            let x = input + n * inChannels * height * width
-            let y = output + n * outChannels * outPlane + y0 * ow
-            // Prefill the output band with bias (+ shift), then GEMM accumulates onto it.
-            for co in 0..<outChannels {
-                let value = (bias?[co] ?? 0) + (shift?[n * outChannels + co] ?? 0)
-                let row = y + co * outPlane
-                if accumulate {
-                    if value != 0 { for i in 0..<cols { row[i] += value } }
-                } else {
-                    row.update(repeating: value, count: cols)
-                }
-            }
-            if let columns {
-                let mine = columns + worker * perWorker
-                im2col(input: x, height: height, width: width, outputWidth: ow, rows: y0..<y1, columns: mine,
-                       columnRows: 0..<k)
-                // [Cout, cols] += W[Cout, K] · columns[K, cols]
-                gemm(m: outChannels, n: cols, k: k, a: weight, lda: k, b: mine, ldb: cols, beta: 1, c: y, ldc: outPlane)
-            } else {
-                // [Cout, cols] += W[Cout, Cin] · X[Cin, cols]
-                gemm(m: outChannels, n: cols, k: k, a: weight, lda: k, b: x + y0 * ow, ldb: outPlane, beta: 1, c: y, ldc: outPlane)
-            }
+            let mine = columns + worker * perWorker
+            im2col(input: input + n * inChannels * height * width, height: height, width: width, outputWidth: ow,
+                   rows: y0..<y1, columns: mine, columnRows: 0..<k)
+            (mine + k * cols).update(repeating: 1, count: cols)
+            // Y[Cout, cols] (+)= [W | b][Cout, K+1] · [columns; 1][K+1, cols]
+            gemm(m: outChannels, n: cols, k: augmentedK, a: augmented + n * outChannels * augmentedK, lda: augmentedK,
+                 b: mine, ldb: cols, beta: accumulate ? 1 : 0, c: output + n * outChannels * outPlane + y0 * ow, ldc: outPlane)
         }
     }
 

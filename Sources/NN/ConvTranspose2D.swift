@@ -74,9 +74,10 @@ public struct ConvTranspose2D: Sendable, Equatable, Hashable {
         let band = max(1, min(height, balanced, max(fitting, wide)))
         let bandsPerImage = (height + band - 1) / band
         let columnsPerWorker = 4 * cin * band * width, productPerWorker = cout * band * width
-        let columns = workspace.floats(columnsPerWorker * Compute.threads, slot: slot)
-        let products = workspace.floats(productPerWorker * Compute.threads, slot: slot + 2)
-        Compute.parallelTasks(batch * bandsPerImage) { task, worker in
+        let workers = Compute.threads
+        let columns = workspace.floats(columnsPerWorker * workers, slot: slot)
+        let products = workspace.floats(productPerWorker * workers, slot: slot + 2)
+        Compute.parallelTasks(batch * bandsPerImage, workers: workers) { task, worker in
             let n = task / bandsPerImage
             let i0 = (task % bandsPerImage) * band, i1 = min(height, i0 + band)
             let cols = (i1 - i0) * width

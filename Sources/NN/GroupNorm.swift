@@ -1,3 +1,5 @@
+import CBLAS
+
 /// Group normalisation with per-channel affine parameters, optionally followed by SiLU in the
 /// same pass (the U-Net always applies SiLU after GroupNorm, so fusing saves a memory pass).
 ///
@@ -125,44 +127,13 @@ public struct GroupNorm: Sendable, Equatable, Hashable {
     }
 }
 
-/// Mean and biased variance of `count` floats: two passes (sum, then centred squares) over
-/// 8-lane Float blocks of 2048 accumulated in Double; the first pass sums `x − x[0]` so a large
-/// common offset does not swamp the Float partial sums.
+/// Mean and biased variance of `count` floats in one pass over `x − x[0]` (shifting by a sample
+/// keeps the Float partial sums accurate when |mean| ≫ std); Double across blocks.
 @inline(__always)
 func meanAndVariance(_ x: UnsafePointer<Float>, count: Int) -> (Double, Double) {
     guard count > 0 else { return (0, 0) }
-    let raw = UnsafeRawPointer(x)
-    let pilot = x[0], pilotVector = SIMD8<Float>(repeating: pilot)
-    var total = 0.0
-    var i = 0
-    while i < count {
-        let end = min(count, i + 2048)
-        var s = SIMD8<Float>()
-        while i + 8 <= end {
-            s += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - pilotVector
-            i += 8
-        }
-        var ts = Double(s.sum())
-        while i < end { ts += Double(x[i] - pilot); i += 1 }
-        total += ts
-    }
-    let mean = Double(pilot) + total / Double(count)
-    let m = Float(mean), mv = SIMD8<Float>(repeating: m)
-    var squares = 0.0
-    i = 0
-    while i < count {
-        let end = min(count, i + 2048)
-        var q = SIMD8<Float>()
-        while i + 8 <= end {
-            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - mv
-            q += v * v
-            i += 8
-        }
-        var tq = Double(q.sum())
-        while i < end { let d = Double(x[i] - m); tq += d * d; i += 1 }
-        squares += tq
-    }
-    // The centred squares are about m, not the exact mean: correct by (mean − m)².
-    let offset = mean - Double(m)
-    return (mean, max(0, squares / Double(count) - offset * offset))
+    var sum = 0.0, squares = 0.0
+    nn_shifted_sums(x, count, x[0], &sum, &squares)
+    let shiftedMean = sum / Double(count)
+    return (Double(x[0]) + shiftedMean, max(0, squares / Double(count) - shiftedMean * shiftedMean))
 }

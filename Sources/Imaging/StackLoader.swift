@@ -5,13 +5,16 @@ import Foundation
 ///
 /// - One TIFF file: its full-resolution pages. An ImageJ hyperstack (`channels=`/`slices=`/`frames=`
 ///   in the ImageDescription, pages in czt order) or an OME-TIFF (OME-XML SizeZ/SizeC/SizeT,
-///   DimensionOrder, TiffData) gives its Z series at t = 0, one stack per channel.
+///   DimensionOrder, TiffData) gives its Z series at t = 0, one stack per channel. ImageJ's raw
+///   layout for files over 4 GiB (one directory, `images=N` back to back) is read as well.
+///   Reduced-resolution pages (thumbnails) are skipped.
 /// - One folder: every `.tif/.tiff/.png/.jpg/.jpeg` file in it (hidden files and others ignored), in
 ///   natural order of the names (`slice_2` before `slice_10`). A folder holding a single TIFF is
 ///   opened like that TIFF.
 /// - Several files: one slice each, in the given order.
 ///
-/// Nothing is decoded here; each stack decodes one slice per `slice(at:)` call.
+/// Nothing is decoded here, but every header is read and checked: layout, memory budget, equal
+/// geometry, and (TIFF) data inside the file. Each stack decodes one slice per `slice(at:)` call.
 public struct StackLoader: Sendable {
     /// Largest decoded slice (as planar `Float`) a read may allocate, in bytes.
     public let memoryBudgetBytes: Int

@@ -31,6 +31,23 @@ struct FileProbe {
         header = Array(bytes.prefix(max(0, got)))
     }
 
+    /// Why `init(path:)` fails for `path`, in words (e.g. "no such file", "permission denied").
+    static func failureReason(_ path: String) -> String {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return String(cString: strerror(errno)).lowercased() }
+        if (info.st_mode & S_IFMT) == S_IFDIR { return "is a folder, not a file" }
+        if (info.st_mode & S_IFMT) != S_IFREG { return "not a regular file" }
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return String(cString: strerror(errno)).lowercased() }
+        _ = close(fd)
+        return "cannot be read"
+    }
+
+    /// The `.notFound` error for a file `init(path:)` could not open.
+    static func openError(_ path: String, page: Int? = nil) -> ImagingError {
+        ImagingError(.notFound, path: path, page: page, message: "cannot open the file (\(failureReason(path))); check the path and permissions")
+    }
+
     var container: ImageContainer {
         if header.count >= 4 && (header[0] == 0x49 && header[1] == 0x49 || header[0] == 0x4D && header[1] == 0x4D) {
             let version = header[0] == 0x49 ? UInt16(header[2]) | UInt16(header[3]) << 8 : UInt16(header[2]) << 8 | UInt16(header[3])

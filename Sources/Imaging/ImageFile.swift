@@ -41,7 +41,7 @@ struct SingleImageHeader: Sendable {
 
     init(path: String, memoryBudget: Int) throws(ImagingError) {
         guard let probe = FileProbe(path: path) else {
-            throw ImagingError(.notFound, path: path, message: "no such file (or not a regular file); check the path")
+            throw FileProbe.openError(path)
         }
         self.path = path
         switch probe.container {

@@ -28,7 +28,7 @@ struct TIFFFile {
     ///   `.unreadable`, `.unsupportedLayout`, `.tooLarge`.
     init(path: String, memoryBudget: Int, firstPageOnly: Bool = false) throws(ImagingError) {
         guard let probe = FileProbe(path: path) else {
-            throw ImagingError(.notFound, path: path, message: "no such file (or not a regular file); check the path")
+            throw FileProbe.openError(path)
         }
         self.path = path
         fileSize = probe.size
@@ -87,7 +87,7 @@ struct TIFFFile {
     static func decodePage(path: String, index: Int, offset: UInt64? = nil, expected: SliceGeometry?,
                            memoryBudget: Int, reusing reusable: TIFFHandle? = nil) throws(ImagingError) -> (Image, TIFFPageLayout) {
         guard let probe = FileProbe(path: path) else {
-            throw ImagingError(.notFound, path: path, page: index, message: "the file has disappeared; check the path")
+            throw FileProbe.openError(path, page: index)
         }
         let handle: TIFFHandle
         if let reusable { handle = reusable } else { handle = try TIFFHandle(path: path, mode: "rm", maximumAllocation: memoryBudget) }

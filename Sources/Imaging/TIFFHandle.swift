@@ -52,7 +52,7 @@ final class TIFFHandle {
     /// Tells apart a truncated TIFF from garbage when libtiff refuses to open a file.
     static func openFailure(path: String, libtiffMessage: String) -> ImagingError {
         guard let probe = FileProbe(path: path) else {
-            return ImagingError(.notFound, path: path, message: "cannot open the file (\(libtiffMessage)); check the path and permissions")
+            return FileProbe.openError(path)
         }
         let detail = libtiffMessage.isEmpty ? "" : " (libtiff: \(libtiffMessage))"
         switch probe.tiffHeaderState {

@@ -230,7 +230,10 @@ import Testing
         #expect(empty?.path == folder.path)
         #expect(imagingError { _ = try StackLoader().open([]) }?.kind == .emptyStack)
         #expect(imagingError { _ = try StackLoader().open([folder.file("missing.tif")]) }?.kind == .notFound)
-        #expect(imagingError { _ = try ImageFile.read(folder.file("missing.png")) }?.kind == .notFound)
+        let missing = imagingError { _ = try ImageFile.read(folder.file("missing.png")) }
+        #expect(missing?.kind == .notFound)
+        #expect(missing?.message.contains("no such file") == true, "\(String(describing: missing))")
+        #expect(imagingError { _ = try ImageFile.read(folder.path) }?.message.contains("is a folder") == true)
         #expect(imagingError { _ = try StackLoader().open([folder.file(".hidden.tif"), folder.file("missing.tif")]) }?.kind == .notFound)
     }
 

@@ -20,6 +20,8 @@ import Glibc
         } catch {
             #expect(error.kind == .writeFailed)
             #expect(error.path == folder.file("missing/out.tif"))
+            // The temporary is a hidden sibling: .<name>.tmp-<pid>-<random>.
+            #expect(error.message.contains(folder.file("missing/.out.tif.tmp-\(getpid())-")), "\(error.message)")
         }
         // Over a folder: the rename fails after the data was written; the temporary is removed.
         try FileManager.default.createDirectory(atPath: folder.file("taken.tif"), withIntermediateDirectories: false)

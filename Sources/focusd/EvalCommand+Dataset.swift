@@ -106,7 +106,7 @@ struct PairScores {
 extension Dictionary where Key == String, Value == Any {
     /// Pretty-printed JSON with sorted keys.
     var jsonString: String {
-        let data = (try? JSONSerialization.data(withJSONObject: self, options: [.prettyPrinted, .sortedKeys])) ?? Data("{}".utf8)
+        let data = (try? JSONSerialization.data(withJSONObject: self, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }
 }

@@ -2,7 +2,8 @@
 """Plots the loss curve of a `focusd train` log as SVG (no plotting library needed).
 
 Usage: scripts/loss-curve.py TRAIN.log OUT.svg
-Reads lines `step S/N loss L (mean of last M X) ...` and draws the running mean X against S.
+Reads lines `step S/N loss L (mean of last M X) ...` and draws the running mean X against S
+(logarithmic loss axis).
 """
 import re, sys
 
@@ -18,20 +19,22 @@ if not points:
     sys.exit("no progress lines in " + log)
 W, H, L, R, T, B = 640, 360, 60, 20, 20, 45
 smax = max(s for s, _ in points)
-lmin, lmax = min(v for _, v in points), max(v for _, v in points)
+import math
+# Logarithmic loss axis: the first steps are orders of magnitude above the rest.
+lmin, lmax = math.log10(min(v for _, v in points)), math.log10(max(v for _, v in points))
 x = lambda s: L + (W - L - R) * s / max(smax, 1)
-y = lambda v: T + (H - T - B) * (1 - (v - lmin) / max(lmax - lmin, 1e-9))
+y = lambda v: T + (H - T - B) * (1 - (math.log10(v) - lmin) / max(lmax - lmin, 1e-9))
 svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="11">',
        '<rect width="100%" height="100%" fill="white"/>',
        f'<line x1="{L}" y1="{H-B}" x2="{W-R}" y2="{H-B}" stroke="black"/>',
        f'<line x1="{L}" y1="{T}" x2="{L}" y2="{H-B}" stroke="black"/>']
 for i in range(5):
-    v = lmin + (lmax - lmin) * i / 4
+    v = 10 ** (lmin + (lmax - lmin) * i / 4)
     svg.append(f'<text x="{L-6}" y="{y(v)+4:.1f}" text-anchor="end">{v:.3g}</text>')
     s = smax * i / 4
     svg.append(f'<text x="{x(s):.1f}" y="{H-B+15}" text-anchor="middle">{int(s)}</text>')
 svg.append(f'<text x="{(L+W-R)/2}" y="{H-10}" text-anchor="middle">step</text>')
-svg.append(f'<text x="14" y="{(T+H-B)/2}" transform="rotate(-90 14 {(T+H-B)/2})" text-anchor="middle">loss (128·MSE, running mean of 50)</text>')
+svg.append(f'<text x="14" y="{(T+H-B)/2}" transform="rotate(-90 14 {(T+H-B)/2})" text-anchor="middle">loss (128·MSE, running mean of 50, log scale)</text>')
 svg.append('<polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="' +
            " ".join(f"{x(s):.1f},{y(v):.1f}" for s, v in points) + '"/>')
 svg.append("</svg>")

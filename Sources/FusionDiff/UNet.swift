@@ -21,7 +21,7 @@ public final class UNet {
     let buffers = Workspace()
     /// im2col column buffers.
     let columns = Workspace()
-    /// State recorded by ``trainingForward(_:timesteps:generator:)`` for ``backward(outputGradient:)``.
+    /// State recorded by ``trainingForward(_:timesteps:dropoutSeed:)`` for ``backward(outputGradient:)``.
     var tape: TrainingTape?
 
     /// Builds the network with PyTorch's default initialisation (uniform ±1/√fan_in for conv and

@@ -30,7 +30,7 @@ enum CommonCrop {
         let tolerance = 1e-6
         let left = Int((x0 - tolerance).rounded(.up)), right = Int((x1 + tolerance).rounded(.down))
         let top = Int((y0 - tolerance).rounded(.up)), bottom = Int((y1 + tolerance).rounded(.down))
-        guard left.isMultiple(of: 1), right >= left, bottom >= top else { return nil }
+        guard right >= left, bottom >= top else { return nil }
         return [left, top, right - left + 1, bottom - top + 1]
     }
 }

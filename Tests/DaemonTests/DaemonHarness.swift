@@ -117,6 +117,12 @@ struct DaemonFixture {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             do {
+                // The body starts once the daemon watches its folders ("serving" is logged after the
+                // watches exist): a file written before that would be a start-up-scan case instead.
+                let deadline = Date().addingTimeInterval(30)
+                while !logs.lines.contains(where: { $0.contains("msg=serving") }) && Date() < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
                 try await body()
             } catch {
                 await group.triggerGracefulShutdown()

@@ -1,4 +1,5 @@
 import Foundation
+import FusionDiff
 import Imaging
 
 /// A synthetic fluorescence-like focus stack for the demo and smoke tests: bright blobs and fibres
@@ -7,7 +8,7 @@ import Imaging
 enum SampleStack {
     /// Slices of `width`×`height`, uint16 values.
     static func make(width: Int = 256, height: Int = 256, slices: Int = 5, seed: UInt64 = 7) -> [Image] {
-        var rng = SplitMix(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var sharp = [Float](repeating: 400, count: width * height)
         // Blobs ("nuclei") of random size and brightness.
         for _ in 0..<60 {
@@ -44,7 +45,7 @@ enum SampleStack {
                 for x in 0..<width {
                     let depth = Float(x) / Float(width - 1) * Float(slices - 1)
                     let level = min(blurLevels.count - 1, Int((abs(depth - Float(s)) * 2).rounded()))
-                    let noise = Float(rng.gaussian()) * 60
+                    let noise = Float(GaussianNoise.next(using: &rng)) * 60
                     pixels[y * width + x] = min(65535, max(0, (blurLevels[level][y * width + x] + noise).rounded()))
                 }
             }
@@ -80,23 +81,5 @@ enum SampleStack {
             }
         }
         return out
-    }
-}
-
-/// SplitMix64: a small deterministic generator for reproducible samples.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    mutating func gaussian() -> Double {
-        let u = max(uniform(), 1e-300), v = uniform()
-        return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
     }
 }

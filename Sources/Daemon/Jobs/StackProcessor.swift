@@ -1,16 +1,7 @@
 import Foundation
 
-/// One input file as the processor read it.
-public struct ProcessedInput: Sendable, Equatable {
-    public var path: String
-    public var size: Int
-    public var sha256: String
-    public init(path: String, size: Int, sha256: String) {
-        self.path = path
-        self.size = size
-        self.sha256 = sha256
-    }
-}
+/// One input file as the processor read it (path, size, sha256) — the pipeline's `FileRecord`.
+public typealias ProcessedInput = FileRecord
 
 /// The model a fusion used: file, hash and configuration (JSON text).
 public struct ProcessedModel: Sendable, Equatable {

@@ -17,6 +17,7 @@ struct Focusd: AsyncParsableCommand {
             AlignCommand.self,
             ServeCommand.self,
             StatusCommand.self,
+            ProfilesCommand.self,
             ModelCommand.self,
             TrainCommand.self,
             EvalCommand.self,

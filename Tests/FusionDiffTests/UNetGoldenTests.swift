@@ -4,42 +4,7 @@ import Testing
 @testable import FusionDiff
 
 /// `<package root>/../shared/golden/fusiondiff-tiny`.
-private let goldenDirectory = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("../shared/golden/fusiondiff-tiny").standardizedFileURL
-
-/// Reads a little-endian float32 `.npy` file (format 1.0/2.0 header, C order).
-func readNumpyFloat32(_ url: URL) throws -> (shape: [Int], values: [Float]) {
-    let data = try Data(contentsOf: url)
-    let bytes = [UInt8](data)
-    guard bytes.count > 10, bytes[0] == 0x93, Array(bytes[1...5]) == Array("NUMPY".utf8) else {
-        throw CocoaError(.fileReadCorruptFile)
-    }
-    let major = bytes[6]
-    let headerLength: Int
-    let headerStart: Int
-    if major == 1 {
-        headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
-        headerStart = 10
-    } else {
-        headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
-        headerStart = 12
-    }
-    let header = String(decoding: bytes[headerStart..<headerStart + headerLength], as: UTF8.self)
-    #expect(header.contains("'<f4'"))
-    #expect(header.contains("'fortran_order': False"))
-    let shapeText = header.split(separator: "(")[1].split(separator: ")")[0]
-    let shape = shapeText.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-    let start = headerStart + headerLength
-    let count = shape.reduce(1, *)
-    var values = [Float](repeating: 0, count: count)
-    for i in 0..<count {
-        let o = start + 4 * i
-        let bits = UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24
-        values[i] = Float(bitPattern: bits)
-    }
-    return (shape, values)
-}
+private var goldenDirectory: URL { TestData.golden }
 
 private func loadGoldenNetwork() throws -> (UNet, [String: Any]) {
     let json = try JSONSerialization.jsonObject(with: Data(contentsOf: goldenDirectory.appendingPathComponent("golden.json"))) as! [String: Any]
@@ -85,9 +50,9 @@ struct UNetGoldenTests {
     func forwardParity() throws {
         let (network, json) = try loadGoldenNetwork()
         let t = json["t"] as! Int
-        let input = try readNumpyFloat32(goldenDirectory.appendingPathComponent("input.npy"))
-        let expected = try readNumpyFloat32(goldenDirectory.appendingPathComponent("output.npy"))
-        let expectedEmbedding = try readNumpyFloat32(goldenDirectory.appendingPathComponent("temb.npy"))
+        let input = try TestData.readNPY(goldenDirectory.appendingPathComponent("input.npy"))
+        let expected = try TestData.readNPY(goldenDirectory.appendingPathComponent("output.npy"))
+        let expectedEmbedding = try TestData.readNPY(goldenDirectory.appendingPathComponent("temb.npy"))
 
         let embedding = network.timeEmbedding(timesteps: [t])
         #expect(embedding.shape == expectedEmbedding.shape)
@@ -110,7 +75,7 @@ struct UNetGoldenTests {
     func batchMatchesSingles() throws {
         let (network, json) = try loadGoldenNetwork()
         let t = json["t"] as! Int
-        let input = try readNumpyFloat32(goldenDirectory.appendingPathComponent("input.npy"))
+        let input = try TestData.readNPY(goldenDirectory.appendingPathComponent("input.npy"))
         let single = network.forward(Tensor(shape: input.shape, values: input.values), timesteps: [t])
         let flipped = Array(input.values.reversed())
         let singleFlipped = network.forward(Tensor(shape: input.shape, values: flipped), timesteps: [17])

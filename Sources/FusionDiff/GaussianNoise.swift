@@ -31,7 +31,9 @@ public struct SplitMix64: RandomNumberGenerator, Sendable, Equatable, Codable {
     /// enough for the small bounds used here and identical on every platform.
     public mutating func index(below bound: Int) -> Int {
         precondition(bound > 0)
-        return Int((next() >> 32) &* UInt64(bound) >> 32)
+        // Parenthesised: in Swift `>>` binds tighter than `&*`, so without them the bound was shifted
+        // to 0 and every draw returned 0 (every crop, rotation, swap and timestep fixed).
+        return Int(((next() >> 32) &* UInt64(bound)) >> 32)
     }
 
     /// A uniform double in [lower, upper).

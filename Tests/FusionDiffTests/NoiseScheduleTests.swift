@@ -80,3 +80,24 @@ struct NoiseScheduleTests {
         }
     }
 }
+
+@Suite("SplitMix64 draws")
+struct SplitMix64DrawTests {
+    @Test("index(below:) covers 0..<bound about uniformly", arguments: [2, 4, 7, 2000, 100_000])
+    func indexIsUniform(_ bound: Int) {
+        var rng = SplitMix64(seed: 11)
+        let draws = 20_000
+        // Small bounds: one bin per value; large ones (multiples of 4): four equal bins of the range.
+        let bins = bound <= 8 ? bound : 4
+        var counts = [Int](repeating: 0, count: bins)
+        for _ in 0..<draws {
+            let i = rng.index(below: bound)
+            #expect(i >= 0 && i < bound)
+            counts[bound <= 8 ? i : i * 4 / bound] += 1
+        }
+        for (bin, count) in counts.enumerated() {
+            let expected = 1 / Double(bins)
+            #expect(abs(Double(count) / Double(draws) - expected) < 0.02, "bin \(bin) of \(bound): \(counts)")
+        }
+    }
+}

@@ -183,6 +183,28 @@ struct TrainerTests {
         }
     }
 
+    @Test("batches vary: timesteps spread over 0..<T, sources swapped, crops and augmentations differ")
+    func batchesVary() {
+        let config = Self.configuration(.x0)
+        var options = Self.options()
+        options.batchSize = 8
+        let t = Trainer(model: PixelLinearDenoiser(inputChannels: config.inputChannels, outputChannels: 1, seed: 3),
+                        configuration: config, options: options, data: Self.data())
+        var timesteps: [Int] = []
+        var firstPixels = Set<Float>()
+        for _ in 0..<16 {
+            let batch = t.makeBatch()
+            timesteps += batch.timesteps
+            firstPixels.insert(batch.target[0])
+        }
+        // 128 uniform draws from 0..<2000: every quarter of the range is hit, and most values are distinct.
+        for quarter in 0..<4 {
+            #expect(timesteps.contains { $0 / 500 == quarter }, "no timestep in quarter \(quarter): \(timesteps.prefix(16))")
+        }
+        #expect(Set(timesteps).count > 100)
+        #expect(firstPixels.count > 4, "the first target pixel never changes: crops and augmentations are not drawn")
+    }
+
     @Test("augmentation: four quarter turns and two flips are identities; one turn moves corners")
     func augmentation() {
         let img: [Float] = [1, 2, 3, 4]  // [[1, 2], [3, 4]]

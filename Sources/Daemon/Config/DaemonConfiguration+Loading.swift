@@ -41,6 +41,11 @@ extension DaemonConfiguration {
         }
         if let t = try root.double("shutdown_timeout_seconds", in: 0...86_400) { config.shutdownTimeoutSeconds = t }
         if let p = try root.double("poll_interval_seconds", in: 0.01...60) { config.pollIntervalSeconds = p }
+        if let m = try root.string("metrics_file") {
+            guard !m.isEmpty, !m.hasSuffix("/") else { throw root.invalid("metrics_file", "must be a file path, e.g. /var/lib/node_exporter/textfile/focusd.prom") }
+            guard m.hasSuffix(".prom") else { throw root.invalid("metrics_file", "'\(m)' must end in .prom (node_exporter's textfile collector reads only *.prom)") }
+            config.metricsFile = absolute(m)
+        }
 
         guard let folders = try root.list("drop_folders"), !folders.isEmpty else {
             throw ConfigurationError(file: file, key: "drop_folders", line: root.line,

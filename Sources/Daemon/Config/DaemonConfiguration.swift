@@ -9,6 +9,7 @@ import Logging
 /// log_level: info                        # trace, debug, info, notice, warning, error, critical
 /// shutdown_timeout_seconds: 60           # on SIGTERM: wait this long for running jobs, then re-queue them
 /// poll_interval_seconds: 0.25            # how often pending files are re-examined
+/// metrics_file: /var/lib/node_exporter/textfile/focusd.prom   # optional: Prometheus textfile metrics
 /// drop_folders:
 ///   - path: /data/drop/scope1            # watched recursively
 ///     name: scope1                       # optional; defaults to the folder's name
@@ -29,6 +30,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var logLevel: Logger.Level = .info
     public var shutdownTimeoutSeconds: Double = 60
     public var pollIntervalSeconds: Double = 0.25
+    /// Prometheus metrics in node_exporter's textfile format (`FocusdMetrics`), rewritten after each
+    /// job and at least every 30 s; nil (the default) writes none.
+    public var metricsFile: String? = nil
     public var dropFolders: [DropFolderConfiguration]
     /// Where the configuration was read from (for messages).
     public var sourceFile: String

@@ -23,9 +23,13 @@ struct JobRunner: Sendable {
     let now: @Sendable () -> Double
     /// Monotonic seconds (stage timing).
     let monotonic: @Sendable () -> Double
+    /// Where finished jobs are counted for Prometheus (`metrics_file:`); nil when off.
+    var metrics: MetricsSink? = nil
 
     /// Runs `job` (already `running`). `isAbandoned` turns true when shutdown gave up waiting and re-queued it.
     func run(_ claimed: JobRecord, isAbandoned: @Sendable () -> Bool) {
+        var fusedReport: ProcessReport?
+        defer { metrics?.record(job: claimed, report: fusedReport, journal: journal) }
         var job = claimed
         var log = logger
         log[metadataKey: "job"] = "\(job.id ?? 0)"
@@ -124,7 +128,8 @@ struct JobRunner: Sendable {
         let sidecarPath = (config.output as NSString).appendingPathComponent(OutputPatterns.resolve(config.outputs.sidecar, stack: outputStack))
         let sidecar = ProvenanceSidecar(jobID: job.id ?? 0, attempt: job.attempts, stackName: job.stack, dropFolder: config.path,
                                         startTime: startDate, endTime: Date(), succeeded: true, error: nil,
-                                        software: software, report: report, fingerprint: fingerprint)
+                                        software: software, report: report, fingerprint: fingerprint,
+                                        profileFingerprint: ProfileFingerprint.compute(identity: identity))
         do {
             try FileOperations.writeAtomically(sidecar.encoded(), to: sidecarPath)
         } catch {
@@ -134,6 +139,7 @@ struct JobRunner: Sendable {
         job.outputs = report.outputs
         job.sidecar = sidecarPath
         job.error = nil
+        fusedReport = report
         log.info("done", metadata: ["fused": "\(report.outputs.first?.path ?? "")", "sidecar": "\(sidecarPath)",
                                     "seconds": "\(String(format: "%.2f", report.stageSeconds.values.reduce(0, +)))"])
         finish(&job, .succeed, log: log)

@@ -20,7 +20,8 @@ public struct SoftwareInfo: Sendable, Equatable {
 /// - `./` — the root dataset: `hasPart` the outputs, `mentions` the action;
 /// - `#fusion-<job>-<attempt>` — the `CreateAction`: `startTime`, `endTime`, `actionStatus`, `error`,
 ///   `instrument` (the software), `agent` (the host), `object` (inputs, model, profile), `result`
-///   (outputs), and `focusd:stageSeconds` (a JSON object, seconds per stage);
+///   (outputs), `focusd:stageSeconds` (a JSON object, seconds per stage), `focusd:fingerprint` (inputs,
+///   settings and model: the daemon's dedupe key) and `focusd:profileFingerprint` (`ProfileFingerprint`);
 /// - `#focusd` — the `SoftwareApplication` (`name`, `softwareVersion`, `focusd:gitCommit`);
 /// - `#host` — the host (`name`, `focusd:operatingSystem`, `focusd:processorCount`);
 /// - each input file (`@id` its absolute path): `contentSize`, `sha256`, `position` (0-based slice index), `name`;
@@ -40,10 +41,14 @@ public struct ProvenanceSidecar {
     public var error: String?
     public var software: SoftwareInfo
     public var report: ProcessReport
+    /// Dedupe fingerprint: the input hashes, the resolved settings and the model (`JobRunner.fingerprint`).
     public var fingerprint: String
+    /// `ProfileFingerprint` of the resolved settings and model: what `focusd reprocess` compares.
+    public var profileFingerprint: String
 
     public init(jobID: Int64, attempt: Int, stackName: String, dropFolder: String, startTime: Date, endTime: Date,
-                succeeded: Bool, error: String?, software: SoftwareInfo, report: ProcessReport, fingerprint: String) {
+                succeeded: Bool, error: String?, software: SoftwareInfo, report: ProcessReport, fingerprint: String,
+                profileFingerprint: String) {
         self.jobID = jobID
         self.attempt = attempt
         self.stackName = stackName
@@ -55,6 +60,7 @@ public struct ProvenanceSidecar {
         self.software = software
         self.report = report
         self.fingerprint = fingerprint
+        self.profileFingerprint = profileFingerprint
     }
 
     static var context: [Any] { [
@@ -93,6 +99,7 @@ public struct ProvenanceSidecar {
             "focusd:job": jobID,
             "focusd:attempt": attempt,
             "focusd:fingerprint": fingerprint,
+            "focusd:profileFingerprint": profileFingerprint,
         ]
         if let error { action["error"] = error }
 

@@ -91,7 +91,21 @@ public final class DaemonService: Service, Sendable {
 
         let control = ServiceControl()
         let (events, sink) = AsyncStream.makeStream(of: LoopEvent.self)
-        let runner = JobRunner(journal: journal, drops: contexts, software: software, logger: logger, now: wallClock, monotonic: monotonic)
+        let metricsSink = config.metricsFile.map { path -> MetricsSink in
+            let metrics = FocusdMetrics(mode: "serve")
+            var models: [FocusdMetrics.ModelInfo] = []
+            for drop in config.dropFolders {
+                guard let context = contexts[drop.name] else { continue }
+                let info = FocusdMetrics.ModelInfo.of(drop: drop, processor: context.processor)
+                if !models.contains(info) { models.append(info) }
+            }
+            metrics.setModels(models)
+            return MetricsSink(metrics: metrics, path: path, logger: logger)
+        }
+        var jobRunner = JobRunner(journal: journal, drops: contexts, software: software, logger: logger, now: wallClock, monotonic: monotonic)
+        jobRunner.metrics = metricsSink
+        let runner = jobRunner
+        metricsSink?.write(journal: journal)
         let once = self.once
         let notifier = self.notifier
 
@@ -211,6 +225,7 @@ public final class DaemonService: Service, Sendable {
                             break loop
                         }
                     case .statusChanged:
+                        metricsSink?.writeIfDue(journal: journal)
                         let t = monotonic()
                         if t - lastStatus >= 1 {
                             lastStatus = t
@@ -231,6 +246,8 @@ public final class DaemonService: Service, Sendable {
             sink.yield(.shutdownRequested)
         }
         sink.finish()
+        metricsSink?.metrics.markStopped()
+        metricsSink?.write(journal: journal)
         notifier.stopping()
         logger.info("stopped", metadata: ["status": "\(Self.statusLine(journal: journal, running: 0))"])
         withExtendedLifetime(lock) {}

@@ -1,0 +1,73 @@
+import Checksum
+import Foundation
+
+/// The identity of what a profile does to a stack: equal fingerprints give equal outputs from equal inputs.
+///
+/// SHA-256 (hex) over this text, UTF-8:
+/// ```
+/// focusd profile fingerprint
+/// fusion-version <ProfileFingerprint.fusionVersion>
+/// settings <canonical JSON>
+/// model <the model file's hex SHA-256, empty for engines without a model>
+/// ```
+/// The canonical JSON is the fully resolved settings (every key of `FusionSettings.keys`, defaults
+/// filled in, keys sorted, an unset optional key as `null`) without `model`: the model enters by its
+/// content, so moving or renaming the model file keeps outputs up to date, while any other change —
+/// a setting, a retrained model, a change to the fusion code (`fusionVersion`) — makes them out of date.
+/// The daemon records it in every sidecar (`focusd:profileFingerprint`) and `focusd reprocess`
+/// compares it to decide whether an output is up to date.
+public enum ProfileFingerprint {
+    /// The version of the fusion code's behaviour; bump it when a change to the pipeline changes the
+    /// pixels it writes for the same settings and model, so archives are fused again.
+    public static let fusionVersion = "1"
+
+    /// The fingerprint of resolved settings and a model hash.
+    public static func compute(settings: FusionSettings, modelSHA256: String?) -> String {
+        compute(settingsJSON: encode(settings), modelSHA256: modelSHA256)
+    }
+
+    /// The fingerprint from settings already encoded as JSON (e.g. `ProcessorIdentity.settingsJSON`).
+    /// Text that is not a JSON object is hashed as it is.
+    public static func compute(settingsJSON: String, modelSHA256: String?) -> String {
+        let text = "focusd profile fingerprint\nfusion-version \(fusionVersion)\nsettings \(canonicalSettings(settingsJSON))\nmodel \(modelSHA256 ?? "")\n"
+        return SHA256.hex(Array(text.utf8))
+    }
+
+    /// The fingerprint of a processor's identity (what the daemon's workers know).
+    public static func compute(identity: ProcessorIdentity) -> String {
+        compute(settingsJSON: identity.settingsJSON, modelSHA256: identity.modelSHA256)
+    }
+
+    /// Resolves the model (for `fusiondiff`), hashes it and returns the fingerprint with the model's hash.
+    /// - Throws: `SettingsError` (key `model`) when the model file cannot be found or read.
+    public static func compute(settings: FusionSettings, baseDirectory: String?) throws(SettingsError) -> (fingerprint: String, modelSHA256: String?) {
+        var modelHash: String?
+        if settings.engine == .fusiondiff {
+            let path = try settings.resolvedModelPath(baseDirectory: baseDirectory)
+            do {
+                modelHash = try SHA256.hex(fileAt: path)
+            } catch {
+                throw SettingsError(key: "model", message: "\(path): cannot be read (\(error)); check the path and permissions")
+            }
+        }
+        return (compute(settings: settings, modelSHA256: modelHash), modelHash)
+    }
+
+    /// Sorted-key JSON of the settings with every key present (`null` when unset) and `model` removed.
+    public static func canonicalSettings(_ json: String) -> String {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { return json }
+        var resolved = object
+        for key in FusionSettings.keys where resolved[key] == nil { resolved[key] = NSNull() }
+        resolved["model"] = nil
+        guard let data = try? JSONSerialization.data(withJSONObject: resolved, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            return json
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func encode(_ settings: FusionSettings) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(settings)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import Imaging
+
+/// A stack found in an archive, and where `focusd reprocess` writes its outputs.
+public struct ArchiveStack: Sendable, Equatable {
+    /// The stack's path relative to its archive root (`2026/scope1/run7.tif`, `2026/scope1/run8` for a
+    /// folder of slices, `.` for slices lying in the root itself). With several archives, prefixed with
+    /// the archive folder's name. The shard key.
+    public var id: String
+    public var kind: StackKind
+    /// The archive root it was found in (absolute).
+    public var archive: String
+    /// Input files in slice order (absolute).
+    public var inputs: [String]
+    /// The output folder relative to `--out` (the id's parent folder; empty for the top).
+    public var outputFolder: String
+    /// The `{stack}` value of the output names: the file name without extension, or the folder name
+    /// (made unique within its output folder by keeping the extension when two stacks would collide).
+    public var stackName: String
+}
+
+/// Finds every complete stack under archive folders with the daemon's detection rules, in
+/// "complete by presence" mode: nothing is waited for, everything present is taken as written.
+///
+/// In each folder (recursively; hidden files and folders skipped, image files by the daemon's
+/// extensions `tif tiff png jpg jpeg`):
+/// - every multi-page TIFF (more than one Z slice, ImageJ hyperstacks and OME-TIFF included) is a stack;
+/// - the single-image files (PNG, JPEG, one-page TIFF) together are one stack of slices in natural name
+///   order — when there are at least two of them, or the daemon's marker file `COMPLETE` is present;
+/// - subfolders are searched the same way.
+/// Grouping, ordering, hidden-file and marker rules are `StackDetector`'s (the daemon's).
+public struct ArchiveScanner: Sendable {
+    public var rules: DetectionRules
+
+    public init(rules: DetectionRules = ArchiveScanner.presenceRules) {
+        self.rules = rules
+    }
+
+    /// The daemon's default rules with nothing to wait for.
+    public static var presenceRules: DetectionRules {
+        var rules = DetectionRules()
+        rules.stableSeconds = 0
+        rules.quietSeconds = 0
+        rules.sliceCount = nil
+        return rules
+    }
+
+    /// The stacks under `archives`, sorted by id. Several archives get their folder name as an id prefix.
+    /// - Throws: `ReprocessError` when an archive is not a readable folder or two archives share a name.
+    public func scan(_ archives: [String]) throws(ReprocessError) -> [ArchiveStack] {
+        var stacks: [ArchiveStack] = []
+        var prefixes = Set<String>()
+        for archive in archives {
+            let root = Self.absolute(archive)
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: root, isDirectory: &isFolder), isFolder.boolValue else {
+                throw ReprocessError("\(archive): not a folder; give archive folders (the stacks are found inside them)")
+            }
+            let prefix = archives.count > 1 ? (root as NSString).lastPathComponent : ""
+            if archives.count > 1 && !prefixes.insert(prefix).inserted {
+                throw ReprocessError("two archives are both named '\(prefix)'; outputs are mirrored under --out by archive name, so run them separately or rename one")
+            }
+            try walk(root: root, relative: "", prefix: prefix, into: &stacks)
+        }
+        return Self.assignNames(stacks).sorted { $0.id < $1.id }
+    }
+
+    private func walk(root: String, relative: String, prefix: String, into stacks: inout [ArchiveStack]) throws(ReprocessError) {
+        let folder = relative.isEmpty ? root : (root as NSString).appendingPathComponent(relative)
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: folder)
+        } catch {
+            throw ReprocessError("\(folder): cannot list the folder (\(error.localizedDescription)); check permissions")
+        }
+        var detector = StackDetector(rules: rules)
+        let now = Date().timeIntervalSince1970 + 1
+        var subfolders: [String] = []
+        // Single-image files go in as a folder of slices ("slices/<name>"), multi-page TIFFs as stack files.
+        for name in names where !name.hasPrefix(".") || name == rules.marker {
+            let path = (folder as NSString).appendingPathComponent(name)
+            guard let signature = FileOperations.signature(path) else {
+                var isFolder: ObjCBool = false
+                if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue, !name.hasPrefix(".") {
+                    subfolders.append(name)
+                }
+                continue
+            }
+            let key = isMultiPage(path) ? name : "slices/\(name)"
+            detector.observe(key, signature: signature, now: now, closed: true)
+            detector.observe(key, signature: signature, now: now, closed: true)
+        }
+        for found in detector.evaluate(now: now) {
+            let inputs = found.inputs.map { (folder as NSString).appendingPathComponent(($0 as NSString).lastPathComponent) }
+            switch found.kind {
+            case .file:
+                let id = Self.join(prefix, Self.join(relative, found.inputs[0]))
+                stacks.append(ArchiveStack(id: id, kind: .file, archive: root, inputs: inputs,
+                                           outputFolder: Self.parent(id), stackName: found.name))
+            case .folder:
+                let hasMarker = rules.marker.map { names.contains($0) } ?? false
+                guard inputs.count >= 2 || (hasMarker && !inputs.isEmpty) else { continue }
+                let own = relative.isEmpty ? "." : relative
+                let id = prefix.isEmpty ? own : (relative.isEmpty ? prefix : Self.join(prefix, relative))
+                let name = relative.isEmpty ? (root as NSString).lastPathComponent : (relative as NSString).lastPathComponent
+                stacks.append(ArchiveStack(id: id, kind: .folder, archive: root, inputs: inputs,
+                                           outputFolder: id == "." ? "" : Self.parent(id), stackName: name))
+            case .loose:
+                continue
+            }
+        }
+        for name in subfolders.sorted() {
+            try walk(root: root, relative: Self.join(relative, name), prefix: prefix, into: &stacks)
+        }
+    }
+
+    /// Whether `path` is a TIFF with more than one Z slice (a stack by itself).
+    private func isMultiPage(_ path: String) -> Bool {
+        let ext = (path as NSString).pathExtension.lowercased()
+        guard ext == "tif" || ext == "tiff" else { return false }
+        // An unreadable TIFF becomes a stack of its own, so its failure is reported with its name.
+        guard let sources = try? StackLoader().open([path]), let first = sources.first else { return true }
+        return first.count > 1 || sources.count > 1
+    }
+
+    /// Stacks whose `{stack}` names collide in one output folder (`x.tif` and a folder `x`) keep their
+    /// full file name (`x.tif`), so no stack overwrites another's outputs; the choice does not depend on sharding.
+    static func assignNames(_ stacks: [ArchiveStack]) -> [ArchiveStack] {
+        var counts: [String: Int] = [:]
+        for s in stacks { counts[s.outputFolder + "\u{0}" + s.stackName, default: 0] += 1 }
+        return stacks.map { stack in
+            var s = stack
+            if counts[s.outputFolder + "\u{0}" + s.stackName]! > 1, s.kind == .file {
+                s.stackName = (s.id as NSString).lastPathComponent
+            }
+            return s
+        }
+    }
+
+    static func join(_ a: String, _ b: String) -> String { a.isEmpty ? b : (b.isEmpty ? a : a + "/" + b) }
+
+    static func parent(_ id: String) -> String {
+        let p = (id as NSString).deletingLastPathComponent
+        return p == "." ? "" : p
+    }
+
+    static func absolute(_ path: String) -> String {
+        let full = path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
+        return (full as NSString).standardizingPath
+    }
+}
+
+/// A `focusd reprocess` failure that stops the whole run: what, where, and what to do.
+public struct ReprocessError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

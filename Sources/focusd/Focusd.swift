@@ -16,6 +16,7 @@ struct Focusd: AsyncParsableCommand {
             DemoCommand.self,
             AlignCommand.self,
             ServeCommand.self,
+            ReprocessCommand.self,
             StatusCommand.self,
             ProfilesCommand.self,
             ModelCommand.self,

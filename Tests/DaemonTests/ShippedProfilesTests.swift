@@ -15,7 +15,7 @@ struct ShippedProfilesTests {
     }
 
     @Test func theShippedSetIsThere() {
-        for name in ["reference.yaml", "fluorescence-16bit.yaml", "brightfield-rgb.yaml"] {
+        for name in ["default.yaml", "fast.yaml", "quality.yaml", "reference.yaml", "fluorescence-16bit.yaml", "brightfield-rgb.yaml"] {
             #expect(Self.profileFiles.contains(name), "profiles/\(name) is missing")
         }
     }
@@ -27,5 +27,65 @@ struct ShippedProfilesTests {
         try settings.validate()
         // The engine (and, for FusionDiff, the shipped model it names) must load.
         _ = try settings.makeEngine(baseDirectory: base)
+    }
+
+    @Test func theFusionDiffProfilesSayWhatTheyPromise() throws {
+        func load(_ name: String) throws -> FusionSettings {
+            let path = Self.profilesDirectory.appendingPathComponent(name).path
+            return try ProfileLoader.load(.file(path), configurationFile: path).settings
+        }
+        let (d, fast, quality) = (try load("default.yaml"), try load("fast.yaml"), try load("quality.yaml"))
+        for s in [d, fast, quality] {
+            #expect(s.engine == .fusiondiff)
+            #expect(s.model == "models/default.safetensors")
+            #expect(s.projection.mode == .decision)
+        }
+        #expect(fast.steps == 1)
+        #expect(quality.steps == 8 && quality.order == .tree)
+        #expect(fast.steps < d.steps && d.steps < quality.steps)
+        let text = try String(contentsOf: Self.profilesDirectory.appendingPathComponent("default.yaml"), encoding: .utf8)
+        #expect(text.contains("# steps chosen by focusd bench quality — see models/README.md"))
+    }
+
+    /// `profiles/README.md` documents every key the settings accept.
+    @Test func theReadmeDocumentsEveryKey() throws {
+        let readme = try String(contentsOf: Self.profilesDirectory.appendingPathComponent("README.md"), encoding: .utf8)
+        for key in FusionSettings.keys + ["name", "description"] {
+            #expect(readme.contains("| `\(key)` |"), "profiles/README.md has no table row for '\(key)'")
+        }
+    }
+
+    /// Each kind of profile error names the key and the line it is on.
+    @Test(arguments: [
+        ("name: x\nengine: reference\nstepz: 4\n", "stepz", 3, "unknown profile key"),
+        ("engine: warp\n", "engine", 1, "invalid value"),
+        ("engine: reference\nprojection: blurry\n", "projection", 2, "invalid value"),
+        ("engine: reference\norder: zigzag\n", "order", 2, "invalid value"),
+        ("engine: reference\nalign: warp\n", "align", 2, "invalid value"),
+        ("engine: reference\noutput_format: int7\n", "output_format", 2, "invalid value"),
+        ("engine: reference\n\nsteps: 0\n", "steps", 3, "out of range"),
+        ("engine: reference\nsteps: 2001\n", "steps", 2, "out of range"),
+        ("engine: reference\nprojection_window: 4\n", "projection_window", 2, "out of range"),
+        ("engine: reference\nisland_fraction: 0.7\n", "island_fraction", 2, "out of range"),
+        ("engine: reference\nband_epsilon: 0\n", "band_epsilon", 2, "out of range"),
+        ("engine: reference\ntile_size: 10\n", "tile_size", 2, "out of range"),
+        ("engine: reference\nthreads: 999\n", "threads", 2, "out of range"),
+        ("engine: reference\nmin_align_score: 3\n", "min_align_score", 2, "out of range"),
+        ("engine: reference\nsteps: many\n", "steps", 2, "expected a value"),
+        ("engine: reference\ngain_offset: perhaps\n", "gain_offset", 2, "expected a value"),
+        ("engine: reference\nseed: -1\n", "seed", 2, "expected a value"),
+        // A missing key has no line of its own: the error points at the start of the profile.
+        ("description: x\nengine: fusiondiff\n", "model", 1, "needs a model file"),
+    ])
+    func eachKindOfProfileErrorNamesKeyAndLine(yaml: String, key: String, line: Int, fragment: String) {
+        do {
+            _ = try ProfileLoader.parse(yaml, file: "p.yaml")
+            Issue.record("expected an error for \(yaml)")
+        } catch {
+            #expect(error.key == key, "\(error)")
+            #expect(error.line == line, "\(error)")
+            #expect(error.message.contains(fragment), "\(error)")
+            #expect(error.description.contains("p.yaml"), "\(error)")
+        }
     }
 }

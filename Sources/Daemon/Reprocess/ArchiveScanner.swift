@@ -144,7 +144,8 @@ public struct ArchiveScanner: Sendable {
         return p == "." ? "" : p
     }
 
-    static func absolute(_ path: String) -> String {
+    /// `path` made absolute against the current folder and standardized.
+    public static func absolute(_ path: String) -> String {
         let full = path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
         return (full as NSString).standardizingPath
     }

@@ -1,0 +1,246 @@
+import ArgumentParser
+import Daemon
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `focusd reprocess`: fuse a whole archive with a profile, skipping stacks whose outputs are up to date.
+struct ReprocessCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reprocess",
+        abstract: "Fuse every stack in archive folders with a profile, skipping those already up to date.",
+        discussion: """
+            Finds the stacks under each ARCHIVE with the daemon's rules, everything present taken as complete: \
+            multi-page TIFFs, and folders of single-image slices (two or more, or a COMPLETE marker), searched \
+            recursively. Each stack's outputs go under --out at its path relative to the archive \
+            (a/b/run7.tif → OUT/a/b/run7_fused.tif, run7_depth.tif, run7.prov.json), written atomically with \
+            a provenance sidecar, as the daemon writes them. A stack is up to date when its sidecar records \
+            the profile's fingerprint (resolved settings, model sha256, focusd's fusion version) and its \
+            outputs still have the recorded sha256. A journal (OUT/.focusd-reprocess.sqlite) lets a killed \
+            run resume. Inputs are never modified.
+
+            Sharding for job arrays: --shard i/n (0-based i, 0 ≤ i < n) keeps the stacks whose id (path \
+            relative to the archive) hashes (sha256) to i mod n; n tasks with i = 0…n−1 cover the archive \
+            exactly once. Exit 0 when every stack succeeded, 1 when any failed, 2 for usage errors.
+            """)
+
+    @Option(help: "A profile name (as in 'focusd profiles list') or a profile YAML file.")
+    var profile: String
+
+    @Option(help: "The output folder; outputs mirror each stack's path inside its archive.")
+    var out: String
+
+    @Argument(help: "Archive folders to search for stacks.")
+    var archives: [String]
+
+    @Flag(name: .customLong("dry-run"), help: "List the stacks that would be fused and why (missing, out of date, failed before); fuse nothing.")
+    var dryRun = false
+
+    @Option(help: "Stacks fused at the same time.")
+    var jobs: Int = 1
+
+    @Option(help: "Process only shard i of n (0-based: 0/4 … 3/4), by a stable hash of each stack's id.")
+    var shard: String?
+
+    @Option(name: .customLong("metrics-file"), help: "Write Prometheus metrics (node_exporter textfile format, *.prom) here.")
+    var metricsFile: String?
+
+    @Option(name: .customLong("progress-interval"), help: "Seconds between progress lines when stderr is not a terminal.")
+    var progressInterval: Double = 10
+
+    func validate() throws {
+        guard !archives.isEmpty else { throw ValidationError("give at least one archive folder") }
+        guard (1...256).contains(jobs) else { throw ValidationError("--jobs \(jobs): must be 1…256") }
+        guard progressInterval >= 0 else { throw ValidationError("--progress-interval must be ≥ 0") }
+        if let shard {
+            do { _ = try ShardSpec(parsing: shard) } catch { throw ValidationError(error.description) }
+        }
+        if let metricsFile, !metricsFile.hasSuffix(".prom") {
+            throw ValidationError("--metrics-file \(metricsFile): must end in .prom (node_exporter's textfile collector reads only *.prom)")
+        }
+        let output = ArchiveScanner.absolute(out)
+        for archive in archives {
+            let root = ArchiveScanner.absolute(archive)
+            if output == root || output.hasPrefix(root + "/") {
+                throw ValidationError("--out \(out) is inside the archive \(archive); its outputs would be taken for stacks. Put it outside")
+            }
+        }
+    }
+
+    func run() async throws {
+        let shardSpec = try shard.map { try ShardSpec(parsing: $0) } ?? ShardSpec.all
+        let profilePath = try ProfilesCommand.locate(profile, extra: nil)
+        let loaded = try ProfileLoader.load(.file(profilePath), configurationFile: profilePath)
+        let profileName = ((profilePath as NSString).lastPathComponent as NSString).deletingPathExtension
+        let reprocessor = try Reprocessor(
+            settings: loaded.settings, baseDirectory: loaded.baseDirectory, profileName: profileName, outputDirectory: out,
+            software: SoftwareInfo(name: FocusdBuild.name, version: FocusdBuild.version, gitCommit: FocusdBuild.gitCommit))
+
+        let all = try ArchiveScanner().scan(archives)
+        let stacks = all.filter { shardSpec.contains($0.id) }
+        let shardText = shardSpec.count > 1 ? " in shard \(shardSpec)" : ""
+
+        if dryRun {
+            let journal = FileManager.default.fileExists(atPath: reprocessor.journalPath)
+                ? try ReprocessJournal(path: reprocessor.journalPath) : nil
+            let plan = try reprocessor.plan(stacks, journal: journal)
+            for item in plan.toRun { print("would fuse\t\(item.stack.id)\t\(item.reason)") }
+            print("reprocess (dry run): \(stacks.count) of \(all.count) stacks\(shardText); \(plan.upToDate.count) up to date, "
+                  + "\(plan.toRun.count) would be fused with profile \(profileName) (fingerprint \(reprocessor.profileFingerprint.prefix(12)))")
+            return
+        }
+
+        try FileManager.default.createDirectory(atPath: reprocessor.outputDirectory, withIntermediateDirectories: true)
+        let lock = try ShardLock(folder: reprocessor.outputDirectory, shard: shardSpec)
+        let journal = try ReprocessJournal(path: reprocessor.journalPath)
+        let plan = try reprocessor.plan(stacks, journal: journal)
+        print("reprocess: \(stacks.count) of \(all.count) stacks\(shardText); \(plan.upToDate.count) up to date, "
+              + "\(plan.toRun.count) to fuse with profile \(profileName) (fingerprint \(reprocessor.profileFingerprint.prefix(12))), "
+              + "\(min(jobs, max(plan.toRun.count, 1))) worker(s)")
+
+        let metrics = metricsFile.map { _ in FocusdMetrics(mode: "reprocess") }
+        metrics?.setModels([reprocessor.modelInfo])
+        let metricsPath = metricsFile.map(ArchiveScanner.absolute)
+        func writeMetrics() {
+            guard let metrics, let metricsPath else { return }
+            do { try metrics.write(to: metricsPath) } catch {
+                FileHandle.standardError.write(Data("focusd: warning: cannot write the metrics file: \(error)\n".utf8))
+            }
+        }
+        metrics?.setQueueDepth(plan.toRun.count)
+        writeMetrics()
+
+        let progress = ProgressReporter(total: plan.toRun.count, interval: progressInterval)
+        var lastMetricsWrite = Date()
+        let outcomes = reprocessor.run(plan.toRun, jobs: jobs, journal: journal, metrics: metrics, onFinish: { outcome in
+            if let error = outcome.error {
+                progress.report("reprocess: FAILED \(outcome.stack.id) (\(outcome.stack.inputs.first ?? outcome.stack.archive)): \(error)")
+            }
+            progress.finished(failed: outcome.error != nil)
+            if let metrics, let metricsPath { try? metrics.write(to: metricsPath) }
+        }, tick: {
+            progress.tick()
+            if Date().timeIntervalSince(lastMetricsWrite) >= 30 {
+                lastMetricsWrite = Date()
+                writeMetrics()
+            }
+        })
+        progress.end()
+        metrics?.setQueueDepth(0)
+        metrics?.markStopped()
+        writeMetrics()
+        withExtendedLifetime(lock) {}
+
+        let failures = outcomes.filter { $0.error != nil }
+        print("reprocess: \(outcomes.count - failures.count) fused, \(failures.count) failed, \(plan.upToDate.count) already up to date "
+              + "in \(ProgressReporter.duration(progress.elapsed))")
+        if !failures.isEmpty {
+            for failure in failures.sorted(by: { $0.stack.id < $1.stack.id }) {
+                FileHandle.standardError.write(Data("focusd: failed: \(failure.stack.id): \(failure.error ?? "")\n".utf8))
+            }
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// An exclusive lock per output folder and shard (`.focusd-reprocess-<i>-of-<n>.lock`), so the same
+/// shard never runs twice at once over one output folder.
+private final class ShardLock {
+    let fd: Int32
+    init(folder: String, shard: ShardSpec) throws {
+        let path = (folder as NSString).appendingPathComponent(".focusd-reprocess-\(shard.index)-of-\(shard.count).lock")
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw ReprocessError("cannot open \(path): \(String(cString: strerror(errno))); make --out writable") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw ReprocessError("another 'focusd reprocess' is already running shard \(shard) into \(folder) (\(path) is locked); wait for it or stop it")
+        }
+        self.fd = fd
+    }
+    deinit { close(fd) }
+}
+
+/// Progress on stderr: a bar with ETA redrawn in place on a terminal, plain lines every `interval`
+/// seconds otherwise (`reprocess: 12/40 done, 1 failed, ETA 3m10s`).
+final class ProgressReporter: @unchecked Sendable {
+    let total: Int
+    let interval: Double
+    let isTerminal = isatty(STDERR_FILENO) == 1
+    private let lock = NSLock()
+    private let start = Date()
+    private var done = 0
+    private var failed = 0
+    private var lastLine = Date()
+    private var barShown = false
+
+    init(total: Int, interval: Double) {
+        self.total = total
+        self.interval = interval
+    }
+
+    var elapsed: Double { Date().timeIntervalSince(start) }
+
+    func finished(failed didFail: Bool) {
+        lock.lock()
+        done += 1
+        if didFail { failed += 1 }
+        lock.unlock()
+        tick()
+    }
+
+    /// A message on its own line (above the bar on a terminal).
+    func report(_ message: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        emit((barShown ? "\r\u{1B}[K" : "") + message + "\n")
+        barShown = false
+    }
+
+    /// Redraws the bar, or prints a line when `interval` has passed.
+    func tick() {
+        lock.lock()
+        defer { lock.unlock() }
+        if isTerminal {
+            emit("\r\u{1B}[K" + bar())
+            barShown = true
+        } else if Date().timeIntervalSince(lastLine) >= interval && done < total {
+            lastLine = Date()
+            emit(line() + "\n")
+        }
+    }
+
+    func end() {
+        lock.lock()
+        defer { lock.unlock() }
+        if isTerminal && barShown { emit("\r\u{1B}[K") }
+        if total > 0 { emit(line() + "\n") }
+    }
+
+    private func line() -> String {
+        "reprocess: \(done)/\(total) done, \(failed) failed, " + (done < total ? "ETA \(eta())" : "elapsed \(Self.duration(elapsed))")
+    }
+
+    private func bar() -> String {
+        let width = 30
+        let filled = total == 0 ? width : width * done / total
+        return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
+            + "\(done)/\(total), \(failed) failed, ETA \(eta())"
+    }
+
+    private func eta() -> String {
+        guard done > 0 else { return "…" }
+        return Self.duration(elapsed / Double(done) * Double(total - done))
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        if s < 60 { return seconds < 10 ? String(format: "%.1fs", seconds) : "\(s)s" }
+        if s < 3600 { return "\(s / 60)m\(String(format: "%02d", s % 60))s" }
+        return "\(s / 3600)h\(String(format: "%02d", s / 60 % 60))m"
+    }
+
+    private func emit(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+@testable import Daemon
+
+/// `ProfileFingerprint`: equal for equal resolved settings and model, different for any change.
+@Suite struct ReprocessFingerprintTests {
+    /// One change per settings key, each to a value that is still valid.
+    static let changes: [(key: String, change: @Sendable (inout FusionSettings) -> Void)] = [
+        ("engine", { $0.engine = .control }),
+        ("steps", { $0.steps += 1 }),
+        ("seed", { $0.seed += 1 }),
+        ("order", { $0.order = .tree }),
+        ("projection", { $0.projection.mode = .soft }),
+        ("projection_window", { $0.projection.window += 2 }),
+        ("island_fraction", { $0.projection.islandFraction += 0.001 }),
+        ("band_radius", { $0.projection.bandRadius += 1 }),
+        ("band_epsilon", { $0.projection.bandEpsilon *= 2 }),
+        ("align", { $0.alignment.model = .translation }),
+        ("align_reference", { $0.alignment.reference = 0 }),
+        ("gain_offset", { $0.alignment.estimateGainOffset.toggle() }),
+        ("keep_size", { $0.alignment.keepSize.toggle() }),
+        ("min_align_score", { $0.alignment.minimumScore += 0.01 }),
+        ("tile_size", { $0.tiling.size = 256 }),
+        ("tile_overlap", { $0.tiling.overlap += 1 }),
+        ("threads", { $0.threads = 3 }),
+        ("output_format", { $0.outputFormat = .float32 }),
+    ]
+
+    @Test func everySettingsKeyIsCovered() {
+        #expect(Set(Self.changes.map(\.key)).union(["model"]) == Set(FusionSettings.keys))
+    }
+
+    @Test func sameSettingsGiveTheSameFingerprint() throws {
+        let a = ProfileFingerprint.compute(settings: FusionSettings(), modelSHA256: nil)
+        #expect(a == ProfileFingerprint.compute(settings: FusionSettings(), modelSHA256: nil))
+        #expect(a.count == 64 && a.allSatisfy(\.isHexDigit))
+        // A profile that spells out defaults resolves to the same settings and fingerprint.
+        let spelled = try ProfileLoader.parse("engine: reference\nsteps: 2\nprojection: decision\nname: x\n", file: "p.yaml")
+        #expect(ProfileFingerprint.compute(settings: spelled, modelSHA256: nil) == a)
+        // The daemon's route (processor identity JSON) gives the same value.
+        let identity = try PipelineProcessor(settings: FusionSettings(), baseDirectory: nil).identity()
+        #expect(ProfileFingerprint.compute(identity: identity) == a)
+    }
+
+    @Test func anyResolvedKeyChangeChangesTheFingerprint() {
+        let base = ProfileFingerprint.compute(settings: FusionSettings(), modelSHA256: nil)
+        var seen: Set<String> = [base]
+        for (key, change) in Self.changes {
+            var s = FusionSettings()
+            change(&s)
+            let value = ProfileFingerprint.compute(settings: s, modelSHA256: nil)
+            #expect(value != base, "changing \(key) must change the fingerprint")
+            seen.insert(value)
+        }
+        #expect(seen.count == Self.changes.count + 1, "every change gives its own fingerprint")
+    }
+
+    @Test func theModelEntersByItsHash() throws {
+        var s = FusionSettings()
+        s.engine = .fusiondiff
+        s.model = "/models/a.safetensors"
+        let a = ProfileFingerprint.compute(settings: s, modelSHA256: String(repeating: "a", count: 64))
+        #expect(a != ProfileFingerprint.compute(settings: s, modelSHA256: String(repeating: "b", count: 64)))
+        var moved = s
+        moved.model = "/elsewhere/renamed.safetensors"
+        #expect(a == ProfileFingerprint.compute(settings: moved, modelSHA256: String(repeating: "a", count: 64)))
+
+        // From files: a modified copy of a model changes the fingerprint.
+        let dir = TemporaryFolder("fingerprint")
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: dir.sub("m.safetensors")))
+        try Data([1, 2, 4]).write(to: URL(fileURLWithPath: dir.sub("n.safetensors")))
+        s.model = "m.safetensors"
+        let fromM = try ProfileFingerprint.compute(settings: s, baseDirectory: dir.path)
+        s.model = "n.safetensors"
+        let fromN = try ProfileFingerprint.compute(settings: s, baseDirectory: dir.path)
+        #expect(fromM.modelSHA256 != nil && fromM.fingerprint != fromN.fingerprint)
+        s.model = "missing.safetensors"
+        #expect(throws: SettingsError.self) { try ProfileFingerprint.compute(settings: s, baseDirectory: dir.path) }
+    }
+
+    @Test func unsetOptionalKeysAreExplicitInTheCanonicalForm() {
+        let canonical = ProfileFingerprint.canonicalSettings(ProfileFingerprint.encode(FusionSettings()))
+        #expect(canonical.contains("\"align_reference\":null"))
+        #expect(!canonical.contains("\"model\""))
+        let object = try? JSONSerialization.jsonObject(with: Data(canonical.utf8)) as? [String: Any]
+        #expect(Set(object?.keys.map { $0 } ?? []) == Set(FusionSettings.keys).subtracting(["model"]))
+    }
+}

@@ -1,0 +1,218 @@
+import Checksum
+import Foundation
+import Imaging
+import Testing
+@testable import Daemon
+
+/// Tiny synthetic stacks written as real TIFFs (uint16 grey), sharp in a different band per slice.
+enum SyntheticArchive {
+    static func slices(count: Int, size: Int = 48, seed: Int = 0) -> [Image] {
+        (0..<count).map { s in
+            var pixels = [Float](repeating: 0, count: size * size)
+            for y in 0..<size {
+                for x in 0..<size {
+                    let texture = ((x * 7 + y * 13 + seed * 31) % 17 < 8) ? 9000 : 1000
+                    let inFocus = (x * count / size) == s
+                    pixels[y * size + x] = Float(inFocus ? texture : 5000 + (x + seed) % 5)
+                }
+            }
+            return Image(width: size, height: size, channels: 1, pixels: pixels)
+        }
+    }
+
+    static func writeStack(_ path: String, slices count: Int, seed: Int = 0) throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try TIFFWriter.write(slices(count: count, seed: seed), format: .uint16, to: path)
+    }
+
+    static func writeSliceFolder(_ folder: String, names: [String], seed: Int = 0) throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for (image, name) in zip(slices(count: names.count, seed: seed), names) {
+            try TIFFWriter.write([image], format: .uint16, to: (folder as NSString).appendingPathComponent(name))
+        }
+    }
+
+    /// `a/run1.tif` (3 pages), `a/run2/` (slices s1, s2, s10), `b/c/run3.tif` (2 pages), and things to ignore:
+    /// a hidden folder, a text file, a folder with a single slice and no marker.
+    static func make(at root: String) throws {
+        try writeStack("\(root)/a/run1.tif", slices: 3, seed: 1)
+        try writeSliceFolder("\(root)/a/run2", names: ["s10.tif", "s1.tif", "s2.tif"], seed: 2)
+        try writeStack("\(root)/b/c/run3.tif", slices: 2, seed: 3)
+        try writeStack("\(root)/.trash/old.tif", slices: 3)
+        try writeSliceFolder("\(root)/b/lonely", names: ["only.tif"])
+        try "notes".write(toFile: "\(root)/a/README.txt", atomically: true, encoding: .utf8)
+    }
+
+    static func tree(_ root: String) -> [String: Data] {
+        var result: [String: Data] = [:]
+        let enumerator = FileManager.default.enumerator(atPath: root)
+        while let rel = enumerator?.nextObject() as? String {
+            if let data = FileManager.default.contents(atPath: "\(root)/\(rel)") { result[rel] = data }
+        }
+        return result
+    }
+}
+
+@Suite(.serialized) struct ReprocessTests {
+    static let software = SoftwareInfo(version: "test", gitCommit: "unknown")
+
+    @Test func theScannerFindsStacksWithTheDaemonsRules() throws {
+        let dir = TemporaryFolder("reprocess-scan")
+        let archive = dir.sub("archive")
+        try SyntheticArchive.make(at: archive)
+        try SyntheticArchive.writeSliceFolder("\(archive)/b/marked", names: ["z1.tif"])
+        try Data().write(to: URL(fileURLWithPath: "\(archive)/b/marked/COMPLETE"))
+        // A file and a folder that would share output names.
+        try SyntheticArchive.writeStack("\(archive)/a/run2.tif", slices: 2)
+
+        let stacks = try ArchiveScanner().scan([archive])
+        #expect(stacks.map(\.id) == ["a/run1.tif", "a/run2", "a/run2.tif", "b/c/run3.tif", "b/marked"])
+        let byID = Dictionary(uniqueKeysWithValues: stacks.map { ($0.id, $0) })
+        #expect(byID["a/run2"]?.inputs.map { ($0 as NSString).lastPathComponent } == ["s1.tif", "s2.tif", "s10.tif"],
+                "natural order, as the daemon")
+        #expect(byID["a/run2"]?.kind == .folder)
+        #expect(byID["a/run1.tif"]?.stackName == "run1")
+        #expect(byID["a/run2"]?.stackName == "run2")
+        #expect(byID["a/run2.tif"]?.stackName == "run2.tif", "a colliding file keeps its extension")
+        #expect(byID["b/c/run3.tif"]?.outputFolder == "b/c")
+
+        // A folder given directly as the archive is one stack of slices.
+        let single = try ArchiveScanner().scan(["\(archive)/a/run2"])
+        #expect(single.map(\.id) == ["."])
+        #expect(single.first?.stackName == "run2")
+        // Several archives: ids prefixed by the archive's name.
+        let two = try ArchiveScanner().scan(["\(archive)/a", "\(archive)/b"])
+        #expect(two.map(\.id) == ["a/run1.tif", "a/run2", "a/run2.tif", "b/c/run3.tif", "b/marked"])
+        #expect(throws: ReprocessError.self) { try ArchiveScanner().scan(["\(archive)/nope"]) }
+    }
+
+    @Test func reprocessFusesOnceThenFindsEverythingUpToDate() throws {
+        let dir = TemporaryFolder("reprocess-run")
+        let archive = dir.sub("archive"), out = dir.sub("out")
+        try SyntheticArchive.make(at: archive)
+        let before = SyntheticArchive.tree(archive)
+
+        var settings = FusionSettings()
+        settings.engine = .reference
+        let reprocessor = try Reprocessor(settings: settings, baseDirectory: nil, profileName: "reference",
+                                          outputDirectory: out, software: Self.software)
+        let stacks = try ArchiveScanner().scan([archive])
+        let journal = try ReprocessJournal(path: reprocessor.journalPath)
+        let plan = try reprocessor.plan(stacks, journal: journal)
+        #expect(plan.toRun.count == 3)
+        #expect(plan.toRun.allSatisfy { $0.reason == .missing })
+
+        let metrics = FocusdMetrics(mode: "reprocess")
+        let outcomes = reprocessor.run(plan.toRun, jobs: 2, journal: journal, metrics: metrics, onFinish: { _ in }, tick: {})
+        #expect(outcomes.count == 3)
+        #expect(outcomes.allSatisfy { $0.error == nil }, "\(outcomes.compactMap(\.error))")
+        for path in ["a/run1_fused.tif", "a/run1_depth.tif", "a/run1.prov.json", "a/run2_fused.tif", "a/run2.prov.json",
+                     "b/c/run3_fused.tif", "b/c/run3.prov.json"] {
+            #expect(FileManager.default.fileExists(atPath: "\(out)/\(path)"), "\(path)")
+        }
+        #expect(SyntheticArchive.tree(archive) == before, "inputs are never modified")
+
+        // Sidecars: valid against the schema, outputs hash as recorded, inputs in slice order.
+        let doc = try SidecarSchemaTests.load("\(out)/a/run2.prov.json")
+        let errors = try SidecarSchemaTests.schema().validate(doc)
+        #expect(errors.isEmpty, "\(errors.joined(separator: "\n"))")
+        try SidecarSchemaTests.checkAgainstFiles(doc, inputs: ["s1.tif", "s2.tif", "s10.tif"].map { "\(archive)/a/run2/\($0)" })
+        let action = try #require((doc["@graph"] as? [[String: Any]])?.first { $0["@type"] as? String == "CreateAction" })
+        #expect(action["focusd:profileFingerprint"] as? String == reprocessor.profileFingerprint)
+        #expect(try journal.entries(for: stacks.map(\.id)).values.allSatisfy { $0.state == .done && $0.attempts == 1 })
+        #expect(metrics.render().contains("focusd_stacks_total{result=\"done\"} 3"))
+
+        // Second run: nothing to do.
+        let again = try reprocessor.plan(stacks, journal: journal)
+        #expect(again.toRun.isEmpty)
+        #expect(again.upToDate.count == 3)
+
+        // A changed setting makes every stack out of date.
+        var changed = settings
+        changed.projection.bandRadius += 1
+        let other = try Reprocessor(settings: changed, baseDirectory: nil, profileName: "x", outputDirectory: out, software: Self.software)
+        #expect(other.profileFingerprint != reprocessor.profileFingerprint)
+        let stale = try other.plan(stacks, journal: journal)
+        #expect(stale.toRun.count == 3)
+        #expect(stale.toRun.allSatisfy { if case .outOfDate(let why) = $0.reason { why.contains("profile or model changed") } else { false } })
+
+        // A modified output makes its stack out of date (and only that one).
+        try Data("tampered".utf8).write(to: URL(fileURLWithPath: "\(out)/b/c/run3_depth.tif"))
+        let tampered = try reprocessor.plan(stacks, journal: journal)
+        #expect(tampered.toRun.map(\.stack.id) == ["b/c/run3.tif"])
+        #expect(tampered.toRun.first.map { "\($0.reason)".contains("does not match the sha256") } == true)
+    }
+
+    @Test func aFailingStackIsReportedAndRememberedAsFailed() throws {
+        let dir = TemporaryFolder("reprocess-fail")
+        let archive = dir.sub("archive"), out = dir.sub("out")
+        try SyntheticArchive.writeStack("\(archive)/good.tif", slices: 2)
+        // Two slices of different sizes cannot be fused.
+        try FileManager.default.createDirectory(atPath: "\(archive)/bad", withIntermediateDirectories: true)
+        try TIFFWriter.write(SyntheticArchive.slices(count: 1, size: 48), format: .uint16, to: "\(archive)/bad/z1.tif")
+        try TIFFWriter.write(SyntheticArchive.slices(count: 1, size: 32), format: .uint16, to: "\(archive)/bad/z2.tif")
+
+        let reprocessor = try Reprocessor(settings: FusionSettings(), baseDirectory: nil, profileName: "reference",
+                                          outputDirectory: out, software: Self.software)
+        let stacks = try ArchiveScanner().scan([archive])
+        let journal = try ReprocessJournal(path: reprocessor.journalPath)
+        let outcomes = reprocessor.run(try reprocessor.plan(stacks, journal: journal).toRun, jobs: 1, journal: journal,
+                                       metrics: nil, onFinish: { _ in }, tick: {})
+        let failure = try #require(outcomes.first { $0.stack.id == "bad" })
+        #expect(failure.error?.contains("z2.tif") == true, "\(failure.error ?? "")")
+        #expect(outcomes.first { $0.stack.id == "good.tif" }?.error == nil)
+        #expect(!FileManager.default.fileExists(atPath: "\(out)/bad.prov.json"))
+
+        let next = try reprocessor.plan(stacks, journal: journal)
+        #expect(next.toRun.map(\.stack.id) == ["bad"])
+        #expect(next.toRun.first.map { if case .failedBefore = $0.reason { true } else { false } } == true)
+    }
+
+    @Test func aRunLeftRunningIsFusedAgainAsInterrupted() throws {
+        let dir = TemporaryFolder("reprocess-interrupted")
+        let archive = dir.sub("archive"), out = dir.sub("out")
+        try SyntheticArchive.writeStack("\(archive)/s.tif", slices: 2)
+        let reprocessor = try Reprocessor(settings: FusionSettings(), baseDirectory: nil, profileName: "reference",
+                                          outputDirectory: out, software: Self.software)
+        let journal = try ReprocessJournal(path: reprocessor.journalPath)
+        _ = try journal.start("s.tif", profileFingerprint: reprocessor.profileFingerprint, now: 0)   // a killed run
+        let plan = try reprocessor.plan(try ArchiveScanner().scan([archive]), journal: journal)
+        #expect(plan.toRun.map(\.reason) == [.interrupted])
+        _ = reprocessor.run(plan.toRun, jobs: 1, journal: journal, metrics: nil, onFinish: { _ in }, tick: {})
+        #expect(try journal.entries(for: ["s.tif"])["s.tif"]?.attempts == 2)
+        #expect(try reprocessor.plan(try ArchiveScanner().scan([archive]), journal: journal).toRun.isEmpty)
+    }
+
+    /// A FusionDiff profile: a retrained (modified) model makes outputs out of date, the same model at another path does not.
+    @Test func aChangedModelMakesStacksOutOfDate() throws {
+        let dir = TemporaryFolder("reprocess-model")
+        let archive = dir.sub("archive"), out = dir.sub("out")
+        try SyntheticArchive.writeStack("\(archive)/m.tif", slices: 2)
+        let shipped = (packageRoot as NSString).appendingPathComponent("models/default.safetensors")
+        let modelA = dir.sub("a.safetensors"), modelB = dir.sub("b.safetensors"), copyA = dir.sub("copy/a.safetensors")
+        try FileManager.default.createDirectory(atPath: dir.sub("copy"), withIntermediateDirectories: true)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: shipped))
+        try bytes.write(to: URL(fileURLWithPath: modelA))
+        try bytes.write(to: URL(fileURLWithPath: copyA))
+        bytes[bytes.count - 1] ^= 0x01   // one weight bit changed
+        try bytes.write(to: URL(fileURLWithPath: modelB))
+
+        func reprocessor(_ model: String) throws -> Reprocessor {
+            var s = FusionSettings()
+            s.engine = .fusiondiff
+            s.model = model
+            s.steps = 1
+            return try Reprocessor(settings: s, baseDirectory: nil, profileName: "fd", outputDirectory: out, software: Self.software)
+        }
+        let a = try reprocessor(modelA)
+        let stacks = try ArchiveScanner().scan([archive])
+        let journal = try ReprocessJournal(path: a.journalPath)
+        let outcomes = a.run(try a.plan(stacks, journal: journal).toRun, jobs: 1, journal: journal, metrics: nil, onFinish: { _ in }, tick: {})
+        #expect(outcomes.map(\.error) == [nil])
+        #expect(try a.plan(stacks, journal: journal).toRun.isEmpty)
+        #expect(try reprocessor(copyA).plan(stacks, journal: journal).toRun.isEmpty, "the model enters by content, not path")
+        let b = try reprocessor(modelB)
+        #expect(b.profileFingerprint != a.profileFingerprint)
+        #expect(try b.plan(stacks, journal: journal).toRun.map(\.stack.id) == ["m.tif"])
+    }
+}

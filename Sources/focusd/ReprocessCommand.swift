@@ -17,7 +17,7 @@ struct ReprocessCommand: AsyncParsableCommand {
             (a/b/run7.tif → OUT/a/b/run7_fused.tif, run7_depth.tif, run7.prov.json), written atomically with \
             a provenance sidecar, as the daemon writes them. A stack is up to date when its sidecar records \
             the profile's fingerprint (resolved settings, model sha256, focusd's fusion version) and its \
-            outputs still have the recorded sha256. A journal (OUT/.focusd-reprocess.sqlite) lets a killed \
+            outputs still have the recorded sha256. A journal (OUT/.focusd-reprocess.sqlite; one per shard) lets a killed \
             run resume. Inputs are never modified.
 
             Sharding for job arrays: --shard i/n (0-based i, 0 ≤ i < n) keeps the stacks whose id (path \
@@ -82,8 +82,8 @@ struct ReprocessCommand: AsyncParsableCommand {
         let shardText = shardSpec.count > 1 ? " in shard \(shardSpec)" : ""
 
         if dryRun {
-            let journal = FileManager.default.fileExists(atPath: reprocessor.journalPath)
-                ? try ReprocessJournal(path: reprocessor.journalPath) : nil
+            let journal = FileManager.default.fileExists(atPath: reprocessor.journalPath(shard: shardSpec))
+                ? try ReprocessJournal(path: reprocessor.journalPath(shard: shardSpec)) : nil
             let plan = try reprocessor.plan(stacks, journal: journal)
             for item in plan.toRun { print("would fuse\t\(item.stack.id)\t\(item.reason)") }
             print("reprocess (dry run): \(stacks.count) of \(all.count) stacks\(shardText); \(plan.upToDate.count) up to date, "
@@ -93,11 +93,12 @@ struct ReprocessCommand: AsyncParsableCommand {
 
         try FileManager.default.createDirectory(atPath: reprocessor.outputDirectory, withIntermediateDirectories: true)
         let lock = try ShardLock(folder: reprocessor.outputDirectory, shard: shardSpec)
-        let journal = try ReprocessJournal(path: reprocessor.journalPath)
+        let journal = try ReprocessJournal(path: reprocessor.journalPath(shard: shardSpec))
         let plan = try reprocessor.plan(stacks, journal: journal)
         print("reprocess: \(stacks.count) of \(all.count) stacks\(shardText); \(plan.upToDate.count) up to date, "
               + "\(plan.toRun.count) to fuse with profile \(profileName) (fingerprint \(reprocessor.profileFingerprint.prefix(12))), "
               + "\(min(jobs, max(plan.toRun.count, 1))) worker(s)")
+        fflush(stdout)   // before the progress lines on stderr, also when both go to one log file
 
         let metrics = metricsFile.map { _ in FocusdMetrics(mode: "reprocess") }
         metrics?.setModels([reprocessor.modelInfo])
@@ -116,6 +117,9 @@ struct ReprocessCommand: AsyncParsableCommand {
         let outcomes = reprocessor.run(plan.toRun, jobs: jobs, journal: journal, metrics: metrics, onFinish: { outcome in
             if let error = outcome.error {
                 progress.report("reprocess: FAILED \(outcome.stack.id) (\(outcome.stack.inputs.first ?? outcome.stack.archive)): \(error)")
+            } else if !progress.isTerminal {
+                // Logs (batch jobs) get one line per stack.
+                progress.report("reprocess: fused \(outcome.stack.id) in \(ProgressReporter.duration(outcome.seconds))")
             }
             progress.finished(failed: outcome.error != nil)
             if let metrics, let metricsPath { try? metrics.write(to: metricsPath) }
@@ -161,8 +165,8 @@ private final class ShardLock {
     deinit { close(fd) }
 }
 
-/// Progress on stderr: a bar with ETA redrawn in place on a terminal, plain lines every `interval`
-/// seconds otherwise (`reprocess: 12/40 done, 1 failed, ETA 3m10s`).
+/// Progress on stderr: a bar with ETA redrawn in place on a terminal; otherwise (logs, batch jobs) a
+/// line per finished stack and a summary line every `interval` seconds (`reprocess: 12/40 done, 1 failed, ETA 3m10s`).
 final class ProgressReporter: @unchecked Sendable {
     let total: Int
     let interval: Double

@@ -97,7 +97,7 @@ enum SyntheticArchive {
         let reprocessor = try Reprocessor(settings: settings, baseDirectory: nil, profileName: "reference",
                                           outputDirectory: out, software: Self.software)
         let stacks = try ArchiveScanner().scan([archive])
-        let journal = try ReprocessJournal(path: reprocessor.journalPath)
+        let journal = try ReprocessJournal(path: reprocessor.journalPath())
         let plan = try reprocessor.plan(stacks, journal: journal)
         #expect(plan.toRun.count == 3)
         #expect(plan.toRun.allSatisfy { $0.reason == .missing })
@@ -155,7 +155,7 @@ enum SyntheticArchive {
         let reprocessor = try Reprocessor(settings: FusionSettings(), baseDirectory: nil, profileName: "reference",
                                           outputDirectory: out, software: Self.software)
         let stacks = try ArchiveScanner().scan([archive])
-        let journal = try ReprocessJournal(path: reprocessor.journalPath)
+        let journal = try ReprocessJournal(path: reprocessor.journalPath())
         let outcomes = reprocessor.run(try reprocessor.plan(stacks, journal: journal).toRun, jobs: 1, journal: journal,
                                        metrics: nil, onFinish: { _ in }, tick: {})
         let failure = try #require(outcomes.first { $0.stack.id == "bad" })
@@ -174,7 +174,7 @@ enum SyntheticArchive {
         try SyntheticArchive.writeStack("\(archive)/s.tif", slices: 2)
         let reprocessor = try Reprocessor(settings: FusionSettings(), baseDirectory: nil, profileName: "reference",
                                           outputDirectory: out, software: Self.software)
-        let journal = try ReprocessJournal(path: reprocessor.journalPath)
+        let journal = try ReprocessJournal(path: reprocessor.journalPath())
         _ = try journal.start("s.tif", profileFingerprint: reprocessor.profileFingerprint, now: 0)   // a killed run
         let plan = try reprocessor.plan(try ArchiveScanner().scan([archive]), journal: journal)
         #expect(plan.toRun.map(\.reason) == [.interrupted])
@@ -206,7 +206,7 @@ enum SyntheticArchive {
         }
         let a = try reprocessor(modelA)
         let stacks = try ArchiveScanner().scan([archive])
-        let journal = try ReprocessJournal(path: a.journalPath)
+        let journal = try ReprocessJournal(path: a.journalPath())
         let outcomes = a.run(try a.plan(stacks, journal: journal).toRun, jobs: 1, journal: journal, metrics: nil, onFinish: { _ in }, tick: {})
         #expect(outcomes.map(\.error) == [nil])
         #expect(try a.plan(stacks, journal: journal).toRun.isEmpty)

@@ -1,16 +1,20 @@
 import Foundation
 import GRDB
 
-/// The journal of `focusd reprocess`: an SQLite database (WAL) in the output folder,
-/// `DIR/.focusd-reprocess.sqlite`, with one row per stack id.
+/// The journal of `focusd reprocess`: an SQLite database in the output folder with one row per stack
+/// id — `DIR/.focusd-reprocess.sqlite`, or `DIR/.focusd-reprocess-<i>-of-<n>.sqlite` for shard `i/n`, so
+/// array tasks on different nodes never share a database file over a network file system. It uses
+/// SQLite's rollback journal rather than WAL, which needs shared memory that NFS cannot provide.
 ///
 /// A row is `running` while a worker fuses the stack, then `done` or `failed` (with the error).
 /// A row found `running` at start belongs to a run that was killed: it is fused again. The sidecars
 /// decide what is up to date; the journal adds what they cannot say — which stacks failed before
-/// (and why), attempts, and the row number recorded as the sidecar's job number. Shards of one
-/// archive may share the journal: each run only touches the rows of its own stacks.
+/// (and why), attempts, and the row number recorded as the sidecar's job number.
 public final class ReprocessJournal: Sendable {
-    public static let fileName = ".focusd-reprocess.sqlite"
+    /// The journal's file name for a shard (`ShardSpec.all`: the whole archive).
+    public static func fileName(for shard: ShardSpec) -> String {
+        shard.count == 1 ? ".focusd-reprocess.sqlite" : ".focusd-reprocess-\(shard.index)-of-\(shard.count).sqlite"
+    }
 
     public enum State: String, Codable, Sendable, DatabaseValueConvertible {
         case running, done, failed
@@ -37,7 +41,7 @@ public final class ReprocessJournal: Sendable {
     }
 
     public let path: String
-    let pool: DatabasePool
+    let pool: DatabaseQueue
 
     /// Opens or creates the journal.
     /// - Throws: `ReprocessError` naming the file and SQLite's message.
@@ -47,14 +51,14 @@ public final class ReprocessJournal: Sendable {
             try FileOperations.createDirectory((path as NSString).deletingLastPathComponent)
             var config = Configuration()
             config.busyMode = .timeout(30)
-            pool = try DatabasePool(path: path, configuration: config)
+            pool = try DatabaseQueue(path: path, configuration: config)
             var attempt = 0
             while true {
                 do {
                     try Self.migrator.migrate(pool)
                     break
                 } catch where attempt < 5 {
-                    // Shards starting together race to create the table.
+                    // Two runs starting together race to create the table.
                     attempt += 1
                     Thread.sleep(forTimeInterval: 0.1 * Double(attempt))
                 }

@@ -72,8 +72,10 @@ public struct Reprocessor: Sendable {
         profileFingerprint = ProfileFingerprint.compute(identity: identity)
     }
 
-    /// The journal in the output folder.
-    public var journalPath: String { (outputDirectory as NSString).appendingPathComponent(ReprocessJournal.fileName) }
+    /// The journal in the output folder for a shard (the whole archive by default).
+    public func journalPath(shard: ShardSpec = .all) -> String {
+        (outputDirectory as NSString).appendingPathComponent(ReprocessJournal.fileName(for: shard))
+    }
 
     /// Where a stack's sidecar goes.
     public func sidecarPath(_ stack: ArchiveStack) -> String {

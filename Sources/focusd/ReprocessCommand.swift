@@ -98,7 +98,7 @@ struct ReprocessCommand: AsyncParsableCommand {
         print("reprocess: \(stacks.count) of \(all.count) stacks\(shardText); \(plan.upToDate.count) up to date, "
               + "\(plan.toRun.count) to fuse with profile \(profileName) (fingerprint \(reprocessor.profileFingerprint.prefix(12))), "
               + "\(min(jobs, max(plan.toRun.count, 1))) worker(s)")
-        fflush(stdout)   // before the progress lines on stderr, also when both go to one log file
+        fflush(nil)   // before the progress lines on stderr, also when both go to one log file
 
         let metrics = metricsFile.map { _ in FocusdMetrics(mode: "reprocess") }
         metrics?.setModels([reprocessor.modelInfo])

@@ -115,6 +115,18 @@ public struct StackDetector: Sendable {
         return result.sorted()
     }
 
+    /// Whether a file at `path` could ever be part of a stack (an image or the marker, at most one
+    /// folder deep, not hidden): the intake tracks only these.
+    public func isRelevant(_ path: String) -> Bool {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let last = parts.last else { return false }
+        if parts.contains(where: { $0.hasPrefix(".") && $0 != rules.marker ?? "" }) { return false }
+        let name = String(last)
+        if parts.count == 2 && name == rules.marker { return true }
+        if parts.count == 1 && looseMatch(name) != nil { return true }
+        return isImage(name)
+    }
+
     /// Every tracked path (for a rescan to find files that vanished).
     public var trackedPaths: [String] { files.keys.sorted() }
 

@@ -116,6 +116,59 @@ enum FileOperations {
         return removed
     }
 
+    /// One name in a folder listing: the name, or nil when it is not valid UTF-8 (then `display`
+    /// shows it with the bad bytes as `\xNN`).
+    struct DirectoryEntry: Sendable, Equatable {
+        let name: String?
+        let display: String
+    }
+
+    /// The names in `dir` (without `.` and `..`), straight from `readdir`, so a name that is not valid
+    /// UTF-8 is reported instead of silently mangled; nil when the folder cannot be opened.
+    static func listDirectory(_ dir: String) -> [DirectoryEntry]? {
+        guard let handle = opendir(dir) else { return nil }
+        defer { closedir(handle) }
+        var entries: [DirectoryEntry] = []
+        while let entry = readdir(handle) {
+            let bytes: [UInt8] = withUnsafeBytes(of: &entry.pointee.d_name) { raw in Array(raw.prefix(while: { $0 != 0 })) }
+            if bytes == [0x2E] || bytes == [0x2E, 0x2E] { continue }
+            if let name = String(validating: bytes, as: UTF8.self) {
+                entries.append(DirectoryEntry(name: name, display: name))
+            } else {
+                let display = bytes.map { $0 < 0x80 && $0 >= 0x20 ? String(UnicodeScalar($0)) : String(format: "\\x%02x", $0) }.joined()
+                entries.append(DirectoryEntry(name: nil, display: display))
+            }
+        }
+        return entries
+    }
+
+    /// What is at a path (not following symbolic links).
+    enum Entry: Sendable, Equatable {
+        case missing
+        /// A regular file: its signature and how many names (hard links) it has.
+        case regular(FileSignature, links: Int)
+        case directory
+        /// Symbolic link, FIFO, socket, character or block device: the kind in words.
+        case other(String)
+    }
+
+    static func inspect(_ path: String) -> Entry {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return .missing }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG:
+            return .regular(FileSignature(size: Int(st.st_size), mtime: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) * 1e-9),
+                            links: Int(st.st_nlink))
+        case S_IFDIR: return .directory
+        case S_IFLNK: return .other("a symbolic link")
+        case S_IFIFO: return .other("a FIFO")
+        case S_IFSOCK: return .other("a socket")
+        case S_IFCHR: return .other("a character device")
+        case S_IFBLK: return .other("a block device")
+        default: return .other("not a regular file")
+        }
+    }
+
     /// Size and mtime of a regular file (not following symbolic links); nil when absent or not a regular file.
     static func signature(_ path: String) -> FileSignature? {
         var st = stat()

@@ -44,6 +44,10 @@ public struct WatchError: Error, CustomStringConvertible, Sendable {
 public final class InotifyWatcher: @unchecked Sendable {
     private let fd: Int32
     private var pathsByWatch: [Int32: String] = [:]
+    /// Each watched folder's depth below the root it was watched for (0 = the root).
+    private var depthByWatch: [Int32: Int] = [:]
+    /// How deep below a root folders are watched (see `watchRecursively`).
+    private var maxDepth = 1
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
 
     static let fileMask: UInt32 = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_MODIFY
@@ -57,28 +61,39 @@ public final class InotifyWatcher: @unchecked Sendable {
 
     deinit { close(fd) }
 
-    /// Watches `root` and every folder below it (not following symbolic links).
+    /// Watches `root` and the folders below it down to `maxDepth` levels (not following symbolic links).
     /// Returns the folders now watched.
+    ///
+    /// Stacks are files in a drop folder or in its immediate subfolders, so `maxDepth` 1 (the default)
+    /// watches all the detector uses. Deeper folders are not watched: a hostile tree thousands of
+    /// levels deep (or with paths over PATH_MAX) cannot exhaust the inotify watches or stop the daemon;
+    /// a folder appearing below the limit is reported (`folderAppeared`) but not watched.
     @discardableResult
-    public func watchRecursively(_ root: String) throws(WatchError) -> [String] {
+    public func watchRecursively(_ root: String, maxDepth: Int = 1) throws(WatchError) -> [String] {
+        self.maxDepth = maxDepth
+        return try watch(root, depth: 0, isRoot: true)
+    }
+
+    private func watch(_ top: String, depth topDepth: Int, isRoot: Bool) throws(WatchError) -> [String] {
         var added: [String] = []
-        var pending = [root]
-        while let dir = pending.popLast() {
+        var pending = [(top, topDepth)]
+        while let (dir, depth) = pending.popLast() {
             let wd = inotify_add_watch(fd, dir, Self.fileMask | UInt32(IN_DONT_FOLLOW))
             if wd < 0 {
                 let code = errno
-                if dir == root || (code != ENOENT && code != ENOTDIR) {
+                if (isRoot && dir == top) || (code != ENOENT && code != ENOTDIR && code != ENAMETOOLONG && code != EACCES) {
                     throw WatchError(function: "inotify_add_watch", path: dir, code: code)
                 }
                 continue
             }
             pathsByWatch[wd] = dir
+            depthByWatch[wd] = depth
             added.append(dir)
-            guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { continue }
+            guard depth < maxDepth, let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { continue }
             for name in names {
                 let child = (dir as NSString).appendingPathComponent(name)
                 var st = stat()
-                if lstat(child, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { pending.append(child) }
+                if lstat(child, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { pending.append((child, depth + 1)) }
             }
         }
         return added
@@ -122,6 +137,7 @@ public final class InotifyWatcher: @unchecked Sendable {
         if mask & UInt32(IN_Q_OVERFLOW) != 0 { return [.overflow] }
         if mask & UInt32(IN_IGNORED) != 0 {
             pathsByWatch[wd] = nil
+            depthByWatch[wd] = nil
             return []
         }
         guard let dir = pathsByWatch[wd] else { return [] }
@@ -129,6 +145,7 @@ public final class InotifyWatcher: @unchecked Sendable {
             // The watched folder itself went away; its parent reports the removal.
             if mask & UInt32(IN_MOVE_SELF) != 0 { inotify_rm_watch(fd, wd) }
             pathsByWatch[wd] = nil
+            depthByWatch[wd] = nil
             return []
         }
         guard !name.isEmpty else { return [] }
@@ -136,7 +153,10 @@ public final class InotifyWatcher: @unchecked Sendable {
         let isDir = mask & UInt32(IN_ISDIR) != 0
         if isDir {
             if mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 {
-                do { try watchRecursively(path) } catch { return [.overflow] }
+                let depth = (depthByWatch[wd] ?? 0) + 1
+                if depth <= maxDepth {
+                    do { _ = try watch(path, depth: depth, isRoot: false) } catch { return [.overflow] }
+                }
                 return [.folderAppeared(path)]
             }
             if mask & UInt32(IN_DELETE | IN_MOVED_FROM) != 0 {
@@ -145,6 +165,7 @@ public final class InotifyWatcher: @unchecked Sendable {
                 for (w, p) in pathsByWatch where p == path || p.hasPrefix(prefix) {
                     inotify_rm_watch(fd, w)
                     pathsByWatch[w] = nil
+                    depthByWatch[w] = nil
                 }
                 return [.removed(path)]
             }

@@ -50,20 +50,34 @@ final class Intake {
         var seen = Set<String>()
         func visit(_ rel: String?, depth: Int) {
             let dir = rel.map { (root as NSString).appendingPathComponent($0) } ?? root
-            guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
-            for name in names.sorted() {
+            guard let entries = FileOperations.listDirectory(dir) else { return }
+            for entry in entries.sorted(by: { $0.display < $1.display }) {
+                guard let name = entry.name else {
+                    refuse((dir as NSString).appendingPathComponent(entry.display),
+                           "the name is not valid UTF-8; rename it (UTF-8 names only)")
+                    continue
+                }
                 let childRel = rel.map { "\($0)/\(name)" } ?? name
                 let path = (dir as NSString).appendingPathComponent(name)
-                var st = stat()
-                guard lstat(path, &st) == 0 else { continue }
-                let type = st.st_mode & S_IFMT
-                if type == S_IFDIR {
-                    if depth == 0 { visit(childRel, depth: 1) }
-                } else if type == S_IFREG {
-                    seen.insert(childRel)
-                    observe(drop: i, rel: childRel, path: path, closed: assumeClosed && drops[i].detector.files[childRel] == nil ? true : nil)
-                } else {
-                    refuse(path, "not a regular file (symbolic link, FIFO, socket or device); only regular files are read")
+                if name.hasPrefix(".") && name != drops[i].configuration.detection.marker { continue }
+                switch FileOperations.inspect(path) {
+                case .directory:
+                    if depth == 0 {
+                        visit(childRel, depth: 1)
+                    } else {
+                        refuse(path, "a folder inside a stack folder; only files directly in the drop folder or in its immediate subfolders are read")
+                    }
+                case .regular:
+                    if assumeClosed && drops[i].detector.files[childRel] == nil {
+                        observe(drop: i, rel: childRel, path: path, closed: true)
+                    } else {
+                        observe(drop: i, rel: childRel, path: path, closed: nil)
+                    }
+                    if drops[i].detector.files[childRel] != nil { seen.insert(childRel) }
+                case .other(let kind):
+                    refuse(path, "\(kind), not a regular file; only regular files are read (symbolic links are never followed)")
+                case .missing:
+                    break
                 }
             }
         }
@@ -75,15 +89,62 @@ final class Intake {
         }
     }
 
+    /// Stats `path` and feeds the detector — or refuses the file with a logged reason: not a regular
+    /// file, a hard link (its content may be a file outside the drop folder), a name with control
+    /// characters or not valid UTF-8, an empty file found closed. Files that can never belong to a
+    /// stack (not an image, not the marker) are not tracked at all, so a folder of a million stray
+    /// files costs one listing, not a million stats per tick.
     private func observe(drop i: Int, rel: String, path: String, closed: Bool?) {
-        if let sig = FileOperations.signature(path) {
-            drops[i].detector.observe(rel, signature: sig, now: now(), closed: closed)
-        } else {
+        let rules = drops[i].configuration.detection
+        switch FileOperations.inspect(path) {
+        case .missing:
             drops[i].detector.removed(rel)
+            if rel.unicodeScalars.contains("\u{FFFD}") { refuse(path, "the name is not valid UTF-8; rename it (UTF-8 names only)") }
+        case .directory:
+            drops[i].detector.removed(rel)
+        case .other(let kind):
+            drops[i].detector.removed(rel)
+            refuse(path, "\(kind), not a regular file; only regular files are read (symbolic links are never followed)")
+        case .regular(let sig, let links):
+            guard drops[i].detector.isRelevant(rel) else {
+                if closed == true && !rel.split(separator: "/").contains(where: { $0.hasPrefix(".") }) {
+                    refuse(path, "not an image (\(rules.extensions.sorted().joined(separator: ", "))) nor the marker; ignored")
+                }
+                return
+            }
+            let name = (rel as NSString).lastPathComponent
+            if rel.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
+                drops[i].detector.removed(rel)
+                refuse(path, "the name contains control characters (newline, tab, …); rename it")
+            } else if links > 1 {
+                drops[i].detector.removed(rel)
+                refuse(path, "a hard link (\(links) names): its content may be a file outside the drop folder; copy the file in instead")
+            } else if sig.size == 0 && name != rules.marker {
+                // Being created, or empty for good: not tracked until it has content; refused once closed.
+                drops[i].detector.removed(rel)
+                if closed == true { refuse(path, "an empty file; ignored until it has content") }
+            } else {
+                drops[i].detector.observe(rel, signature: sig, now: now(), closed: closed)
+            }
         }
     }
 
+    /// Refusals logged one by one before only a count is kept (a million hostile files must not
+    /// mean a million log lines or a million remembered paths).
+    static let refusalLogLimit = 1000
+    private var refusedBeyondLimit = 0
+
     private func refuse(_ path: String, _ reason: String) {
+        if refused.count >= Self.refusalLogLimit {
+            guard !refused.contains(path) else { return }
+            refusedBeyondLimit += 1
+            if refusedBeyondLimit == 1 || refusedBeyondLimit % 100_000 == 0 {
+                logger.warning("more files ignored; not logged one by one", metadata: [
+                    "count": "\(refusedBeyondLimit)", "last": "\(path)", "reason": "\(reason)",
+                ])
+            }
+            return
+        }
         guard refused.insert(path).inserted else { return }
         logger.warning("ignored", metadata: ["path": "\(path)", "reason": "\(reason)"])
     }
@@ -105,8 +166,12 @@ final class Intake {
             case .touched(let path):
                 if let (i, rel) = locate(path) { observe(drop: i, rel: rel, path: path, closed: nil) }
             case .folderAppeared(let path):
-                if let (i, rel) = locate(path), !rel.contains("/") {
-                    scan(drop: i, relativeFolder: rel, assumeClosed: false, forgetMissing: false)
+                if let (i, rel) = locate(path) {
+                    if !rel.contains("/") {
+                        scan(drop: i, relativeFolder: rel, assumeClosed: false, forgetMissing: false)
+                    } else if !rel.split(separator: "/").contains(where: { $0.hasPrefix(".") }) {
+                        refuse(path, "a folder inside a stack folder; only files directly in the drop folder or in its immediate subfolders are read")
+                    }
                 }
             case .removed(let path):
                 if let (i, rel) = locate(path) { drops[i].detector.removed(rel) }

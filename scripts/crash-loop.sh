@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Crash loop: SIGKILL focusd serve at random moments while a burst of stacks arrives, restart it each
+# time, let it finish, then check that nothing was lost, duplicated, half-written or modified.
+#
+#   scripts/crash-loop.sh [--stacks 200] [--kills 50] [--binary .build/release/focusd] [--seed 1] [--work DIR]
+#
+# Stacks are 64×64×3 16-bit (reference engine): 60 % multi-page TIFFs written elsewhere and renamed in,
+# 20 % TIFFs written in place in 10 chunks over ~0.6 s (a non-atomic writer), 20 % folders of slices
+# with a COMPLETE marker. Exit status 0 when every check passes.
+here=$(cd "$(dirname "$0")/.." && pwd)
+exec python3 - "$here" "$@" <<'PY'
+import argparse, glob, hashlib, json, os, random, signal, subprocess, sys, tempfile, threading, time
+
+here = sys.argv[1]
+p = argparse.ArgumentParser(prog="crash-loop.sh")
+p.add_argument("--stacks", type=int, default=200)
+p.add_argument("--kills", type=int, default=50)
+p.add_argument("--binary", default=os.path.join(here, ".build/release/focusd"))
+p.add_argument("--seed", type=int, default=1)
+p.add_argument("--work")
+p.add_argument("--max-gap", type=float, default=2.0, help="longest run between two kills (s)")
+a = p.parse_args(sys.argv[2:])
+rng = random.Random(a.seed)
+work = a.work or tempfile.mkdtemp(prefix="focusd-crash-")
+for d in ("drop", "out", "quarantine", "state", "staging", "logs"):
+    os.makedirs(os.path.join(work, d), exist_ok=True)
+drop, out, quarantine = (os.path.join(work, d) for d in ("drop", "out", "quarantine"))
+config = os.path.join(work, "focusd.yaml")
+open(config, "w").write(f"""state_directory: {work}/state
+log_level: debug
+poll_interval_seconds: 0.05
+shutdown_timeout_seconds: 30
+drop_folders:
+  - path: {drop}
+    name: crash
+    output: {out}
+    quarantine: {quarantine}
+    profile: {{ engine: reference }}
+    detection: {{ stable_seconds: 1.0, marker: COMPLETE }}
+    retry: {{ max_attempts: 100, backoff_seconds: 0.2, max_backoff_seconds: 1 }}
+""")
+sys.path.insert(0, os.path.join(here, "scripts"))
+import importlib.util
+spec = importlib.util.spec_from_file_location("make_stack", os.path.join(here, "scripts/make-stack.py"))
+ms = importlib.util.module_from_spec(spec); spec.loader.exec_module(ms)
+
+def sha(path):
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+expected = {}   # stack name -> {input path: sha256}
+def write_stack(i):
+    name = f"s{i:03d}"
+    kind = "folder" if i % 5 == 4 else ("slow" if i % 5 == 3 else "atomic")
+    pages = ms.stack(1000 + i, 64, 3)
+    if kind == "folder":
+        staging = os.path.join(work, "staging", name)
+        os.makedirs(staging)
+        files = {}
+        for z, img in enumerate(pages):
+            data = ms.tiff_bytes([img])
+            open(os.path.join(staging, f"slice_{z + 1}.tif"), "wb").write(data)
+            files[os.path.join(drop, name, f"slice_{z + 1}.tif")] = hashlib.sha256(data).hexdigest()
+        open(os.path.join(staging, "COMPLETE"), "wb").close()
+        os.rename(staging, os.path.join(drop, name))
+    else:
+        data = ms.tiff_bytes(pages)
+        target = os.path.join(drop, name + ".tif")
+        files = {target: hashlib.sha256(data).hexdigest()}
+        if kind == "atomic":
+            staging = os.path.join(work, "staging", name + ".tif")
+            open(staging, "wb").write(data)
+            os.rename(staging, target)
+        else:
+            with open(target, "wb") as f:
+                n = 10
+                for c in range(n):
+                    f.write(data[c * len(data) // n:(c + 1) * len(data) // n]); f.flush()
+                    time.sleep(0.06)
+    expected[name] = files
+
+def start(k):
+    log = open(os.path.join(work, "logs", f"serve-{k:03d}.log"), "wb")
+    return subprocess.Popen([a.binary, "serve", "--config", config], stdout=subprocess.DEVNULL, stderr=log)
+
+t0 = time.time()
+producer_done = threading.Event()
+def producer():
+    for i in range(a.stacks):
+        write_stack(i)
+        time.sleep(rng.uniform(0, 0.25))
+    producer_done.set()
+threading.Thread(target=producer, daemon=True).start()
+
+proc = start(0)
+kills = 0
+while kills < a.kills:
+    time.sleep(rng.uniform(0.05, a.max_gap))
+    proc.send_signal(signal.SIGKILL); proc.wait()
+    kills += 1
+    proc = start(kills)
+producer_done.wait()
+t_kills = time.time() - t0
+
+def sidecars(): return len(glob.glob(os.path.join(out, "*.prov.json")))
+deadline = time.time() + 600
+while time.time() < deadline and sidecars() + len(os.listdir(quarantine)) // 2 < a.stacks:
+    time.sleep(0.5)
+time.sleep(3)
+proc.send_signal(signal.SIGTERM)
+rc = proc.wait(timeout=120)
+t_total = time.time() - t0
+
+# Checks
+problems = []
+done = 0
+outputs_ok = 0
+for name, inputs in sorted(expected.items()):
+    prov = os.path.join(out, name + ".prov.json")
+    produced = sorted(os.path.basename(f) for f in glob.glob(os.path.join(out, name + "*")) if
+                      os.path.basename(f).split(".")[0].split("_")[0] == name)
+    want = sorted([name + ".prov.json", name + "_depth.tif", name + "_fused.tif"])
+    if produced != want:
+        problems.append(f"{name}: outputs {produced}, expected {want}")
+        continue
+    doc = json.load(open(prov))
+    graph = doc["@graph"]
+    good = True
+    for entity in graph:
+        if "focusd:role" in entity:
+            path = entity["@id"]
+            if not os.path.exists(path) or sha(path) != entity.get("sha256") or os.path.getsize(path) != entity.get("contentSize"):
+                problems.append(f"{name}: output {path} does not match its sidecar"); good = False
+    listed = [e["@id"] for e in sorted((e for e in graph if "position" in e), key=lambda e: e["position"])]
+    if listed != sorted(inputs, key=lambda s: s):
+        problems.append(f"{name}: sidecar inputs {listed} != {sorted(inputs)}"); good = False
+    for e in graph:
+        if "position" in e and inputs.get(e["@id"]) != e.get("sha256"):
+            problems.append(f"{name}: sidecar hash of input {e['@id']} differs from the bytes written"); good = False
+    done += 1
+    outputs_ok += good
+changed = [path for inputs in expected.values() for path, h in inputs.items() if not os.path.exists(path) or sha(path) != h]
+hidden = [f for f in os.listdir(out) if f.startswith(".") or "tmp" in f]
+quarantined = sorted(f for f in os.listdir(quarantine) if not f.endswith(".error.txt"))
+extra = sorted(set(os.listdir(out)) - {f"{n}{s}" for n in expected for s in (".prov.json", "_depth.tif", "_fused.tif")})
+import sqlite3
+db = sqlite3.connect(os.path.join(work, "state", "journal.sqlite"))
+states = dict(db.execute("select state, count(*) from job group by state").fetchall())
+attempts = db.execute("select sum(attempts), max(attempts), count(*) from job").fetchone()
+per_stack = db.execute("select stack, count(*) from job group by stack having count(*) > 1").fetchall()
+logs = "".join(open(f, errors="replace").read() for f in sorted(glob.glob(os.path.join(work, "logs", "*.log"))))
+interrupted = logs.count("msg=\"job was interrupted")
+temporaries_removed = logs.count("removed a temporary file")
+print(f"stacks dropped: {a.stacks}  SIGKILLs: {kills}  daemon starts: {kills + 1}  final SIGTERM exit: {rc}")
+print(f"time: {t_kills:.0f} s of kills, {t_total:.0f} s in all")
+print(f"stacks with exactly one complete output set: {done}  whose hashes match the sidecar: {outputs_ok}")
+print(f"journal: {states}  jobs: {attempts[2]}  attempts: {attempts[0]} (max {attempts[1]} for one job)  stacks with >1 job: {len(per_stack)}")
+print(f"interrupted jobs re-queued (log): {interrupted}  temporaries cleaned at start-up (log): {temporaries_removed}")
+print(f"quarantined: {len(quarantined)} {quarantined[:5]}  temporary/hidden files in output: {len(hidden)}  unexpected output files: {len(extra)} {extra[:5]}")
+print(f"inputs changed or missing: {len(changed)} {changed[:5]}")
+for line in problems[:20]: print("PROBLEM", line)
+ok = done == a.stacks and outputs_ok == a.stacks and not changed and not hidden and not quarantined and not extra and rc == 0 and not per_stack
+print("RESULT:", "PASS" if ok else "FAIL", f"(work folder {work})")
+sys.exit(0 if ok else 1)
+PY

@@ -20,9 +20,9 @@ enum SyntheticArchive {
         }
     }
 
-    static func writeStack(_ path: String, slices count: Int, seed: Int = 0) throws {
+    static func writeStack(_ path: String, slices count: Int, size: Int = 48, seed: Int = 0) throws {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try TIFFWriter.write(slices(count: count, seed: seed), format: .uint16, to: path)
+        try TIFFWriter.write(slices(count: count, size: size, seed: seed), format: .uint16, to: path)
     }
 
     static func writeSliceFolder(_ folder: String, names: [String], seed: Int = 0) throws {
@@ -64,6 +64,9 @@ enum SyntheticArchive {
         try Data().write(to: URL(fileURLWithPath: "\(archive)/b/marked/COMPLETE"))
         // A file and a folder that would share output names.
         try SyntheticArchive.writeStack("\(archive)/a/run2.tif", slices: 2)
+
+        // A link back up the tree is not followed.
+        try FileManager.default.createSymbolicLink(atPath: "\(archive)/b/c/loop", withDestinationPath: archive)
 
         let stacks = try ArchiveScanner().scan([archive])
         #expect(stacks.map(\.id) == ["a/run1.tif", "a/run2", "a/run2.tif", "b/c/run3.tif", "b/marked"])
@@ -187,7 +190,7 @@ enum SyntheticArchive {
     @Test func aChangedModelMakesStacksOutOfDate() throws {
         let dir = TemporaryFolder("reprocess-model")
         let archive = dir.sub("archive"), out = dir.sub("out")
-        try SyntheticArchive.writeStack("\(archive)/m.tif", slices: 2)
+        try SyntheticArchive.writeStack("\(archive)/m.tif", slices: 2, size: 32)   // one small pair: the model is slow in debug builds
         let shipped = (packageRoot as NSString).appendingPathComponent("models/default.safetensors")
         let modelA = dir.sub("a.safetensors"), modelB = dir.sub("b.safetensors"), copyA = dir.sub("copy/a.safetensors")
         try FileManager.default.createDirectory(atPath: dir.sub("copy"), withIntermediateDirectories: true)

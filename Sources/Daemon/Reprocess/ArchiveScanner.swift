@@ -27,7 +27,7 @@ public struct ArchiveStack: Sendable, Equatable {
 /// - every multi-page TIFF (more than one Z slice, ImageJ hyperstacks and OME-TIFF included) is a stack;
 /// - the single-image files (PNG, JPEG, one-page TIFF) together are one stack of slices in natural name
 ///   order — when there are at least two of them, or the daemon's marker file `COMPLETE` is present;
-/// - subfolders are searched the same way.
+/// - subfolders are searched the same way (symbolic links are not followed, as by the daemon).
 /// Grouping, ordering, hidden-file and marker rules are `StackDetector`'s (the daemon's).
 public struct ArchiveScanner: Sendable {
     public var rules: DetectionRules
@@ -80,8 +80,10 @@ public struct ArchiveScanner: Sendable {
         for name in names where !name.hasPrefix(".") || name == rules.marker {
             let path = (folder as NSString).appendingPathComponent(name)
             guard let signature = FileOperations.signature(path) else {
-                var isFolder: ObjCBool = false
-                if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue, !name.hasPrefix(".") {
+                // Real folders only: a symbolic link could lead back up the tree (as for the daemon,
+                // links are not followed).
+                var st = stat()
+                if lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR, !name.hasPrefix(".") {
                     subfolders.append(name)
                 }
                 continue

@@ -132,7 +132,7 @@ struct ReprocessCommandTests {
         #expect(pending.filter { $0.reason == "interrupted" }.count <= 1, "one worker: at most one stack was running")
 
         // The restart finishes the rest and leaves finished stacks alone.
-        let rerun = try CLI.run(["reprocess", "--profile", "reference", "--out", out, "--jobs", "2", archive])
+        let rerun = try CLI.run(["reprocess", "--profile", "reference", "--out", out, archive])
         #expect(rerun.status == 0, "stderr: \(rerun.stderr)")
         #expect(rerun.stdout.contains("\(finished.count) up to date, \(stackCount - finished.count) to fuse"), "\(rerun.stdout)")
         let after = Self.sidecars(out)

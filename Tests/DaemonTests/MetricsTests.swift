@@ -155,8 +155,9 @@ struct ExpositionFile {
         try await f.serving(config, processor: processor) {
             drop(fakeTIFF("a"), at: "\(f.drop)/one.tif")
             drop(Data("not a tiff".utf8), at: "\(f.drop)/two.tif")
-            _ = try await f.jobsWhenSettled(count: 2)
-            let settled = await eventually(seconds: 10) {
+            // Generous limits: the whole suite runs daemon tests in parallel on a busy machine.
+            _ = try await f.jobsWhenSettled(count: 2, seconds: 90)
+            let settled = await eventually(seconds: 30) {
                 guard let text = try? String(contentsOfFile: metricsFile, encoding: .utf8),
                       let parsed = try? ExpositionFile(text) else { return false }
                 return parsed.value("focusd_stacks_total", ["result": "done"]) == 1

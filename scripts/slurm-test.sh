@@ -200,5 +200,5 @@ sidecars=$(find "$work/out" -name '*.prov.json' | wc -l)
 [ "$sidecars" = "$stacks" ] || fail "$sidecars sidecars, expected $stacks"
 again=$("$focusd" reprocess --profile reference --out "$work/out" --dry-run "$work/archive" | tail -1)
 case "$again" in *"$stacks up to date, 0 would be fused"*) ;; *) fail "after the array, a dry run says: $again" ;; esac
-sacct_state=$(scontrol show job "$jobid" 2>/dev/null | grep -o 'JobState=[A-Z]*' | sort | uniq -c | tr '\n' ' ' || true)
+sacct_state=$(scontrol show job "$jobid" 2>/dev/null | grep -o 'JobState=[A-Z]*' | sort | uniq -c | awk '{printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2}' || true)
 say "PASS: $stacks stacks fused exactly once by $tasks array tasks ($outputs fused images, $sidecars sidecars; ${sacct_state:-job states gone})"

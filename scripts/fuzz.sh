@@ -56,6 +56,21 @@ seed() {
       # Small real files of every container (≤ 256 kB each), plus the committed regression fixtures.
       find "$data" -type f \( -iname '*.tif' -o -iname '*.tiff' -o -iname '*.png' -o -iname '*.jpg' -o -iname '*.jpeg' \) -size -256k 2>/dev/null \
         | sort | awk 'NR % 7 == 1' | head -40 | while read -r f; do cp "$f" "$corpus/"; done
+      # PNG seeds (the shared data has none): grey 8/16-bit, RGB, RGBA, palette, interlaced.
+      python3 - "$corpus" <<'PY'
+import struct, sys, zlib, os
+def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+def png(w, h, depth, ctype, interlace=0, plte=None, bpp=1):
+    raw = b"".join(b"\x00" + bytes((x * 37 + y * 11) & 0xff for x in range(w * bpp)) for y in range(h))
+    body = chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, ctype, 0, 0, interlace))
+    if plte: body += chunk(b"PLTE", plte)
+    return b"\x89PNG\r\n\x1a\n" + body + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+d = sys.argv[1]
+for name, data in {"grey8.png": png(16, 16, 8, 0), "grey16.png": png(16, 16, 16, 0, bpp=2), "rgb8.png": png(16, 8, 8, 2, bpp=3),
+                   "rgba8.png": png(8, 8, 8, 6, bpp=4), "palette.png": png(8, 8, 8, 3, plte=bytes(range(48))),
+                   "interlaced.png": png(16, 16, 8, 0, interlace=1), "rgb16.png": png(8, 8, 16, 2, bpp=6)}.items():
+    open(os.path.join(d, name), "wb").write(data)
+PY
       cp "$here"/Tests/Fixtures/fuzz/imaging/* "$corpus/" 2>/dev/null || true ;;
     safetensors)
       # Model headers with a little data: the parser's interesting part is the JSON header and offsets.

@@ -27,6 +27,18 @@ import Glibc
         close(fd)
     }
 
+    @Test func onlyFilesThatCanBelongToAStackAreTracked() {
+        var rules = DetectionRules()
+        rules.pattern = #"(?<stack>.+)_z(?<z>\d+)\.raw"#
+        let detector = StackDetector(rules: rules)
+        for path in ["a.tif", "A.TIFF", "run/slice_1.png", "run/COMPLETE", "cell_z3.raw"] {
+            #expect(detector.isRelevant(path), "\(path)")
+        }
+        for path in ["notes.txt", "COMPLETE", "run/notes.txt", "a/b/c.tif", ".a.tif", "run/.s.tif", ".hidden/s.tif", "cell_zx.raw"] {
+            #expect(!detector.isRelevant(path), "\(path)")
+        }
+    }
+
     @Test func linksFIFOsAndDevicesAreRefusedAndNothingOutsideIsRead() async throws {
         let f = DaemonFixture()
         let outside = f.root.sub("outside")

@@ -90,6 +90,19 @@ import Glibc
         #expect(FileOperations.inspect("\(f.drop)/symlink.tif") == .other("a symbolic link"))
     }
 
+    @Test func aRefusedFileRemovedAndPutBackIsRefusedAndLoggedAgain() async throws {
+        let f = DaemonFixture()
+        try await f.serving(f.configuration(), processor: TestProcessor()) {
+            for round in 1...2 {
+                #expect(mkfifo("\(f.drop)/again.tif", 0o644) == 0)
+                #expect(await eventually(seconds: 10) { Self.refusals(f).filter { $0.contains("again.tif") }.count == round })
+                #expect(unlink("\(f.drop)/again.tif") == 0)
+                try await Task.sleep(for: .milliseconds(300))
+            }
+        }
+        #expect(Self.refusals(f).filter { $0.contains("again.tif") && $0.contains("a FIFO") }.count == 2)
+    }
+
     @Test func oddNamesStayInsideTheOutputFolderOrAreRefused() async throws {
         let f = DaemonFixture()
         let processor = TestProcessor()

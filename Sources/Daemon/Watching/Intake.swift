@@ -175,6 +175,12 @@ final class Intake {
                 }
             case .removed(let path):
                 if let (i, rel) = locate(path) { drops[i].detector.removed(rel) }
+                // A refused file that is gone no longer counts against the log limit; one put back is refused (and logged) again.
+                if !refused.isEmpty {
+                    refused.remove(path)
+                    let prefix = path + "/"
+                    if refused.contains(where: { $0.hasPrefix(prefix) }) { refused = refused.filter { !$0.hasPrefix(prefix) } }
+                }
             }
         }
         if rescan {

@@ -168,4 +168,40 @@ import Testing
         #expect(FileManager.default.contents(atPath: "\(f.output)/x-2_fused.tif") == fakeTIFF("version 2"))
         #expect(f.files(in: f.output) == ["x-2.prov.json", "x-2_fused.tif", "x.prov.json", "x_fused.tif"])
     }
+
+    /// On its first call rewrites its first input in place before reading it (an instrument
+    /// rewriting a file between the daemon's hashing and the fusion), then behaves like `ReadThenWait`.
+    final class RewritesInputOnce: StackProcessor, @unchecked Sendable {
+        let inner = ReadThenWait(wait: 0)
+        let lock = NSLock()
+        var rewritten = false
+        func identity() throws(ProcessFailure) -> ProcessorIdentity { try inner.identity() }
+        func process(inputs: [String], stackName: String, outputDirectory: String, names: OutputPatterns,
+                     clock: @escaping @Sendable () -> Double) throws(ProcessFailure) -> ProcessReport {
+            let first = lock.withLock { () -> Bool in defer { rewritten = true }; return !rewritten }
+            if first { FileManager.default.createFile(atPath: inputs[0], contents: fakeTIFF("rewritten")) }
+            return try inner.process(inputs: inputs, stackName: stackName, outputDirectory: outputDirectory, names: names, clock: clock)
+        }
+    }
+
+    @Test func outputsMadeFromAnInputThatChangedDuringTheJobAreRemovedSoNoOutputLacksASidecar() async throws {
+        let f = DaemonFixture()
+        let processor = RewritesInputOnce()
+        let config = f.configuration { $0.outputs.depth = nil }
+        try await f.serving(config, processor: processor) {
+            drop(fakeTIFF("original"), at: "\(f.drop)/y.tif")
+            _ = try await f.jobsWhenSettled(count: 2)
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        let jobs = try f.journal().allJobs()
+        #expect(jobs.first?.state == .failed)
+        #expect(jobs.first?.error?.contains("changed") == true, "\(jobs.first?.error ?? "")")
+        let files = f.files(in: f.output)
+        for fused in files where fused.hasSuffix("_fused.tif") {
+            let stack = String(fused.dropLast("_fused.tif".count))
+            #expect(files.contains("\(stack).prov.json"), "\(fused) has no sidecar: \(files)")
+        }
+        #expect(FileManager.default.contents(atPath: "\(f.output)/\(files.first { $0.hasSuffix("_fused.tif") } ?? "none")") == fakeTIFF("rewritten"),
+                "the rewritten version is fused once it is stable")
+    }
 }

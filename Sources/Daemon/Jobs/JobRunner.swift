@@ -119,6 +119,9 @@ struct JobRunner: Sendable {
             return
         }
         if report.inputs.map(\.sha256) != hashes && !report.inputs.isEmpty {
+            // The outputs were made from a version that is no longer there and will get no sidecar:
+            // remove them, so no output without provenance is left behind.
+            for output in report.outputs { unlink(output.path) }
             finish(&job, .fail(.inputsChanged, message: "the inputs changed while they were read; a new version is processed once it is stable"), log: log)
             return
         }

@@ -15,6 +15,7 @@ struct EvalCommand: AsyncParsableCommand {
 
               focusd eval --sources 01_A.jpg 01_B.jpg --fused fused.png [--gt 01_GT.jpg]
               focusd eval --dataset ../shared/data/dev/lytro --engine control
+              focusd eval --dataset ../shared/data/dev/lytro --profile default
               focusd eval --dataset DIR --fused-dir OTHER_TOOL_OUTPUT --json
 
             A dataset folder holds pairs NN_A.* and NN_B.* (and optionally NN_GT.*); --fused-dir holds NN.*.
@@ -35,6 +36,9 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "Engine that fuses each dataset pair: reference, control or fusiondiff.")
     var engine: String = "reference"
 
+    @Option(help: "Fuse each dataset pair with this profile (a shipped name such as default, or a YAML path) instead of --engine/--model/--steps.")
+    var profile: String?
+
     @Option(help: "Model file for --engine fusiondiff.")
     var model: String?
 
@@ -53,6 +57,7 @@ struct EvalCommand: AsyncParsableCommand {
                 throw ValidationError("give either --sources A B --fused F, or --dataset DIR")
             }
             guard fusedDir == nil else { throw ValidationError("--fused-dir needs --dataset") }
+            guard profile == nil else { throw ValidationError("--profile needs --dataset") }
         } else {
             guard sources.isEmpty, fused == nil, gt == nil else {
                 throw ValidationError("--dataset cannot be combined with --sources, --fused or --gt")
@@ -62,6 +67,12 @@ struct EvalCommand: AsyncParsableCommand {
             throw ValidationError("unknown engine '\(engine)'; use one of \(FusionSettings.Engine.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if let steps, steps < 1 { throw ValidationError("--steps must be ≥ 1") }
+        if profile != nil {
+            guard fusedDir == nil else { throw ValidationError("--profile fuses the pairs; it cannot be combined with --fused-dir") }
+            guard engine == "reference", model == nil, steps == nil else {
+                throw ValidationError("--profile sets the engine, model and steps; drop --engine, --model and --steps")
+            }
+        }
     }
 
     func run() async throws {
@@ -82,7 +93,13 @@ struct EvalCommand: AsyncParsableCommand {
     func evaluateDataset(_ directory: String) throws {
         let pairs = try DatasetPairs(directory: directory)
         var fuser: (any StackFusionEngine)? = nil
-        if fusedDir == nil {
+        var label = "engine \(engine)"
+        if let profile {
+            let path = try ProfilesCommand.locate(profile, extra: nil)
+            let loaded = try ProfileLoader.load(.file(path), configurationFile: path)
+            fuser = try loaded.settings.makeEngine(baseDirectory: loaded.baseDirectory ?? FileManager.default.currentDirectoryPath).engine
+            label = "profile \(profile) (\(path))"
+        } else if fusedDir == nil {
             var settings = FusionSettings()
             settings.engine = FusionSettings.Engine(rawValue: engine)!
             settings.model = model
@@ -114,7 +131,7 @@ struct EvalCommand: AsyncParsableCommand {
                                                        peak: Self.peak(a.format, [a.image, b.image]), seconds: seconds)))
         }
         let mean = PairScores.mean(rows.map(\.1))
-        let source = fusedDir.map { "fused images from \($0)" } ?? "engine \(engine)"
+        let source = fusedDir.map { "fused images from \($0)" } ?? label
         if json {
             let object: [String: Any] = [
                 "dataset": directory, "source": source,

@@ -50,4 +50,27 @@ struct EvalCommandTests {
         let result = try CLI.run(["eval", "--fused", "x.tif"])
         #expect(result.status == 2)
     }
+
+    @Test func aDatasetFusedWithAProfileScoresAsItsEngineDoes() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for name in ["03_A.jpg", "03_B.jpg"] {
+            try FileManager.default.copyItem(at: lytro.appendingPathComponent(name), to: dir.appendingPathComponent(name))
+        }
+        func mean(_ arguments: [String]) throws -> [String: Any] {
+            let result = try CLI.run(["eval", "--dataset", dir.path, "--json"] + arguments)
+            #expect(result.status == 0, "stderr: \(result.stderr)")
+            let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            return object ?? [:]
+        }
+        let byProfile = try mean(["--profile", "reference"])
+        let byEngine = try mean(["--engine", "reference"])
+        #expect((byProfile["source"] as? String)?.hasPrefix("profile reference") == true)
+        let p = try #require((byProfile["mean"] as? [String: Any])?["qabf"] as? Double)
+        let e = try #require((byEngine["mean"] as? [String: Any])?["qabf"] as? Double)
+        #expect(p == e)
+        #expect(p > 0.6)
+        let both = try CLI.run(["eval", "--dataset", dir.path, "--profile", "reference", "--steps", "2"])
+        #expect(both.status == 2)
+    }
 }

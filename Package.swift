@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN"]),
         .testTarget(name: "FusionDiffTests", dependencies: ["FusionDiff", "NN"]),
         .testTarget(name: "FusionTests", dependencies: ["Fusion", "FusionDiff", "Imaging", "NN"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Fusion", "Imaging", "Checksum"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Fusion", "FusionDiff", "Imaging", "Checksum"]),
         // Runs the built `focusd` executable: exit codes, messages, files end to end.
         .testTarget(name: "CLITests", dependencies: ["Imaging"]),
     ],

@@ -92,7 +92,7 @@ struct ReprocessCommand: AsyncParsableCommand {
         }
 
         try FileManager.default.createDirectory(atPath: reprocessor.outputDirectory, withIntermediateDirectories: true)
-        let lock = try ShardLock(folder: reprocessor.outputDirectory, shard: shardSpec)
+        let lock = try ShardLock.acquire(folder: reprocessor.outputDirectory, shard: shardSpec)
         let journal = try ReprocessJournal(path: reprocessor.journalPath(shard: shardSpec))
         let plan = try reprocessor.plan(stacks, journal: journal)
         print("reprocess: \(stacks.count) of \(all.count) stacks\(shardText); \(plan.upToDate.count) up to date, "
@@ -150,19 +150,18 @@ struct ReprocessCommand: AsyncParsableCommand {
 
 /// An exclusive lock per output folder and shard (`.focusd-reprocess-<i>-of-<n>.lock`), so the same
 /// shard never runs twice at once over one output folder.
-private final class ShardLock {
-    let fd: Int32
-    init(folder: String, shard: ShardSpec) throws {
+private enum ShardLock {
+    static func acquire(folder: String, shard: ShardSpec) throws -> ExclusiveFileLock {
         let path = (folder as NSString).appendingPathComponent(".focusd-reprocess-\(shard.index)-of-\(shard.count).lock")
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ReprocessError("cannot open \(path): \(String(cString: strerror(errno))); make --out writable") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            close(fd)
-            throw ReprocessError("another 'focusd reprocess' is already running shard \(shard) into \(folder) (\(path) is locked); wait for it or stop it")
+        do { return try ExclusiveFileLock(path: path) } catch {
+            switch error {
+            case .cannotOpen(let reason):
+                throw ReprocessError("cannot open \(path): \(reason); make --out writable")
+            case .held:
+                throw ReprocessError("another 'focusd reprocess' is already running shard \(shard) into \(folder) (\(path) is locked); wait for it or stop it")
+            }
         }
-        self.fd = fd
     }
-    deinit { close(fd) }
 }
 
 /// Progress on stderr: a bar with ETA redrawn in place on a terminal; otherwise (logs, batch jobs) a

@@ -1,4 +1,5 @@
 import Foundation
+import FusionDiff
 import Imaging
 import Testing
 @testable import Daemon
@@ -14,7 +15,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: f.drop, withIntermediateDirectories: true)
         var rng = SystemRandomNumberGenerator()
         let seed = UInt64.random(in: 0...UInt64.max, using: &rng)
-        var random = CrashLoopRandom(seed)
+        var random = SplitMix64(seed: seed)  // FusionDiff's, for a reproducible kill schedule from a logged seed
         var inputs: [String: [String: String]] = [:]     // stack → input path → sha256
         let count = 20
         var daemon = try DaemonProcessTests.Daemon(config: config, logPath: f.root.sub("serve-0.log"))
@@ -81,15 +82,3 @@ import Testing
     }
 }
 
-/// SplitMix64, for a reproducible kill schedule from a logged seed.
-struct CrashLoopRandom {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

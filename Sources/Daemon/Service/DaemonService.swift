@@ -57,7 +57,7 @@ public final class DaemonService: Service, Sendable {
         do { try FileOperations.createDirectory(config.stateDirectory) } catch {
             throw DaemonError("state_directory in \(config.sourceFile): \(error); create it and make it writable for the focusd user")
         }
-        let lock = try StateDirectoryLock(directory: config.stateDirectory)
+        let lock = try StateDirectoryLock.acquire(directory: config.stateDirectory)
         let journal: Journal
         do { journal = try Journal(path: config.journalPath) } catch { throw DaemonError(error.description) }
         var contexts: [String: DropContext] = [:]
@@ -262,18 +262,41 @@ public final class DaemonService: Service, Sendable {
     }
 }
 
-/// An exclusive lock on `<state directory>/focusd.lock`, so two daemons never share a journal.
-final class StateDirectoryLock: Sendable {
+/// An exclusive, non-blocking `flock` on a file (created if missing), held for the object's
+/// lifetime: two daemons never share a state directory, two reprocess runs never share a shard.
+public final class ExclusiveFileLock: Sendable {
+    public enum Failure: Error, Sendable {
+        /// The lock file cannot be opened (errno text).
+        case cannotOpen(String)
+        /// Another process holds the lock.
+        case held
+    }
     let fd: Int32
-    init(directory: String) throws(DaemonError) {
-        let path = (directory as NSString).appendingPathComponent("focusd.lock")
+    public let path: String
+    public init(path: String) throws(Failure) {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw DaemonError("cannot open \(path): \(String(cString: strerror(errno))); make the state directory writable") }
+        guard fd >= 0 else { throw .cannotOpen(String(cString: strerror(errno))) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
-            throw DaemonError("another focusd is already using the state directory \(directory) (\(path) is locked); stop it or use another state_directory")
+            throw .held
         }
         self.fd = fd
+        self.path = path
     }
     deinit { close(fd) }
+}
+
+/// The lock on `<state directory>/focusd.lock`, so two daemons never share a journal.
+enum StateDirectoryLock {
+    static func acquire(directory: String) throws(DaemonError) -> ExclusiveFileLock {
+        let path = (directory as NSString).appendingPathComponent("focusd.lock")
+        do { return try ExclusiveFileLock(path: path) } catch {
+            switch error {
+            case .cannotOpen(let reason):
+                throw DaemonError("cannot open \(path): \(reason); make the state directory writable")
+            case .held:
+                throw DaemonError("another focusd is already using the state directory \(directory) (\(path) is locked); stop it or use another state_directory")
+            }
+        }
+    }
 }

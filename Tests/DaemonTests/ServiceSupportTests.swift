@@ -11,6 +11,23 @@ final class LineCollector: @unchecked Sendable {
 }
 
 @Suite struct ServiceSupportTests {
+    @Test func anExclusiveLockIsRefusedWhileHeldAndFreeAfterRelease() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("focusd-lock-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var first: ExclusiveFileLock? = try StateDirectoryLock.acquire(directory: dir.path)
+        #expect(first != nil)
+        #expect(throws: DaemonError.self) { _ = try StateDirectoryLock.acquire(directory: dir.path) }
+        do {
+            _ = try StateDirectoryLock.acquire(directory: dir.path)
+        } catch {
+            #expect("\(error)".contains("another focusd is already using the state directory"))
+        }
+        first = nil
+        _ = try StateDirectoryLock.acquire(directory: dir.path)
+        #expect(throws: DaemonError.self) { _ = try StateDirectoryLock.acquire(directory: dir.path + "/missing") }
+    }
+
     @Test func logLinesAreLevelThenKeyValuePairs() {
         let collector = LineCollector()
         var handler = KeyValueLogHandler(label: "t", level: .info, sink: { collector.append($0) })

@@ -56,9 +56,10 @@ public enum ProjectionMode: String, Codable, Sendable, CaseIterable {
 /// Settings of the source-faithful projection.
 ///
 /// Defaults measured with the control (`FocusMeasureGenerator` → decision projection) on Lytro
-/// 01–10 (mean Q_AB/F / Q_CB): window 7, islands 0.2 %, band 2 → 0.7505 / 0.828. Window 5–9,
-/// islands 0–1 % and band 0–4 all stay within 0.001 Q_AB/F and 0.008 Q_CB of it; the island
-/// fraction is kept small so that small in-focus structures of microscopy stacks survive.
+/// 01–10 (mean Q_AB/F / Q_CB): window 7, islands 0.2 %, band 2 → 0.7505 / 0.828 with the earlier
+/// intensity fit, 0.7507 / 0.8284 with the detail fit (`Projection.detail`). Window 5–9,
+/// islands 0–1 % and band 0–4 all stayed within 0.001 Q_AB/F and 0.008 Q_CB of it (intensity fit); the
+/// island fraction is kept small so that small in-focus structures of microscopy stacks survive.
 public struct ProjectionOptions: Codable, Sendable, Equatable {
     public var mode: ProjectionMode
     /// Edge of the square window (pixels, odd) over which w is fitted so that

@@ -11,8 +11,8 @@ import Glibc
 /// or failed with its reason — no temporary file is left, and the other drop folder keeps being served.
 @Suite(.serialized) struct ResourceFaultTests {
     /// The fixture's configuration plus a second, healthy drop folder.
-    static func twoFolders(_ f: DaemonFixture, faultyOutput: String) -> DaemonConfiguration {
-        var config = f.configuration { $0.output = faultyOutput; $0.retry = RetryPolicy(maxAttempts: 3, backoffSeconds: 0.3, maxBackoffSeconds: 0.5) }
+    static func twoFolders(_ f: DaemonFixture, faultyOutput: String, maxAttempts: Int = 3) -> DaemonConfiguration {
+        var config = f.configuration { $0.output = faultyOutput; $0.retry = RetryPolicy(maxAttempts: maxAttempts, backoffSeconds: 0.3, maxBackoffSeconds: 0.5) }
         var healthy = config.dropFolders[0]
         healthy.name = "healthy"
         healthy.path = f.root.sub("drop-healthy")
@@ -55,7 +55,8 @@ import Glibc
         // Leave 64 KiB: a 256×256 stack's fused and depth images (≈ 0.4 MiB) do not fit.
         let filler = "\(mountPoint)/filler"
         #expect(FileManager.default.createFile(atPath: filler, contents: Data(count: 960 * 1024)))
-        let config = Self.twoFolders(f, faultyOutput: mountPoint)
+        // Retried until there is space (however slow the machine), as a full disk is in service.
+        let config = Self.twoFolders(f, faultyOutput: mountPoint, maxAttempts: 10_000)
         let processor = PipelineProcessor(settings: FusionSettings(), baseDirectory: nil)
         let big = try Self.stack(1, size: 256), small = try Self.stack(2, size: 32)
         try await f.serving(config, processor: processor) {

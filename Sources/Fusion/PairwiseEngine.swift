@@ -95,7 +95,8 @@ public struct PairwiseEngine: StackFusionEngine {
         let genA = toGeneratorChannels(a), genB = toGeneratorChannels(b)
         let generated = try generateTiled(genA, genB)
         let projector = Projection(options: projection)
-        let fitted = projector.fittedWeights(generated: generated, a: genA, b: genB)
+        let details = projector.details(generated: generated, a: genA, b: genB)
+        let fitted = projector.fittedWeights(details: details)
         var guide = genA.luminance()
         let guideB = genB.luminance()
         for i in 0..<guide.count { guide.values[i] = 0.5 * (guide.values[i] + guideB.values[i]) }
@@ -103,7 +104,7 @@ public struct PairwiseEngine: StackFusionEngine {
         let weights: Plane
         switch projection.mode {
         case .decision, .none:
-            let pixel = projector.pixelWeights(generated: generated, a: genA, b: genB)
+            let pixel = projector.pixelWeights(generated: generated, a: genA, b: genB, details: details)
             weights = projector.decisionWeights(fitted: fitted, pixel: pixel, guide: guide)
         case .soft: weights = projector.softWeights(fitted: fitted, guide: guide)
         }

@@ -34,7 +34,30 @@ struct Projection {
     /// on the detail of G, A and B (``detail(_:)``): w = Σ g·d / Σ d² (d = A − B, g = G − B), with a
     /// small ridge towards ½ so that w is defined (and ½) where the sources agree.
     func fittedWeights(generated: Image, a sourceA: Image, b sourceB: Image) -> Plane {
-        let g = detail(generated), a = detail(sourceA), b = detail(sourceB)
+        fittedWeights(details: details(generated: generated, a: sourceA, b: sourceB))
+    }
+
+    /// ``detail(_:)`` of the generated image and both sources, computed once for both fits.
+    func details(generated: Image, a: Image, b: Image) -> (g: Image, a: Image, b: Image) {
+        (detail(generated), detail(a), detail(b))
+    }
+
+    /// The window fit on precomputed ``details(generated:a:b:)``.
+    func fittedWeights(details: (g: Image, a: Image, b: Image)) -> Plane {
+        let (gd, dd) = Self.products(details.g, details.a, details.b)
+        let r = options.window / 2
+        let sumGD = gd.boxSum(radius: r), sumDD = dd.boxSum(radius: r)
+        let ridge: Float = Float(details.a.channels) * 1e-6 * Float((2 * r + 1) * (2 * r + 1))
+        var w = Plane(width: gd.width, height: gd.height)
+        for i in 0..<w.count {
+            let v = (sumGD.values[i] + 0.5 * ridge) / (sumDD.values[i] + ridge)
+            w.values[i] = min(1, max(0, v))
+        }
+        return w
+    }
+
+    /// Per pixel, summed over channels: Σ_c g·d and Σ_c d² (d = A − B, g = G − B).
+    static func products(_ g: Image, _ a: Image, _ b: Image) -> (gd: Plane, dd: Plane) {
         let n = a.planeSize
         var gd = Plane(width: a.width, height: a.height), dd = Plane(width: a.width, height: a.height)
         for c in 0..<a.channels {
@@ -44,15 +67,7 @@ struct Projection {
                 dd.values[i] += d * d
             }
         }
-        let r = options.window / 2
-        let sumGD = gd.boxSum(radius: r), sumDD = dd.boxSum(radius: r)
-        let ridge: Float = Float(a.channels) * 1e-6 * Float((2 * r + 1) * (2 * r + 1))
-        var w = Plane(width: a.width, height: a.height)
-        for i in 0..<n {
-            let v = (sumGD.values[i] + 0.5 * ridge) / (sumDD.values[i] + ridge)
-            w.values[i] = min(1, max(0, v))
-        }
-        return w
+        return (gd, dd)
     }
 
     /// The single-pixel fit Σ_c g·d / Σ_c d² (clamped; ½ where the sources agree at the pixel).
@@ -63,9 +78,11 @@ struct Projection {
     /// fit is ambiguous (0.1 < w < 0.9), which for a model's output is much of the boundary area, and
     /// there a smooth offset would otherwise decide (intensity here: Lytro 0.7478 / 0.8167 at K = 1
     /// against 0.750 / 0.829 on detail).
-    func pixelWeights(generated: Image, a sourceA: Image, b sourceB: Image) -> Plane {
+    func pixelWeights(generated: Image, a sourceA: Image, b sourceB: Image,
+                      details: (g: Image, a: Image, b: Image)? = nil) -> Plane {
+        let d = details ?? self.details(generated: generated, a: sourceA, b: sourceB)
         let exact = Self.pixelFit(generated, sourceA, sourceB, clamp: false)
-        var fitted = Self.pixelFit(detail(generated), detail(sourceA), detail(sourceB), clamp: true)
+        var fitted = Self.pixelFit(d.g, d.a, d.b, clamp: true)
         for i in 0..<fitted.count {
             let v = exact.values[i]
             if abs(v - 1) < 0.01 || abs(v) < 0.01 { fitted.values[i] = v < 0.5 ? 0 : 1 }
@@ -75,21 +92,13 @@ struct Projection {
 
     /// Σ_c g·d / Σ_c d² per pixel with a small ridge towards ½ (d = A − B, g = G − B).
     static func pixelFit(_ g: Image, _ a: Image, _ b: Image, clamp: Bool) -> Plane {
-        let n = a.planeSize
-        var gd = Plane(width: a.width, height: a.height), dd = Plane(width: a.width, height: a.height)
-        for c in 0..<a.channels {
-            for i in 0..<n {
-                let d = a.pixels[c * n + i] - b.pixels[c * n + i]
-                gd.values[i] += (g.pixels[c * n + i] - b.pixels[c * n + i]) * d
-                dd.values[i] += d * d
-            }
-        }
+        var (w, dd) = products(g, a, b)
         let ridge = Float(a.channels) * 1e-6
-        for i in 0..<n {
-            let v = (gd.values[i] + 0.5 * ridge) / (dd.values[i] + ridge)
-            gd.values[i] = clamp ? min(1, max(0, v)) : v
+        for i in 0..<w.count {
+            let v = (w.values[i] + 0.5 * ridge) / (dd.values[i] + ridge)
+            w.values[i] = clamp ? min(1, max(0, v)) : v
         }
-        return gd
+        return w
     }
 
     /// The decision map: w ≥ ½, islands below `islandFraction` of the area flipped, then blended

@@ -35,7 +35,7 @@ extension FusionSettings {
             let generator: FusionDiffGenerator
             do {
                 modelFile = try ModelFile.parse(data, path: path)
-                generator = try FusionDiffGenerator(model: modelFile, path: path, steps: steps, seed: seed)
+                generator = try FusionDiffGenerator(model: modelFile, path: path, steps: steps, seed: seed, views: views)
             } catch {
                 throw SettingsError(key: "model", message: "\(error)")
             }

@@ -31,6 +31,9 @@ public struct FusionSettings: Codable, Sendable, Equatable {
     public var steps: Int = 2
     /// Seed of the sampler's initial noise.
     public var seed: UInt64 = 0
+    /// Symmetry views of each pair generated and averaged by `fusiondiff` (1…8; each one more
+    /// model pass; see `SymmetryView`).
+    public var views: Int = 1
     /// Pairwise order across the slices.
     public var order: PairOrder = .sequential
     /// Source-faithful projection of the generated image.
@@ -49,7 +52,7 @@ public struct FusionSettings: Codable, Sendable, Equatable {
     public static let keys: [String] = CodingKeys.allCases.map(\.rawValue)
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case engine, model, steps, seed, order
+        case engine, model, steps, seed, views, order
         case projection, projectionWindow = "projection_window", islandFraction = "island_fraction"
         case bandRadius = "band_radius", bandEpsilon = "band_epsilon"
         case align, alignReference = "align_reference", gainOffset = "gain_offset", keepSize = "keep_size"
@@ -65,6 +68,7 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         model = try c.decodeIfPresent(String.self, forKey: .model)
         steps = try c.decodeIfPresent(Int.self, forKey: .steps) ?? d.steps
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        views = try c.decodeIfPresent(Int.self, forKey: .views) ?? d.views
         order = try c.decodeIfPresent(PairOrder.self, forKey: .order) ?? d.order
         projection.mode = try c.decodeIfPresent(ProjectionMode.self, forKey: .projection) ?? d.projection.mode
         projection.window = try c.decodeIfPresent(Int.self, forKey: .projectionWindow) ?? d.projection.window
@@ -89,6 +93,8 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         try c.encodeIfPresent(model, forKey: .model)
         try c.encode(steps, forKey: .steps)
         try c.encode(seed, forKey: .seed)
+        // Written only when used, so settings (and profile fingerprints) from before the key are unchanged.
+        if views != 1 { try c.encode(views, forKey: .views) }
         try c.encode(order, forKey: .order)
         try c.encode(projection.mode, forKey: .projection)
         try c.encode(projection.window, forKey: .projectionWindow)
@@ -113,6 +119,7 @@ public struct FusionSettings: Codable, Sendable, Equatable {
             if !ok { throw SettingsError(key: key.rawValue, message: "value \(value) is out of range; allowed: \(allowed)") }
         }
         try check((1...2000).contains(steps), .steps, steps, "1…2000")
+        try check((1...SymmetryView.all.count).contains(views), .views, views, "1…\(SymmetryView.all.count)")
         try check(projection.window >= 1 && projection.window % 2 == 1, .projectionWindow, projection.window, "an odd number ≥ 1")
         try check(projection.islandFraction >= 0 && projection.islandFraction < 0.5, .islandFraction, projection.islandFraction, "0 ≤ f < 0.5")
         try check(projection.bandRadius >= 0, .bandRadius, projection.bandRadius, "≥ 0")

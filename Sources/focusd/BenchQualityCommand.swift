@@ -23,6 +23,7 @@ struct BenchQualityCommand: AsyncParsableCommand {
     @Option(help: "Model files (repeatable); none = baselines only.") var model: [String] = []
     @Option(help: "Step counts K.") var steps: String = "1,2,4,8,16,32"
     @Option(help: "Projection modes: decision, soft, none.") var projection: String = "decision,none"
+    @Option(help: "Symmetry views averaged per pair (comma-separated, each 1…8; 1 = none).") var views: String = "1"
     @Option(help: "Use only the first N pairs.") var pairs: Int?
     @Option(help: "Tile edge for the model engines (0 = untiled).") var tile: Int = 0
     @Option(help: "SVG plot path; 'none' to skip.") var svg: String = "bench-quality.svg"
@@ -32,9 +33,13 @@ struct BenchQualityCommand: AsyncParsableCommand {
     func validate() throws {
         if stepList.isEmpty { throw ValidationError("--steps takes comma-separated positive integers") }
         if projectionList.isEmpty { throw ValidationError("--projection takes decision, soft and/or none") }
+        if viewList.isEmpty || viewList.contains(where: { !(1...SymmetryView.all.count).contains($0) }) {
+            throw ValidationError("--views takes comma-separated counts, each 1…\(SymmetryView.all.count)")
+        }
     }
 
     var stepList: [Int] { steps.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 } }
+    var viewList: [Int] { views.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
     var projectionList: [ProjectionMode] { projection.split(separator: ",").compactMap { ProjectionMode(rawValue: $0.trimmingCharacters(in: .whitespaces)) } }
 
     struct Row {
@@ -43,6 +48,7 @@ struct BenchQualityCommand: AsyncParsableCommand {
         var parameters: Int?
         var objective: String?
         var steps: Int?
+        var views: Int = 1
         var projection: String
         var qabf: [Double] = []
         var qcb: [Double] = []
@@ -72,14 +78,17 @@ struct BenchQualityCommand: AsyncParsableCommand {
         ]
         for path in model {
             let loaded = try ModelFileLoader.load(path, configPath: nil)
-            for k in stepList {
-                let generator = FusionDiffGenerator(network: loaded.network, schedule: loaded.model.schedule, steps: min(k, loaded.model.schedule.timesteps))
-                for mode in projectionList {
-                    var options = ProjectionOptions()
-                    options.mode = mode
-                    let row = Row(engine: "fusiondiff", model: path, parameters: loaded.network.parameterCount,
-                                  objective: loaded.model.configuration.prediction.rawValue, steps: k, projection: mode.rawValue)
-                    engines.append((row, PairwiseEngine(generator: generator, projection: options, tiling: TileOptions(size: tile))))
+            for n in viewList {
+                for k in stepList {
+                    let generator = FusionDiffGenerator(network: loaded.network, schedule: loaded.model.schedule,
+                                                        steps: min(k, loaded.model.schedule.timesteps), views: n)
+                    for mode in projectionList {
+                        var options = ProjectionOptions()
+                        options.mode = mode
+                        let row = Row(engine: "fusiondiff", model: path, parameters: loaded.network.parameterCount,
+                                      objective: loaded.model.configuration.prediction.rawValue, steps: k, views: n, projection: mode.rawValue)
+                        engines.append((row, PairwiseEngine(generator: generator, projection: options, tiling: TileOptions(size: tile))))
+                    }
                 }
             }
         }
@@ -107,7 +116,7 @@ struct BenchQualityCommand: AsyncParsableCommand {
                     if let m = r.model { o["model"] = m }
                     if let p = r.parameters { o["parameters"] = p }
                     if let obj = r.objective { o["objective"] = obj }
-                    if let k = r.steps { o["steps"] = k }
+                    if let k = r.steps { o["steps"] = k; o["views"] = r.views }
                     return o
                 },
             ]
@@ -117,12 +126,12 @@ struct BenchQualityCommand: AsyncParsableCommand {
         }
         print("dataset \(dataset), \(pairFiles.count) pairs, \(Compute.threads) threads; means over pairs")
         func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text : text + String(repeating: " ", count: width - text.count) }
-        print([pad("engine", 11), pad("model", 28), pad("params", 10), pad("objective", 9), pad("K", 4), pad("projection", 10),
+        print([pad("engine", 11), pad("model", 28), pad("params", 10), pad("objective", 9), pad("K", 4), pad("views", 5), pad("projection", 10),
                pad("Q_AB/F", 7), pad("Q_CB", 7), "s/pair"].joined(separator: " "))
         for r in rows {
             let modelName = r.model.map { ($0 as NSString).lastPathComponent } ?? "-"
             print([pad(r.engine, 11), pad(modelName, 28), pad(r.parameters.map { String($0) } ?? "-", 10), pad(r.objective ?? "-", 9),
-                   pad(r.steps.map { String($0) } ?? "-", 4), pad(r.projection, 10), pad(String(format: "%.4f", r.mean(r.qabf)), 7),
+                   pad(r.steps.map { String($0) } ?? "-", 4), pad(r.steps == nil ? "-" : String(r.views), 5), pad(r.projection, 10), pad(String(format: "%.4f", r.mean(r.qabf)), 7),
                    pad(String(format: "%.4f", r.mean(r.qcb)), 7), String(format: "%.2f", r.mean(r.seconds))].joined(separator: " "))
         }
         if svg != "none" { print("plot: \(svg)") }
@@ -168,7 +177,7 @@ enum QualityPlot {
         var series: [String: [(Int, Double)]] = [:]
         var order: [String] = []
         for r in rows where r.steps != nil {
-            let key = "\((r.model.map { ($0 as NSString).lastPathComponent }) ?? "") \(r.projection)"
+            let key = "\((r.model.map { ($0 as NSString).lastPathComponent }) ?? "") \(r.projection)" + (r.views > 1 ? " ×\(r.views) views" : "")
             if series[key] == nil { order.append(key) }
             series[key, default: []].append((r.steps!, r.mean(r.qabf)))
         }

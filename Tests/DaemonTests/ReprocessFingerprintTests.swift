@@ -9,6 +9,7 @@ import Testing
         ("engine", { $0.engine = .control }),
         ("steps", { $0.steps += 1 }),
         ("seed", { $0.seed += 1 }),
+        ("views", { $0.views = 2 }),
         ("order", { $0.order = .tree }),
         ("projection", { $0.projection.mode = .soft }),
         ("projection_window", { $0.projection.window += 2 }),
@@ -83,6 +84,9 @@ import Testing
         #expect(canonical.contains("\"align_reference\":null"))
         #expect(!canonical.contains("\"model\""))
         let object = try? JSONSerialization.jsonObject(with: Data(canonical.utf8)) as? [String: Any]
-        #expect(Set(object?.keys.map { $0 } ?? []) == Set(FusionSettings.keys).subtracting(["model"]))
+        #expect(Set(object?.keys.map { $0 } ?? []) == Set(FusionSettings.keys).subtracting(["model", "views"]))
+        // A key added later is left out at its default, so fingerprints recorded before it stay valid.
+        #expect(ProfileFingerprint.canonicalSettings(#"{"engine":"reference","views":1}"#)
+                == ProfileFingerprint.canonicalSettings(#"{"engine":"reference"}"#))
     }
 }

@@ -67,6 +67,7 @@ struct ShippedProfilesTests {
         ("engine: reference\noutput_format: int7\n", "output_format", 2, "invalid value"),
         ("engine: reference\n\nsteps: 0\n", "steps", 3, "out of range"),
         ("engine: reference\nsteps: 2001\n", "steps", 2, "out of range"),
+        ("engine: reference\nviews: 9\n", "views", 2, "out of range"),
         ("engine: reference\nprojection_window: 4\n", "projection_window", 2, "out of range"),
         ("engine: reference\nisland_fraction: 0.7\n", "island_fraction", 2, "out of range"),
         ("engine: reference\nband_epsilon: 0\n", "band_epsilon", 2, "out of range"),

@@ -53,11 +53,17 @@ public enum ProfileFingerprint {
         return (compute(settings: settings, modelSHA256: modelHash), modelHash)
     }
 
+    /// Keys added after fingerprints were first recorded, with the default that reproduces the
+    /// earlier output: left out of the canonical form at that default, so outputs made before the
+    /// key existed stay up to date.
+    static let laterKeyDefaults: [String: Int] = ["views": 1]
+
     /// Sorted-key JSON of the settings with every key present (`null` when unset) and `model` removed.
     public static func canonicalSettings(_ json: String) -> String {
         guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { return json }
         var resolved = object
-        for key in FusionSettings.keys where resolved[key] == nil { resolved[key] = NSNull() }
+        for (key, value) in laterKeyDefaults where resolved[key] == nil || (resolved[key] as? Int) == value { resolved[key] = nil }
+        for key in FusionSettings.keys where resolved[key] == nil && laterKeyDefaults[key] == nil { resolved[key] = NSNull() }
         resolved["model"] = nil
         guard let data = try? JSONSerialization.data(withJSONObject: resolved, options: [.sortedKeys, .withoutEscapingSlashes]) else {
             return json

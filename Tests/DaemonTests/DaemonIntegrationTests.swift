@@ -219,6 +219,24 @@ import Testing
         #expect(intake.tick().map(\.stack) == ["lost"])
     }
 
+    /// A long start-up scan is progress: the intake reports a heartbeat every 1,000 entries, so the
+    /// systemd watchdog keeps being fed while millions of files are listed.
+    @Test func aLongScanKeepsReportingHeartbeats() throws {
+        let f = DaemonFixture()
+        let config = f.configuration()
+        for i in 0..<2_500 { drop(Data(), at: "\(f.drop)/junk-\(i).txt") }
+        let intake = Intake(configurations: config.dropFolders, journal: try f.journal(), logger: f.logger, now: { Date().timeIntervalSince1970 })
+        let beats = Counter()
+        intake.heartbeat = { beats.increment() }
+        intake.scanAll(assumeClosed: true)
+        #expect(beats.value == 2_500 / Intake.heartbeatEvery)
+    }
+
+    final class Counter: @unchecked Sendable {
+        private(set) var value = 0
+        func increment() { value += 1 }
+    }
+
     @Test func gracefulShutdownLetsTheRunningJobFinish() async throws {
         let f = DaemonFixture()
         let processor = TestProcessor(delay: 1.5)

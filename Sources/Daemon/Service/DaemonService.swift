@@ -113,6 +113,8 @@ public final class DaemonService: Service, Sendable {
         let intakeBody: @Sendable () -> Void = {
             defer { sink.yield(.intakeExited) }
             let intake = Intake(configurations: config.dropFolders, journal: journal, logger: logger, now: wallClock)
+            intake.heartbeat = { control.intakeAlive() }
+            control.intakeAlive()
             intake.scanAll(assumeClosed: true)
             if once {
                 for _ in 0..<2 {

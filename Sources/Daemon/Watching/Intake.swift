@@ -18,6 +18,12 @@ final class Intake {
     private let logger: Logger
     private let now: () -> Double
     private var refused = Set<String>()
+    /// Called every ``heartbeatEvery`` directory entries of a scan: a start-up scan of millions of
+    /// files (or a slow network file system) is progress, not a hung intake, so the service keeps
+    /// its systemd watchdog pings going.
+    var heartbeat: () -> Void = {}
+    static let heartbeatEvery = 1000
+    private var scannedEntries = 0
 
     init(configurations: [DropFolderConfiguration], journal: Journal, logger: Logger, now: @escaping () -> Double) {
         drops = configurations.map { Drop(configuration: $0, detector: StackDetector(rules: $0.detection)) }
@@ -52,6 +58,8 @@ final class Intake {
             let dir = rel.map { (root as NSString).appendingPathComponent($0) } ?? root
             guard let entries = FileOperations.listDirectory(dir) else { return }
             for entry in entries.sorted(by: { $0.display < $1.display }) {
+                scannedEntries += 1
+                if scannedEntries % Self.heartbeatEvery == 0 { heartbeat() }
                 guard let name = entry.name else {
                     refuse((dir as NSString).appendingPathComponent(entry.display),
                            "the name is not valid UTF-8; rename it (UTF-8 names only)")

@@ -40,6 +40,9 @@ struct ReprocessCommand: AsyncParsableCommand {
     @Option(help: "Stacks fused at the same time.")
     var jobs: Int = 1
 
+    @Option(help: "Loose slices: the daemon's detection.pattern, a regular expression with named captures (?<stack>…) and (?<z>…) matched against file names; matching files form one stack per 'stack' value.")
+    var pattern: String?
+
     @Option(help: "Process only shard i of n (0-based: 0/4 … 3/4), by a stable hash of each stack's id.")
     var shard: String?
 
@@ -55,6 +58,9 @@ struct ReprocessCommand: AsyncParsableCommand {
         guard progressInterval >= 0 else { throw ValidationError("--progress-interval must be ≥ 0") }
         if let shard {
             do { _ = try ShardSpec(parsing: shard) } catch { throw ValidationError(error.description) }
+        }
+        if let pattern {
+            do { _ = try ArchiveScanner.presenceRules(pattern: pattern) } catch { throw ValidationError(error.description) }
         }
         if let metricsFile, !metricsFile.hasSuffix(".prom") {
             throw ValidationError("--metrics-file \(metricsFile): must end in .prom (node_exporter's textfile collector reads only *.prom)")
@@ -77,7 +83,7 @@ struct ReprocessCommand: AsyncParsableCommand {
             settings: loaded.settings, baseDirectory: loaded.baseDirectory, profileName: profileName, outputDirectory: out,
             software: SoftwareInfo(name: FocusdBuild.name, version: FocusdBuild.version, gitCommit: FocusdBuild.gitCommit))
 
-        let all = try ArchiveScanner().scan(archives)
+        let all = try ArchiveScanner(rules: ArchiveScanner.presenceRules(pattern: pattern)).scan(archives)
         let stacks = all.filter { shardSpec.contains($0.id) }
         let shardText = shardSpec.count > 1 ? " in shard \(shardSpec)" : ""
 

@@ -44,6 +44,7 @@ struct ReprocessCommandTests {
 
     @Test(arguments: [
         ["--shard", "4/4"], ["--shard", "1/0"], ["--shard", "x"], ["--jobs", "0"], ["--metrics-file", "/tmp/m.txt"],
+        ["--pattern", "(?<stack>.+).tif"],
     ])
     func badOptionsAreUsageErrors(extra: [String]) throws {
         let out = try CLI.temporaryDirectory()

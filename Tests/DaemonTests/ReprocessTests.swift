@@ -89,6 +89,26 @@ enum SyntheticArchive {
         #expect(throws: ReprocessError.self) { try ArchiveScanner().scan(["\(archive)/nope"]) }
     }
 
+    /// With the daemon's loose-file pattern, matching slices group into one stack per `stack` value,
+    /// in `z` order; other files keep the folder rule; a bad pattern is refused with what to do.
+    @Test func theScannerGroupsLooseSlicesByTheDaemonsPattern() throws {
+        let dir = TemporaryFolder("reprocess-loose")
+        let archive = dir.sub("archive")
+        try SyntheticArchive.writeSliceFolder("\(archive)/day1", names: ["cellA_z2.tif", "cellA_z10.tif", "cellA_z1.tif",
+                                                                        "cellB_z1.tif", "cellB_z2.tif"])
+        try SyntheticArchive.writeStack("\(archive)/day1/whole.tif", slices: 2)
+        let rules = try ArchiveScanner.presenceRules(pattern: #"(?<stack>.+)_z(?<z>\d+)\.tif"#)
+        let stacks = try ArchiveScanner(rules: rules).scan([archive])
+        #expect(stacks.map(\.id) == ["day1/cellA", "day1/cellB", "day1/whole.tif"])
+        let cellA = try #require(stacks.first)
+        #expect(cellA.kind == .loose && cellA.stackName == "cellA" && cellA.outputFolder == "day1")
+        #expect(cellA.inputs.map { ($0 as NSString).lastPathComponent } == ["cellA_z1.tif", "cellA_z2.tif", "cellA_z10.tif"])
+        // Without the pattern the same files are one folder of slices (and the multi-page file its own stack).
+        #expect(try ArchiveScanner().scan([archive]).map(\.id) == ["day1", "day1/whole.tif"])
+        #expect(throws: ReprocessError.self) { try ArchiveScanner.presenceRules(pattern: "(unclosed") }
+        #expect(throws: ReprocessError.self) { try ArchiveScanner.presenceRules(pattern: #"(?<stack>.+)\.tif"#) }
+    }
+
     @Test func reprocessFusesOnceThenFindsEverythingUpToDate() throws {
         let dir = TemporaryFolder("reprocess-run")
         let archive = dir.sub("archive"), out = dir.sub("out")

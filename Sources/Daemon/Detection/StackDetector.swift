@@ -229,7 +229,8 @@ public struct StackDetector: Sendable {
         rules.extensions.contains((name as NSString).pathExtension.lowercased())
     }
 
-    private func looseMatch(_ name: String) -> (stack: String, z: String)? {
+    /// The `stack` and `z` captures when `name` matches the loose-file pattern as a whole.
+    func looseMatch(_ name: String) -> (stack: String, z: String)? {
         guard let pattern else { return nil }
         let range = NSRange(name.startIndex..., in: name)
         guard let m = pattern.firstMatch(in: name, range: range), m.range == range,

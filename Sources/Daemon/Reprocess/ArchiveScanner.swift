@@ -27,6 +27,9 @@ public struct ArchiveStack: Sendable, Equatable {
 /// - every multi-page TIFF (more than one Z slice, ImageJ hyperstacks and OME-TIFF included) is a stack;
 /// - the single-image files (PNG, JPEG, one-page TIFF) together are one stack of slices in natural name
 ///   order — when there are at least two of them, or the daemon's marker file `COMPLETE` is present;
+/// - with a loose-file `pattern` (the daemon's `detection.pattern`, named captures `stack` and `z`),
+///   single-image files whose names match it are grouped into one stack per `stack` value instead
+///   (`run7_z01.tif`, `run7_z02.tif` → stack `run7`, id `<folder>/run7`), ordered by `z`;
 /// - subfolders are searched the same way (symbolic links are not followed, as by the daemon).
 /// Grouping, ordering, hidden-file and marker rules are `StackDetector`'s (the daemon's).
 public struct ArchiveScanner: Sendable {
@@ -34,6 +37,22 @@ public struct ArchiveScanner: Sendable {
 
     public init(rules: DetectionRules = ArchiveScanner.presenceRules) {
         self.rules = rules
+    }
+
+    /// Presence rules with the daemon's loose-file `pattern` (validated like the daemon's key).
+    /// - Throws: `ReprocessError` when the expression does not compile or lacks the captures.
+    public static func presenceRules(pattern: String?) throws(ReprocessError) -> DetectionRules {
+        var rules = presenceRules
+        guard let pattern else { return rules }
+        let regex: NSRegularExpression
+        do { regex = try NSRegularExpression(pattern: pattern) } catch {
+            throw ReprocessError("--pattern: not a valid regular expression (\(error.localizedDescription)); e.g. '(?<stack>.+)_z(?<z>\\d+)\\.tif'")
+        }
+        guard regex.pattern.contains("(?<stack>"), regex.pattern.contains("(?<z>") else {
+            throw ReprocessError("--pattern: needs the named captures (?<stack>…) and (?<z>…), as the daemon's detection.pattern")
+        }
+        rules.pattern = pattern
+        return rules
     }
 
     /// The daemon's default rules with nothing to wait for.
@@ -88,7 +107,7 @@ public struct ArchiveScanner: Sendable {
                 }
                 continue
             }
-            let key = isMultiPage(path) ? name : "slices/\(name)"
+            let key = detector.looseMatch(name) != nil || isMultiPage(path) ? name : "slices/\(name)"
             detector.observe(key, signature: signature, now: now, closed: true)
             detector.observe(key, signature: signature, now: now, closed: true)
         }
@@ -108,7 +127,9 @@ public struct ArchiveScanner: Sendable {
                 stacks.append(ArchiveStack(id: id, kind: .folder, archive: root, inputs: inputs,
                                            outputFolder: id == "." ? "" : Self.parent(id), stackName: name))
             case .loose:
-                continue
+                let id = Self.join(prefix, Self.join(relative, found.name))
+                stacks.append(ArchiveStack(id: id, kind: .loose, archive: root, inputs: inputs,
+                                           outputFolder: Self.parent(id), stackName: found.name))
             }
         }
         for name in subfolders.sorted() {

@@ -1,3 +1,4 @@
+import Checksum
 import Foundation
 import Testing
 @testable import Daemon
@@ -12,6 +13,22 @@ struct ShippedProfilesTests {
     static var profileFiles: [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: profilesDirectory.path)) ?? [])
             .filter { $0.hasSuffix(".yaml") }.sorted()
+    }
+
+    /// The model card describes the model that is shipped: its sha256 row is the file's hash, and its
+    /// step count is the one recorded in the file (so a retrained model cannot ship with an old card).
+    @Test func theModelCardMatchesTheShippedModel() throws {
+        let models = Self.profilesDirectory.deletingLastPathComponent().appendingPathComponent("models")
+        let card = try String(contentsOf: models.appendingPathComponent("README.md"), encoding: .utf8)
+        let model = models.appendingPathComponent("default.safetensors").path
+        let hash = try SHA256.hex(fileAt: model)
+        #expect(card.contains("| sha256 | `\(hash)` |"), "models/README.md must give the sha256 of models/default.safetensors (\(hash))")
+        let data = try #require(FileManager.default.contents(atPath: model))
+        let headerLength = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let header = try #require(try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + headerLength))) as? [String: Any])
+        let steps = try #require((header["__metadata__"] as? [String: String])?["steps"].flatMap(Int.init))
+        let formatted = steps.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US")))
+        #expect(card.contains("**\(formatted) steps**"), "the card's last phase must state the file's \(steps) steps")
     }
 
     @Test func theShippedSetIsThere() {

@@ -85,14 +85,7 @@ extension DaemonConfiguration {
                 if d.node("quiet_seconds") == nil, contains(d, "quiet_seconds") { detection.quietSeconds = nil }
                 else if let v = try d.double("quiet_seconds", in: 0...604_800) { detection.quietSeconds = v }
                 if let v = try d.string("pattern") {
-                    do {
-                        _ = try NSRegularExpression(pattern: v)
-                    } catch {
-                        throw d.invalid("pattern", "not a valid regular expression: \(error.localizedDescription)")
-                    }
-                    guard v.contains("(?<stack>"), v.contains("(?<z>") else {
-                        throw d.invalid("pattern", "needs the named captures (?<stack>…) and (?<z>…)")
-                    }
+                    if let problem = DetectionRules.problem(withPattern: v) { throw d.invalid("pattern", problem) }
                     detection.pattern = v
                 }
                 if let v = try d.stringList("extensions") {

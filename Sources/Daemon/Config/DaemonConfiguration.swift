@@ -117,6 +117,18 @@ public struct DetectionRules: Sendable, Equatable {
     public var pattern: String? = nil
     public var extensions: [String] = ["tif", "tiff", "png", "jpg", "jpeg"]
     public init() {}
+
+    /// What is wrong with a loose-file `pattern` (nil when it is usable): it must compile and have
+    /// the named captures `stack` and `z`. One check for the daemon's configuration and `reprocess --pattern`.
+    public static func problem(withPattern pattern: String) -> String? {
+        do { _ = try NSRegularExpression(pattern: pattern) } catch {
+            return "not a valid regular expression: \(error.localizedDescription)"
+        }
+        guard pattern.contains("(?<stack>"), pattern.contains("(?<z>") else {
+            return "needs the named captures (?<stack>…) and (?<z>…)"
+        }
+        return nil
+    }
 }
 
 /// Retries of transient failures: attempt n (1-based) that failed waits

@@ -44,12 +44,8 @@ public struct ArchiveScanner: Sendable {
     public static func presenceRules(pattern: String?) throws(ReprocessError) -> DetectionRules {
         var rules = presenceRules
         guard let pattern else { return rules }
-        let regex: NSRegularExpression
-        do { regex = try NSRegularExpression(pattern: pattern) } catch {
-            throw ReprocessError("--pattern: not a valid regular expression (\(error.localizedDescription)); e.g. '(?<stack>.+)_z(?<z>\\d+)\\.tif'")
-        }
-        guard regex.pattern.contains("(?<stack>"), regex.pattern.contains("(?<z>") else {
-            throw ReprocessError("--pattern: needs the named captures (?<stack>…) and (?<z>…), as the daemon's detection.pattern")
+        if let problem = DetectionRules.problem(withPattern: pattern) {
+            throw ReprocessError("--pattern: \(problem), as the daemon's detection.pattern; e.g. '(?<stack>.+)_z(?<z>\\d+)\\.tif'")
         }
         rules.pattern = pattern
         return rules

@@ -73,7 +73,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print ratios measured in the same run.",
-        subcommands: [BenchNNCommand.self, BenchAlignCommand.self, BenchFuseCommand.self, BenchQualityCommand.self]
+        subcommands: [BenchNNCommand.self, BenchAlignCommand.self, BenchFuseCommand.self, BenchQualityCommand.self, BenchCeilingCommand.self]
     )
 }
 

@@ -64,7 +64,10 @@ struct BenchCeilingCommand: ParsableCommand {
             let made = try loaded.settings.makeEngine(baseDirectory: loaded.baseDirectory ?? FileManager.default.currentDirectoryPath)
             subjects.append(Subject(name: "profile \(name)", engine: made.engine, projection: loaded.settings.projection))
         }
-        for pair in dataset {
+        // Fuse every pair with every subject first (the engines use the compute threads), then
+        // measure the (pair, subject) tasks in parallel: each is independent and single-threaded.
+        var tasks: [(pair: Int, subject: Int, a: Image, b: Image, peak: Double, weights: [Float])] = []
+        for (p, pair) in dataset.enumerated() {
             let a = try ImageFile.read(pair.a), b = try ImageFile.read(pair.b)
             guard a.image.width == b.image.width, a.image.height == b.image.height else {
                 throw EvalError(path: pair.b, message: "is \(b.image.width)×\(b.image.height) but \(pair.a) is \(a.image.width)×\(a.image.height); a pair must share one size")
@@ -74,13 +77,26 @@ struct BenchCeilingCommand: ParsableCommand {
             for i in subjects.indices {
                 // Two slices: depth = (1 − w)·1, so the first source's weight is 1 − depth.
                 let depth = try subjects[i].engine.fuse(stack).depth.pixels
-                let weights = depth.map { min(1, max(0, 1 - $0)) }
-                subjects[i].reports.append(SelectionCeiling.measure(
-                    a: a.image, b: b.image, weights: weights, peak: peak, band: band, passes: passes,
-                    shifts: -shiftRange...shiftRange, projection: subjects[i].projection))
+                tasks.append((p, i, a.image, b.image, peak, depth.map { min(1, max(0, 1 - $0)) }))
             }
-            if !json { FileHandle.standardError.write(Data("pair \(pair.name) done\n".utf8)) }
         }
+        let results = ReportSlots(count: tasks.count)
+        let (band, passes, shiftRange) = (self.band, self.passes, self.shiftRange)
+        let projections = subjects.map(\.projection)
+        let next = ReportSlots.Counter()
+        let taskList = tasks
+        let labels = tasks.map { "pair \(dataset[$0.pair].name), \(subjects[$0.subject].name) done\n" }
+        let quiet = json
+        DispatchQueue.concurrentPerform(iterations: min(Compute.threads, tasks.count)) { _ in
+            while let t = next.take(below: taskList.count) {
+                let task = taskList[t]
+                results.set(t, SelectionCeiling.measure(
+                    a: task.a, b: task.b, weights: task.weights, peak: task.peak, band: band, passes: passes,
+                    shifts: -shiftRange...shiftRange, projection: projections[task.subject]))
+                if !quiet { FileHandle.standardError.write(Data(labels[t].utf8)) }
+            }
+        }
+        for (t, task) in tasks.enumerated() { subjects[task.subject].reports.append(results.get(t)) }
         print(json ? jsonText(subjects, pairs: dataset.count) : table(subjects, pairs: dataset.count))
     }
 
@@ -136,5 +152,34 @@ struct BenchCeilingCommand: ParsableCommand {
         ]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// Per-task results written by the parallel workers, and the shared next-task counter.
+private final class ReportSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [SelectionCeiling.Report?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ i: Int, _ report: SelectionCeiling.Report) {
+        lock.lock(); defer { lock.unlock() }
+        slots[i] = report
+    }
+
+    func get(_ i: Int) -> SelectionCeiling.Report {
+        lock.lock(); defer { lock.unlock() }
+        return slots[i]!
+    }
+
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = 0
+        func take(below count: Int) -> Int? {
+            lock.lock(); defer { lock.unlock() }
+            guard value < count else { return nil }
+            value += 1
+            return value - 1
+        }
     }
 }

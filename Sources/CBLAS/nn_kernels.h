@@ -94,6 +94,65 @@ __attribute__((target("avx2,fma"))) static inline void nn_shifted_sums_avx2(
     *sum = s;
     *squares = q;
 }
+/// SiLU's backward at the affine output: dy·σ(z)·(1 + z·(1 − σ(z))), 8 lanes.
+__attribute__((target("avx2,fma"))) static inline __m256 nn_silu_grad8(__m256 dy, __m256 z) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, nn_exp8(_mm256_sub_ps(_mm256_setzero_ps(), z))));
+    return _mm256_mul_ps(_mm256_mul_ps(dy, s), _mm256_fmadd_ps(z, _mm256_sub_ps(one, s), one));
+}
+
+/// GroupNorm backward sums over one channel plane (see nn_gn_backward_sums).
+__attribute__((target("avx2,fma"))) static inline void nn_gn_backward_sums_avx2(
+    const float *x, const float *dy, long count, float mu, float r, float gamma, float beta, int silu,
+    double *dot, double *sum) {
+    const __m256 vm = _mm256_set1_ps(mu), vr = _mm256_set1_ps(r), vg = _mm256_set1_ps(gamma), vb = _mm256_set1_ps(beta);
+    double t = 0, u = 0;
+    long i = 0;
+    while (i < count) {
+        long end = i + 1024 < count ? i + 1024 : count;
+        __m256 vdot = _mm256_setzero_ps(), vsum = _mm256_setzero_ps();
+        for (; i + 8 <= end; i += 8) {
+            __m256 xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm), vr);
+            __m256 d = _mm256_loadu_ps(dy + i);
+            if (silu) d = nn_silu_grad8(d, _mm256_fmadd_ps(vg, xh, vb));
+            vdot = _mm256_fmadd_ps(d, xh, vdot);
+            vsum = _mm256_add_ps(vsum, d);
+        }
+        float ld[8], ls[8];
+        _mm256_storeu_ps(ld, vdot);
+        _mm256_storeu_ps(ls, vsum);
+        for (int k = 0; k < 8; k++) { t += ld[k]; u += ls[k]; }
+        for (; i < end; i++) {
+            float xh = (x[i] - mu) * r, d = dy[i];
+            if (silu) { float z = gamma * xh + beta, s = 1.0f / (1.0f + expf(-z)); d = d * s * (1.0f + z * (1.0f - s)); }
+            t += (double)(d * xh);
+            u += (double)d;
+        }
+    }
+    *dot = t;
+    *sum = u;
+}
+
+/// GroupNorm backward to the input over one channel plane (see nn_gn_backward_input).
+__attribute__((target("avx2,fma"))) static inline void nn_gn_backward_input_avx2(
+    const float *x, const float *dy, float *dx, long count, float mu, float r, float gamma, float beta, int silu,
+    float mean_d, float mean_dx) {
+    const __m256 vm = _mm256_set1_ps(mu), vr = _mm256_set1_ps(r), vg = _mm256_set1_ps(gamma), vb = _mm256_set1_ps(beta);
+    const __m256 vmd = _mm256_set1_ps(mean_d), vmdx = _mm256_set1_ps(mean_dx);
+    long i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256 xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm), vr);
+        __m256 d = _mm256_loadu_ps(dy + i);
+        if (silu) d = nn_silu_grad8(d, _mm256_fmadd_ps(vg, xh, vb));
+        __m256 g = _mm256_sub_ps(_mm256_fmsub_ps(vg, d, vmd), _mm256_mul_ps(xh, vmdx));
+        _mm256_storeu_ps(dx + i, _mm256_fmadd_ps(vr, g, _mm256_loadu_ps(dx + i)));
+    }
+    for (; i < count; i++) {
+        float xh = (x[i] - mu) * r, d = dy[i];
+        if (silu) { float z = gamma * xh + beta, s = 1.0f / (1.0f + expf(-z)); d = d * s * (1.0f + z * (1.0f - s)); }
+        dx[i] += r * (gamma * d - mean_d - xh * mean_dx);
+    }
+}
 #endif
 
 /// out[i] = (in[i] − center)·scale + shift, then SiLU when `silu`; `out` may equal `in`.
@@ -116,6 +175,38 @@ static inline void nn_shifted_sums(const float *x, long count, float pilot, doub
     for (long i = 0; i < count; i++) { double d = (double)(x[i] - pilot); s += d; q += d * d; }
     *sum = s;
     *squares = q;
+}
+
+/// GroupNorm backward, one channel plane: with x̂ = (x − μ)·r and d = dy, or dy·SiLU'(z) at
+/// z = γ·x̂ + β when `silu`, writes Σ d·x̂ and Σ d (Float lanes over blocks of 1024, Double across).
+static inline void nn_gn_backward_sums(const float *x, const float *dy, long count, float mu, float r, float gamma,
+                                       float beta, int silu, double *dot, double *sum) {
+#if NN_X86
+    if (nn_has_avx2()) { nn_gn_backward_sums_avx2(x, dy, count, mu, r, gamma, beta, silu, dot, sum); return; }
+#endif
+    double t = 0, u = 0;
+    for (long i = 0; i < count; i++) {
+        float xh = (x[i] - mu) * r, d = dy[i];
+        if (silu) { float z = gamma * xh + beta, s = 1.0f / (1.0f + expf(-z)); d = d * s * (1.0f + z * (1.0f - s)); }
+        t += (double)(d * xh);
+        u += (double)d;
+    }
+    *dot = t;
+    *sum = u;
+}
+
+/// GroupNorm backward to the input, one channel plane: dx += r·(γ·d − mean_d − x̂·mean_dx), d as in
+/// nn_gn_backward_sums.
+static inline void nn_gn_backward_input(const float *x, const float *dy, float *dx, long count, float mu, float r,
+                                        float gamma, float beta, int silu, float mean_d, float mean_dx) {
+#if NN_X86
+    if (nn_has_avx2()) { nn_gn_backward_input_avx2(x, dy, dx, count, mu, r, gamma, beta, silu, mean_d, mean_dx); return; }
+#endif
+    for (long i = 0; i < count; i++) {
+        float xh = (x[i] - mu) * r, d = dy[i];
+        if (silu) { float z = gamma * xh + beta, s = 1.0f / (1.0f + expf(-z)); d = d * s * (1.0f + z * (1.0f - s)); }
+        dx[i] += r * (gamma * d - mean_d - xh * mean_dx);
+    }
 }
 
 #endif

@@ -81,12 +81,7 @@ public struct GroupNorm: Sendable, Equatable, Hashable {
                     let x = input + (n * channels + c) * plane
                     let dy = outputGradient + (n * channels + c) * plane
                     var dotXhat = 0.0, total = 0.0
-                    for i in 0..<plane {
-                        let xhat = (x[i] - mu) * r
-                        let d = gradientAtAffine(dy[i], xhat: xhat, c: c, gamma: gamma, beta: beta, silu: silu)
-                        dotXhat += Double(d * xhat)
-                        total += Double(d)
-                    }
+                    nn_gn_backward_sums(x, dy, plane, mu, r, gamma[c], beta[c], silu ? 1 : 0, &dotXhat, &total)
                     sums[2 * (n * channels + c)] = Float(dotXhat)
                     sums[2 * (n * channels + c) + 1] = Float(total)
                     groupDotXhat += dotXhat * Double(gamma[c])
@@ -97,14 +92,9 @@ public struct GroupNorm: Sendable, Equatable, Hashable {
                 let m = Double(perGroup * plane)
                 let meanD = Float(groupSum / m), meanDX = Float(groupDotXhat / m)
                 for c in g * perGroup..<(g + 1) * perGroup {
-                    let x = input + (n * channels + c) * plane
-                    let dy = outputGradient + (n * channels + c) * plane
-                    let dx = inputGradient + (n * channels + c) * plane
-                    for i in 0..<plane {
-                        let xhat = (x[i] - mu) * r
-                        let d = gradientAtAffine(dy[i], xhat: xhat, c: c, gamma: gamma, beta: beta, silu: silu)
-                        dx[i] += r * (gamma[c] * d - meanD - xhat * meanDX)
-                    }
+                    let offset = (n * channels + c) * plane
+                    nn_gn_backward_input(input + offset, outputGradient + offset, inputGradient + offset, plane,
+                                         mu, r, gamma[c], beta[c], silu ? 1 : 0, meanD, meanDX)
                 }
             }
             for n in 0..<batch {
@@ -114,16 +104,6 @@ public struct GroupNorm: Sendable, Equatable, Hashable {
                 }
             }
         }
-    }
-
-    @inline(__always)
-    private func gradientAtAffine(
-        _ dy: Float, xhat: Float, c: Int, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, silu: Bool
-    ) -> Float {
-        guard silu else { return dy }
-        let z = gamma[c] * xhat + beta[c]
-        let s = 1 / (1 + scalarExp(-z))
-        return dy * s * (1 + z * (1 - s))
     }
 }
 

@@ -13,6 +13,9 @@ private let normCases: [NormCase] = [
     NormCase(n: 2, c: 8, plane: 25, groups: 32, silu: true),   // min(32, 8) = 8 groups
     NormCase(n: 3, c: 5, plane: 4, groups: 1, silu: false),
     NormCase(n: 1, c: 12, plane: 33, groups: 4, silu: true),
+    // Planes past the vector kernels' 1,024-element accumulation blocks, with a ragged tail.
+    NormCase(n: 2, c: 4, plane: 2_053, groups: 2, silu: true),
+    NormCase(n: 1, c: 2, plane: 1_031, groups: 1, silu: false),
 ]
 
 @Suite("GroupNorm")

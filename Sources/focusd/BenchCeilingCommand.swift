@@ -10,13 +10,15 @@ struct BenchCeilingCommand: ParsableCommand {
         commandName: "ceiling",
         abstract: "How high Q_AB/F goes for fusions that only select source pixels, around the control's and a profile's decision maps.",
         discussion: """
-            For every pair NN_A.* / NN_B.* in --dataset, takes the decision map of the control (7×7
-            Laplacian energy through the decision projection) and of each --profile, and scores on
-            grey luminance: the map as blended; the best uniform boundary shift (every boundary
-            moved by the same k pixels, --shift-range); the seam-free bound (each pixel's Q_AB/F term
-            from the selected source's own image — no blend reaches it); and greedy single-pixel flips
-            that raise Q_AB/F's own numerator, within --band pixels of a boundary and anywhere, with
-            the Q_CB each costs. Means over pairs. Examples:
+            For every pair NN_A.* / NN_B.* in --dataset, takes the decision map of the control (7×7 \
+            Laplacian energy through the decision projection) and of each --profile, and scores on grey \
+            luminance: the map as blended; the best uniform boundary shift (every boundary moved by the \
+            same k pixels, up to --shift-range); the seam-free bound (each pixel's Q_AB/F term from the \
+            selected source's own image — no blend reaches it); and greedy single-pixel flips that raise \
+            Q_AB/F's own numerator, within --band pixels of a boundary and anywhere, with the Q_CB each \
+            costs. Means over pairs.
+
+            Examples:
               focusd bench ceiling
               focusd bench ceiling --profile default --profile quality --pairs 3 --json
             """)

@@ -60,6 +60,9 @@ struct BenchCeilingCommand: ParsableCommand {
         for name in profile where name != "none" {
             let path = try ProfilesCommand.locate(name, extra: nil)
             let loaded = try ProfileLoader.load(.file(path), configurationFile: path)
+            guard loaded.settings.engine != .reference else {
+                throw EvalError(path: path, message: "uses the reference engine, which blends pyramid levels and has no decision map; give a control or fusiondiff profile")
+            }
             guard loaded.settings.projection.mode == .decision else {
                 throw EvalError(path: path, message: "uses the \(loaded.settings.projection.mode.rawValue) projection; the ceiling is measured around decision maps — give a profile with projection: decision")
             }

@@ -55,7 +55,7 @@ struct BenchCeilingCommandTests {
         #expect(result.stderr.contains(dir.path))
     }
 
-    @Test func aSoftProjectionProfileIsRefused() throws {
+    @Test func profilesWithoutADecisionMapAreRefused() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         try Self.writePair(in: dir.path)
@@ -64,5 +64,9 @@ struct BenchCeilingCommandTests {
         let result = try CLI.run(["bench", "ceiling", "--dataset", dir.path, "--profile", profile, "--passes", "1"])
         #expect(result.status == 1)
         #expect(result.stderr.contains("soft.yaml") && result.stderr.contains("decision"), "stderr: \(result.stderr)")
+
+        let reference = try CLI.run(["bench", "ceiling", "--dataset", dir.path, "--profile", "reference", "--passes", "1"])
+        #expect(reference.status == 1)
+        #expect(reference.stderr.contains("reference.yaml") && reference.stderr.contains("no decision map"), "stderr: \(reference.stderr)")
     }
 }

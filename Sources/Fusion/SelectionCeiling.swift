@@ -12,12 +12,17 @@ import Imaging
 ///   for k > 0, dilated for k < 0), re-blended in the projection's band; the best k of `shifts`,
 ///   i.e. the most any uniform boundary placement gains;
 /// - `seamFree`: each pixel's Q_AB/F term taken from the source the binary map selects, as if the
-///   seam between them cost nothing. A bound, not an image: no convex blend of the sources reaches
-///   it, since the seam's Sobel window sees both;
+///   seam between them cost nothing: what this map's selection would score without seams. Not an
+///   image — at a seam the Sobel window sees both sources;
 /// - `bandFlips` and `anywhereFlips`: greedy single-pixel flips of the binary map that raise
 ///   Q_AB/F's own numerator (within `band` pixels of a boundary, or anywhere), repeated `passes`
-///   times. This optimises the metric itself pixel by pixel; its Q_CB shows what that costs.
+///   times. This optimises the metric itself pixel by pixel; its Q_CB shows what that costs;
+/// - `bandBlends`: the same within the band, but each pixel may take any weight of
+///   ``blendLevels`` — blends at the boundary chosen by the metric.
 public enum SelectionCeiling {
+    /// The weights ``Report/bandBlends`` may give a pixel of the first source.
+    public static let blendLevels: [Float] = [0, 0.25, 0.5, 0.75, 1]
+
     public struct Scores: Sendable, Equatable {
         public var qabf: Double
         /// Chen–Blum of the same image; nil for a bound that is not an image.
@@ -31,6 +36,7 @@ public enum SelectionCeiling {
         public var bestShiftPixels: Int
         public var seamFree: Scores
         public var bandFlips: Scores
+        public var bandBlends: Scores
         public var anywhereFlips: Scores
         /// Fraction of pixels ``anywhereFlips`` changed from the binary map.
         public var anywhereFlippedFraction: Double
@@ -77,11 +83,12 @@ public enum SelectionCeiling {
         }
         let inBand = field.nearBoundary(binary, radius: band)
         let bandMap = field.greedyFlips(binary, candidates: inBand, passes: passes)
+        let bandBlend = field.greedyLevels(binary.map { $0 ? 1 : 0 }, levels: blendLevels, candidates: inBand, passes: passes)
         let anywhereMap = field.greedyFlips(binary, candidates: nil, passes: passes)
         let changed = zip(anywhereMap, binary).filter { $0 != $1 }.count
         return Report(given: scores(weights), bestShift: bestShift, bestShiftPixels: bestK,
                       seamFree: Scores(qabf: field.seamFree(binary), qcb: nil),
-                      bandFlips: scores(bandMap), anywhereFlips: scores(anywhereMap),
+                      bandFlips: scores(bandMap), bandBlends: scores(bandBlend), anywhereFlips: scores(anywhereMap),
                       anywhereFlippedFraction: Double(changed) / Double(max(1, binary.count)))
     }
 }
@@ -162,44 +169,56 @@ struct EdgeField {
         return ones.values.map { $0 > 1e-6 && $0 < 1 - 1e-6 }
     }
 
-    /// Greedy flips that raise Q_AB/F's numerator. Candidates on a 3-pixel lattice (9 phases per
-    /// pass) have disjoint Sobel footprints, so each one's gain — the change of the terms in its
-    /// 3×3 neighbourhood — is exact and the flips of one phase add up: Q_AB/F never falls.
+    /// Greedy flips of a binary map that raise Q_AB/F's numerator (``greedyLevels`` with 0 and 1).
     func greedyFlips(_ start: [Bool], candidates: [Bool]?, passes: Int) -> [Bool] {
-        var m = start
+        greedyLevels(start.map { $0 ? 1 : 0 }, levels: [0, 1], candidates: candidates, passes: passes).map { $0 >= 0.5 }
+    }
+
+    /// Greedy per-pixel choices among `levels` (weights of the first source) that raise Q_AB/F's
+    /// numerator. Candidates on a 3-pixel lattice (9 phases per pass) have disjoint Sobel
+    /// footprints, so each one's gain — the change of the terms in its 3×3 neighbourhood — is exact
+    /// and the choices of one phase add up: Q_AB/F never falls.
+    func greedyLevels(_ start: [Float], levels: [Float], candidates: [Bool]?, passes: Int) -> [Float] {
+        var w = start
         for _ in 0..<passes {
-            var flipped = 0
+            var changed = 0
             for py in 0..<3 {
                 for px in 0..<3 {
-                    var trial = m
                     var phase: [Int] = []
                     for y in stride(from: py, to: height, by: 3) {
                         for x in stride(from: px, to: width, by: 3) {
                             let i = y * width + x
                             if let candidates, !candidates[i] { continue }
                             phase.append(i)
-                            trial[i].toggle()
                         }
                     }
                     guard !phase.isEmpty else { continue }
-                    let before = terms(select(m)), after = terms(select(trial))
-                    for i in phase {
-                        let x = i % width, y = i / width
-                        var gain = 0.0
-                        for dy in -1...1 {
-                            for dx in -1...1 {
-                                let xx = x + dx, yy = y + dy
-                                guard xx >= 0, yy >= 0, xx < width, yy < height else { continue }
-                                let j = yy * width + xx
-                                gain += after[j] - before[j]
+                    let before = terms(blend(w))
+                    var bestGain = [Double](repeating: 1e-9, count: phase.count)
+                    var bestLevel = phase.map { w[$0] }
+                    for level in levels {
+                        var trial = w
+                        for i in phase { trial[i] = level }
+                        let after = terms(blend(trial))
+                        for (k, i) in phase.enumerated() where level != w[i] {
+                            let x = i % width, y = i / width
+                            var gain = 0.0
+                            for dy in -1...1 {
+                                for dx in -1...1 {
+                                    let xx = x + dx, yy = y + dy
+                                    guard xx >= 0, yy >= 0, xx < width, yy < height else { continue }
+                                    let j = yy * width + xx
+                                    gain += after[j] - before[j]
+                                }
                             }
+                            if gain > bestGain[k] { bestGain[k] = gain; bestLevel[k] = level }
                         }
-                        if gain > 1e-9 { m[i].toggle(); flipped += 1 }
                     }
+                    for (k, i) in phase.enumerated() where bestLevel[k] != w[i] { w[i] = bestLevel[k]; changed += 1 }
                 }
             }
-            if flipped == 0 { break }
+            if changed == 0 { break }
         }
-        return m
+        return w
     }
 }

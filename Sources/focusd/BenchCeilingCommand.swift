@@ -14,9 +14,10 @@ struct BenchCeilingCommand: ParsableCommand {
             Laplacian energy through the decision projection) and of each --profile, and scores on grey \
             luminance: the map as blended; the best uniform boundary shift (every boundary moved by the \
             same k pixels, up to --shift-range); the seam-free bound (each pixel's Q_AB/F term from the \
-            selected source's own image — no blend reaches it); and greedy single-pixel flips that raise \
+            selected source's own image — no selection reaches it); and greedy single-pixel flips that raise \
             Q_AB/F's own numerator, within --band pixels of a boundary and anywhere, with the Q_CB each \
-            costs. Means over pairs.
+            costs; and, within the band, blends (weights 0, ¼, ½, ¾, 1) chosen the same way. Means \
+            over pairs.
 
             Examples:
               focusd bench ceiling
@@ -112,6 +113,7 @@ struct BenchCeilingCommand: ParsableCommand {
          ("best uniform boundary shift (±\(shiftRange) px)", \.bestShift),
          ("seam-free bound (not an image)", \.seamFree),
          ("Q_AB/F-greedy flips within \(band) px of a boundary", \.bandFlips),
+         ("Q_AB/F-greedy blends (w 0, ¼, ½, ¾, 1) within \(band) px", \.bandBlends),
          ("Q_AB/F-greedy flips anywhere", \.anywhereFlips)]
     }
 
@@ -138,7 +140,7 @@ struct BenchCeilingCommand: ParsableCommand {
     }
 
     func jsonText(_ subjects: [Subject], pairs: Int) -> String {
-        let keys = ["given", "best_shift", "seam_free", "band_flips", "anywhere_flips"]
+        let keys = ["given", "best_shift", "seam_free", "band_flips", "band_blends", "anywhere_flips"]
         let object: [String: Any] = [
             "dataset": dataset, "pairs": pairs, "band": band, "passes": passes, "shift_range": shiftRange,
             "subjects": subjects.map { s -> [String: Any] in

@@ -38,7 +38,7 @@ struct BenchCeilingCommandTests {
         let subjects = object?["subjects"] as? [[String: Any]] ?? []
         #expect(subjects.count == 1)
         #expect(subjects.first?["name"] as? String == "control")
-        for key in ["given", "best_shift", "seam_free", "band_flips", "anywhere_flips"] {
+        for key in ["given", "best_shift", "seam_free", "band_flips", "band_blends", "anywhere_flips"] {
             let row = subjects.first?[key] as? [String: Any]
             let q = row?["qabf"] as? Double ?? -1
             #expect(q > 0.3 && q <= 1, "\(key): \(String(describing: row))")

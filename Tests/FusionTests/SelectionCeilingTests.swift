@@ -62,6 +62,23 @@ struct SelectionCeilingTests {
         #expect(field.qabf(field.select(banded)) >= field.qabf(field.select(start)) - 1e-12)
     }
 
+    @Test func greedyBlendsTakeOnlyTheLevelsNeverLowerQABFAndStayInTheBand() {
+        let (_, a, b) = Self.pair
+        let grey = FusionMetrics.grey([a, b], peak: 255)
+        let field = EdgeField(a: grey[0].values, b: grey[1].values, width: a.width, height: a.height)
+        let start = Self.leftOf(29)
+        let band = field.nearBoundary(start.map { $0 >= 0.5 }, radius: 2)
+        let blended = field.greedyLevels(start, levels: SelectionCeiling.blendLevels, candidates: band, passes: 2)
+        #expect(field.qabf(field.blend(blended)) > field.qabf(field.blend(start)) + 1e-4)
+        for i in 0..<start.count {
+            #expect(SelectionCeiling.blendLevels.contains(blended[i]))
+            if !band[i] { #expect(blended[i] == start[i]) }
+        }
+        let report = SelectionCeiling.measure(a: a, b: b, weights: start, peak: 255, passes: 2)
+        #expect(abs(report.bandBlends.qabf - field.qabf(field.blend(blended))) < 1e-9)
+        #expect(report.bandBlends.qcb != nil)
+    }
+
     @Test func shiftSearchMovesAMisplacedBoundaryBack() {
         let (_, a, b) = Self.pair
         // A's region reaches 3 px into B's sharp half: shrinking it (k > 0) must score better.

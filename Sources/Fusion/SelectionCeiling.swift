@@ -1,8 +1,8 @@
 import Foundation
 import Imaging
 
-/// How high Q_AB/F can go for a fusion that only selects source pixels, measured around one
-/// decision map (`focusd bench ceiling`).
+/// How high Q_AB/F can go for a fusion made of the sources' own pixels, selected or blended,
+/// measured around one decision map (`focusd bench ceiling`).
 ///
 /// The default profile's acceptance asks for a Q_AB/F the decision projection has not reached with
 /// any decision map, the model's or a focus measure's. This puts numbers on why, for one pair and
@@ -46,7 +46,7 @@ public enum SelectionCeiling {
     ///
     /// - Parameters:
     ///   - peak: the sources' full scale (255 for 8-bit); nil infers it as the metrics do.
-    ///   - band: pixels from a boundary within which ``Report/bandFlips`` may flip.
+    ///   - band: pixels from a boundary within which ``Report/bandFlips`` and ``Report/bandBlends`` act.
     ///   - passes: sweeps of the greedy flips (each sweep visits every candidate once).
     ///   - shifts: boundary shifts tried for ``Report/bestShift``.
     ///   - projection: the options whose band (radius, ε) re-blends shifted maps.

@@ -7,7 +7,7 @@
 #   phase 2: --init from phase 1's EMA weights, lr 2.5e-4 (50-step warm-up), seed 2, PHASE2 steps
 #            (a lower learning rate to finish; resumable as well)
 #
-#   scripts/train-default.sh [PHASE1_STEPS] [PHASE2_STEPS]      (defaults 4300 6800, as shipped)
+#   scripts/train-default.sh [PHASE1_STEPS] [PHASE2_STEPS]      (defaults 4300 12000, as shipped)
 #
 # Release build expected at .build/release/focusd (or FOCUSD_BIN); checkpoints in CKPT_DIR
 # (default /work/train-ckpt), logs in LOG_DIR (default /work/train-logs). The result is
@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 phase1="${1:-4300}"
-phase2="${2:-6800}"
+phase2="${2:-12000}"
 bin="${FOCUSD_BIN:-.build/release/focusd}"
 ckdir="${CKPT_DIR:-/work/train-ckpt}"
 logdir="${LOG_DIR:-/work/train-logs}"

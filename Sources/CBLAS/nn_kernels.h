@@ -34,6 +34,12 @@ static inline int nn_has_avx2(void) {
 
 static inline float nn_silu_scalar(float v) { return v / (1.0f + expf(-v)); }
 
+/// SiLU's backward at pre-activation z: dy·σ(z)·(1 + z·(1 − σ(z))).
+static inline float nn_silu_grad_scalar(float dy, float z) {
+    float sg = 1.0f / (1.0f + expf(-z));
+    return dy * sg * (1.0f + z * (1.0f - sg));
+}
+
 #if NN_X86
 /// e^x for 8 lanes: Cephes range reduction, degree-6 polynomial (relative error ≈ 2e-7).
 __attribute__((target("avx2,fma"))) static inline __m256 nn_exp8(__m256 x) {
@@ -124,7 +130,7 @@ __attribute__((target("avx2,fma"))) static inline void nn_gn_backward_sums_avx2(
         for (int k = 0; k < 8; k++) { t += ld[k]; u += ls[k]; }
         for (; i < end; i++) {
             float xh = (x[i] - mu) * r, d = dy[i];
-            if (silu) { float z = gamma * xh + beta, s = 1.0f / (1.0f + expf(-z)); d = d * s * (1.0f + z * (1.0f - s)); }
+            if (silu) d = nn_silu_grad_scalar(d, gamma * xh + beta);
             t += (double)(d * xh);
             u += (double)d;
         }
@@ -149,9 +155,20 @@ __attribute__((target("avx2,fma"))) static inline void nn_gn_backward_input_avx2
     }
     for (; i < count; i++) {
         float xh = (x[i] - mu) * r, d = dy[i];
-        if (silu) { float z = gamma * xh + beta, s = 1.0f / (1.0f + expf(-z)); d = d * s * (1.0f + z * (1.0f - s)); }
+        if (silu) d = nn_silu_grad_scalar(d, gamma * xh + beta);
         dx[i] += r * (gamma * d - mean_d - xh * mean_dx);
     }
+}
+
+/// dx[i] += SiLU'(x[i])·dy[i] (see nn_silu_backward).
+__attribute__((target("avx2,fma"))) static inline void nn_silu_backward_avx2(
+    const float *x, const float *dy, float *dx, long count) {
+    long i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256 g = nn_silu_grad8(_mm256_loadu_ps(dy + i), _mm256_loadu_ps(x + i));
+        _mm256_storeu_ps(dx + i, _mm256_add_ps(_mm256_loadu_ps(dx + i), g));
+    }
+    for (; i < count; i++) dx[i] += nn_silu_grad_scalar(dy[i], x[i]);
 }
 #endif
 
@@ -187,7 +204,7 @@ static inline void nn_gn_backward_sums(const float *x, const float *dy, long cou
     double t = 0, u = 0;
     for (long i = 0; i < count; i++) {
         float xh = (x[i] - mu) * r, d = dy[i];
-        if (silu) { float z = gamma * xh + beta, s = 1.0f / (1.0f + expf(-z)); d = d * s * (1.0f + z * (1.0f - s)); }
+        if (silu) d = nn_silu_grad_scalar(d, gamma * xh + beta);
         t += (double)(d * xh);
         u += (double)d;
     }
@@ -204,9 +221,17 @@ static inline void nn_gn_backward_input(const float *x, const float *dy, float *
 #endif
     for (long i = 0; i < count; i++) {
         float xh = (x[i] - mu) * r, d = dy[i];
-        if (silu) { float z = gamma * xh + beta, s = 1.0f / (1.0f + expf(-z)); d = d * s * (1.0f + z * (1.0f - s)); }
+        if (silu) d = nn_silu_grad_scalar(d, gamma * xh + beta);
         dx[i] += r * (gamma * d - mean_d - xh * mean_dx);
     }
+}
+
+/// SiLU's backward for pre-activations `x`: dx[i] += dy[i]·σ(x)·(1 + x·(1 − σ(x))).
+static inline void nn_silu_backward(const float *x, const float *dy, float *dx, long count) {
+#if NN_X86
+    if (nn_has_avx2()) { nn_silu_backward_avx2(x, dy, dx, count); return; }
+#endif
+    for (long i = 0; i < count; i++) dx[i] += nn_silu_grad_scalar(dy[i], x[i]);
 }
 
 #endif

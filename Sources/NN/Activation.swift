@@ -1,5 +1,4 @@
 import CBLAS
-import Foundation
 
 /// Elementwise activations: SiLU `x·σ(x)` forward and backward, with a vectorised exp.
 
@@ -13,10 +12,6 @@ func affineSiLU(
 ) {
     nn_affine_silu(input, output, count, center, scale, shift, silu ? 1 : 0)
 }
-
-/// e^x of one float.
-@inline(__always)
-func scalarExp(_ x: Float) -> Float { Float(Foundation.exp(Double(x))) }
 
 /// SiLU `y = x·σ(x)`.
 public enum SiLU {
@@ -34,11 +29,8 @@ public enum SiLU {
         inputGradient: UnsafeMutablePointer<Float>, count: Int
     ) {
         Compute.parallelRanges(count, minimumPerThread: 16384) { range in
-            for i in range {
-                let x = input[i]
-                let s = 1 / (1 + scalarExp(-x))
-                inputGradient[i] += outputGradient[i] * s * (1 + x * (1 - s))
-            }
+            let o = range.lowerBound
+            nn_silu_backward(input + o, outputGradient + o, inputGradient + o, range.count)
         }
     }
 }

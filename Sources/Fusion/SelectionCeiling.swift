@@ -152,10 +152,10 @@ struct EdgeField {
             for y in 0..<height {
                 for x in 0..<width {
                     let i = y * width + x
-                    let neighbours = [x > 0 ? i - 1 : i, x < width - 1 ? i + 1 : i,
-                                      y > 0 ? i - width : i, y < height - 1 ? i + width : i]
-                    if k > 0 { next[i] = current[i] && neighbours.allSatisfy { current[$0] } }
-                    else { next[i] = current[i] || neighbours.contains { current[$0] } }
+                    // Outside the image counts as the pixel itself, so the border neither erodes nor grows.
+                    let left = current[x > 0 ? i - 1 : i], right = current[x < width - 1 ? i + 1 : i]
+                    let up = current[y > 0 ? i - width : i], down = current[y < height - 1 ? i + width : i]
+                    next[i] = k > 0 ? current[i] && left && right && up && down : current[i] || left || right || up || down
                 }
             }
             current = next

@@ -40,7 +40,7 @@ public enum Compute {
     /// the next task as they finish one (dynamic scheduling); `worker` is in `0..<threads`.
     /// `workers` caps the worker count (callers that size per-worker buffers pass the count they
     /// sized for, so a concurrent ``setThreads(_:)`` cannot overrun them).
-    static func parallelTasks(_ count: Int, workers limit: Int? = nil, _ body: (_ task: Int, _ worker: Int) -> Void) {
+    public static func parallelTasks(_ count: Int, workers limit: Int? = nil, _ body: (_ task: Int, _ worker: Int) -> Void) {
         let workers = min(limit ?? threads, threads, count)
         if workers <= 1 {
             for task in 0..<count { body(task, 0) }

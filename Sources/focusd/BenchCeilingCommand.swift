@@ -86,23 +86,17 @@ struct BenchCeilingCommand: ParsableCommand {
                 tasks.append((p, i, a.image, b.image, peak, depth.map { min(1, max(0, 1 - $0)) }))
             }
         }
-        let results = ReportSlots(count: tasks.count)
-        let (band, passes, shiftRange) = (self.band, self.passes, self.shiftRange)
-        let projections = subjects.map(\.projection)
-        let next = ReportSlots.Counter()
-        let taskList = tasks
-        let labels = tasks.map { "pair \(dataset[$0.pair].name), \(subjects[$0.subject].name) done\n" }
-        let quiet = json
-        DispatchQueue.concurrentPerform(iterations: min(Compute.threads, tasks.count)) { _ in
-            while let t = next.take(below: taskList.count) {
-                let task = taskList[t]
-                results.set(t, SelectionCeiling.measure(
+        var results = [SelectionCeiling.Report?](repeating: nil, count: tasks.count)
+        results.withUnsafeMutableBufferPointer { slots in
+            Compute.parallelTasks(tasks.count) { t, _ in
+                let task = tasks[t]
+                slots[t] = SelectionCeiling.measure(
                     a: task.a, b: task.b, weights: task.weights, peak: task.peak, band: band, passes: passes,
-                    shifts: -shiftRange...shiftRange, projection: projections[task.subject]))
-                if !quiet { FileHandle.standardError.write(Data(labels[t].utf8)) }
+                    shifts: -shiftRange...shiftRange, projection: subjects[task.subject].projection)
+                if !json { FileHandle.standardError.write(Data("pair \(dataset[task.pair].name), \(subjects[task.subject].name) done\n".utf8)) }
             }
         }
-        for (t, task) in tasks.enumerated() { subjects[task.subject].reports.append(results.get(t)) }
+        for (t, task) in tasks.enumerated() { subjects[task.subject].reports.append(results[t]!) }
         print(json ? jsonText(subjects, pairs: dataset.count) : table(subjects, pairs: dataset.count))
     }
 
@@ -159,34 +153,5 @@ struct BenchCeilingCommand: ParsableCommand {
         ]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self)
-    }
-}
-
-/// Per-task results written by the parallel workers, and the shared next-task counter.
-private final class ReportSlots: @unchecked Sendable {
-    private let lock = NSLock()
-    private var slots: [SelectionCeiling.Report?]
-
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-
-    func set(_ i: Int, _ report: SelectionCeiling.Report) {
-        lock.lock(); defer { lock.unlock() }
-        slots[i] = report
-    }
-
-    func get(_ i: Int) -> SelectionCeiling.Report {
-        lock.lock(); defer { lock.unlock() }
-        return slots[i]!
-    }
-
-    final class Counter: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value = 0
-        func take(below count: Int) -> Int? {
-            lock.lock(); defer { lock.unlock() }
-            guard value < count else { return nil }
-            value += 1
-            return value - 1
-        }
     }
 }

@@ -8,7 +8,7 @@ import NN
 struct BenchCeilingCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ceiling",
-        abstract: "How high Q_AB/F goes for fusions that only select source pixels, around the control's and a profile's decision maps.",
+        abstract: "How high Q_AB/F goes for fusions made of the sources' own pixels, selected or blended, around the control's and a profile's decision maps.",
         discussion: """
             For every pair NN_A.* / NN_B.* in --dataset, takes the decision map of the control (7×7 \
             Laplacian energy through the decision projection) and of each --profile, and scores on grey \
@@ -27,7 +27,7 @@ struct BenchCeilingCommand: ParsableCommand {
     @Option(help: "Folder of pairs NN_A.* / NN_B.*.") var dataset: String = "../shared/data/dev/lytro"
     @Option(help: "Profiles whose decision maps are measured besides the control's (repeatable; 'none' for the control only).")
     var profile: [String] = ["default"]
-    @Option(help: "Pixels from a boundary within which the band flips may act.") var band: Int = 2
+    @Option(help: "Pixels from a boundary within which the band flips and blends may act.") var band: Int = 2
     @Option(help: "Sweeps of the greedy flips.") var passes: Int = 3
     @Option(help: "Largest boundary shift tried, in pixels, each way.") var shiftRange: Int = 3
     @Option(help: "Use only the first N pairs.") var pairs: Int?

@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Module layering (DESIGN.md): each module imports only those listed before it.
-//   C shims → Checksum → Imaging → Registration → NN → FusionDiff → Fusion → Daemon → focusd
+//   C shims → Checksum → Imaging → Registration → NN → FusionDiff → Simulation → Fusion → Daemon → focusd
 let package = Package(
     name: "focusd",
     platforms: [.macOS(.v14)],
@@ -37,6 +37,9 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "NN", dependencies: ["CBLAS"]),
         .target(name: "FusionDiff", dependencies: ["NN"]),
+        // Simulated microscope stacks with ground truth (training, `bench stacks`, tests).
+        .target(name: "Simulation", dependencies: ["Imaging", "NN"],
+                swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "Fusion", dependencies: ["Imaging", "Registration", "NN", "FusionDiff"]),
         .target(
             name: "Daemon",
@@ -51,7 +54,7 @@ let package = Package(
         .executableTarget(
             name: "focusd",
             dependencies: [
-                "Checksum", "Imaging", "Registration", "NN", "FusionDiff", "Fusion", "Daemon",
+                "Checksum", "Imaging", "Registration", "NN", "FusionDiff", "Fusion", "Daemon", "Simulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -63,7 +66,8 @@ let package = Package(
         .testTarget(name: "RegistrationTests", dependencies: ["Registration", "Imaging"]),
         .testTarget(name: "NNTests", dependencies: ["NN"]),
         .testTarget(name: "FusionDiffTests", dependencies: ["FusionDiff", "NN"]),
-        .testTarget(name: "FusionTests", dependencies: ["Fusion", "FusionDiff", "Imaging", "NN"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Imaging"]),
+        .testTarget(name: "FusionTests", dependencies: ["Fusion", "FusionDiff", "Imaging", "NN", "Simulation"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Fusion", "FusionDiff", "Imaging", "Checksum"]),
         // Runs the built `focusd` executable: exit codes, messages, files end to end.
         .testTarget(name: "CLITests", dependencies: ["Imaging"]),

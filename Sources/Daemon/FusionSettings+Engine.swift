@@ -20,9 +20,7 @@ extension FusionSettings {
         case .reference:
             return EngineBundle(engine: ReferenceEngine(), model: nil)
         case .control:
-            return EngineBundle(engine: PairwiseEngine(generator: FocusMeasureGenerator(channels: 1),
-                                                       projection: projection, order: order, tiling: tiling),
-                                model: nil)
+            return EngineBundle(engine: stackEngine(generator: FocusMeasureGenerator(channels: 1)), model: nil)
         case .fusiondiff:
             let path = try resolvedModelPath(baseDirectory: baseDirectory)
             let data: Data
@@ -41,8 +39,17 @@ extension FusionSettings {
             }
             let record = ModelRecord(path: path, sha256: SHA256.hex(data),
                                      configuration: modelFile.configuration.jsonString())
-            return EngineBundle(engine: PairwiseEngine(generator: generator, projection: projection, order: order, tiling: tiling),
-                                model: record)
+            return EngineBundle(engine: stackEngine(generator: generator), model: record)
+        }
+    }
+
+    /// The N-slice engine for `composition` around a pair generator.
+    func stackEngine(generator: any PairGenerator) -> any StackFusionEngine {
+        switch composition {
+        case .selection:
+            SliceSelectionEngine(generator: generator, projection: projection, order: order, tiling: tiling, selection: selection)
+        case .pairwise:
+            PairwiseEngine(generator: generator, projection: projection, order: order, tiling: tiling)
         }
     }
 

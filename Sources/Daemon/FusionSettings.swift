@@ -45,6 +45,18 @@ public struct FusionSettings: Codable, Sendable, Equatable {
     /// Worker threads for the numerical kernels (0 = all cores).
     public var threads: Int = 0
     public var outputFormat: OutputFormat = .same
+    /// How N slices become one image: `selection` decides between measured slices and composes
+    /// once (the default; DESIGN.md "Decide between sources, compose once"); `pairwise` fuses the
+    /// running fused image with each next slice (the earlier design, needed for `projection: soft`
+    /// and `none`, which output generated or averaged images).
+    public var composition: Composition = .selection
+    /// Decisions and composition of `selection`.
+    public var selection: SelectionOptions = SelectionOptions()
+
+    /// The N-slice design (see `composition`).
+    public enum Composition: String, Codable, Sendable, CaseIterable {
+        case selection, pairwise
+    }
 
     public init() {}
 
@@ -59,6 +71,10 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         case minimumAlignScore = "min_align_score"
         case tileSize = "tile_size", tileOverlap = "tile_overlap"
         case threads, outputFormat = "output_format"
+        case composition, decision, decisionChannel = "decision_channel", evidenceSigma = "evidence_sigma"
+        case evidenceWindow = "evidence_window", decisiveSpread = "decisive_spread", medianRadius = "median_radius"
+        case surfaceRadius = "surface_radius", modelScale = "model_scale"
+        case depthOfField = "depth_of_field", noiseTolerance = "noise_tolerance"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -84,6 +100,19 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         tiling.overlap = try c.decodeIfPresent(Int.self, forKey: .tileOverlap) ?? d.tiling.overlap
         threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? d.threads
         outputFormat = try c.decodeIfPresent(OutputFormat.self, forKey: .outputFormat) ?? d.outputFormat
+        composition = try c.decodeIfPresent(Composition.self, forKey: .composition)
+            ?? (projection.mode == .decision ? .selection : .pairwise)
+        let ds = d.selection
+        selection.decision = try c.decodeIfPresent(SelectionOptions.Decision.self, forKey: .decision) ?? ds.decision
+        selection.decisionChannel = try c.decodeIfPresent(SelectionOptions.DecisionChannel.self, forKey: .decisionChannel) ?? ds.decisionChannel
+        selection.evidenceSigma = try c.decodeIfPresent(Double.self, forKey: .evidenceSigma) ?? ds.evidenceSigma
+        selection.evidenceWindow = try c.decodeIfPresent(Int.self, forKey: .evidenceWindow) ?? ds.evidenceWindow
+        selection.decisiveSpread = try c.decodeIfPresent(Double.self, forKey: .decisiveSpread) ?? ds.decisiveSpread
+        selection.medianRadius = try c.decodeIfPresent(Int.self, forKey: .medianRadius) ?? ds.medianRadius
+        selection.modelScale = try c.decodeIfPresent(Int.self, forKey: .modelScale) ?? ds.modelScale
+        selection.surfaceRadius = try c.decodeIfPresent(Int.self, forKey: .surfaceRadius) ?? ds.surfaceRadius
+        selection.depthOfField = try c.decodeIfPresent(Double.self, forKey: .depthOfField) ?? ds.depthOfField
+        selection.noiseTolerance = try c.decodeIfPresent(Double.self, forKey: .noiseTolerance) ?? ds.noiseTolerance
         try validate()
     }
 
@@ -110,6 +139,19 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         try c.encode(tiling.overlap, forKey: .tileOverlap)
         try c.encode(threads, forKey: .threads)
         try c.encode(outputFormat, forKey: .outputFormat)
+        try c.encode(composition, forKey: .composition)
+        if composition == .selection {
+            try c.encode(selection.decision, forKey: .decision)
+            try c.encode(selection.decisionChannel, forKey: .decisionChannel)
+            try c.encode(selection.evidenceSigma, forKey: .evidenceSigma)
+            try c.encode(selection.evidenceWindow, forKey: .evidenceWindow)
+            try c.encode(selection.decisiveSpread, forKey: .decisiveSpread)
+            try c.encode(selection.medianRadius, forKey: .medianRadius)
+            try c.encode(selection.modelScale, forKey: .modelScale)
+            try c.encode(selection.surfaceRadius, forKey: .surfaceRadius)
+            try c.encode(selection.depthOfField, forKey: .depthOfField)
+            try c.encode(selection.noiseTolerance, forKey: .noiseTolerance)
+        }
     }
 
     /// Checks value ranges.
@@ -130,6 +172,19 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         try check(tiling.overlap >= 0 && (tiling.size == 0 || tiling.overlap * 2 < tiling.size), .tileOverlap, tiling.overlap,
                   "≥ 0 and less than half the tile size")
         try check(threads >= 0 && threads <= 256, .threads, threads, "0 (all cores) … 256")
+        try check(selection.evidenceSigma >= 0 && selection.evidenceSigma <= 8, .evidenceSigma, selection.evidenceSigma, "0…8 px")
+        try check(selection.evidenceWindow >= 1 && selection.evidenceWindow % 2 == 1 && selection.evidenceWindow <= 63,
+                  .evidenceWindow, selection.evidenceWindow, "an odd number 1…63")
+        try check(selection.decisiveSpread >= 0, .decisiveSpread, selection.decisiveSpread, "≥ 0")
+        try check((0...7).contains(selection.medianRadius), .medianRadius, selection.medianRadius, "0…7")
+        try check((1...8).contains(selection.modelScale), .modelScale, selection.modelScale, "1…8")
+        try check((0...64).contains(selection.surfaceRadius), .surfaceRadius, selection.surfaceRadius, "0…64 px")
+        try check(selection.depthOfField >= 0 && selection.depthOfField <= 50, .depthOfField, selection.depthOfField, "0…50 slices")
+        try check(selection.noiseTolerance > 0, .noiseTolerance, selection.noiseTolerance, "> 0")
+        if composition == .selection && projection.mode != .decision {
+            throw SettingsError(key: CodingKeys.composition.rawValue,
+                                message: "composition 'selection' decides between measured slices and needs projection 'decision'; use composition 'pairwise' for projection '\(projection.mode.rawValue)'")
+        }
         if engine == .fusiondiff && (model ?? "").isEmpty {
             throw SettingsError(key: CodingKeys.model.rawValue,
                                 message: "engine 'fusiondiff' needs a model file; set 'model' to a .safetensors path (e.g. models/focusd-default.safetensors)")

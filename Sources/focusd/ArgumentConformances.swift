@@ -1,7 +1,9 @@
 import ArgumentParser
 import Daemon
 import Fusion
+import Imaging
 import Registration
+import Simulation
 
 // Enumerations that appear as command-line option values, declared once for every command.
 extension FusionSettings.Engine: ExpressibleByArgument {}
@@ -9,3 +11,7 @@ extension FusionSettings.OutputFormat: ExpressibleByArgument {}
 extension PairOrder: ExpressibleByArgument {}
 extension ProjectionMode: ExpressibleByArgument {}
 extension TransformModel: ExpressibleByArgument {}
+extension FusionSettings.Composition: ExpressibleByArgument {}
+extension SelectionOptions.Decision: ExpressibleByArgument {}
+extension MicroscopeSimulation.Modality: ExpressibleByArgument {}
+extension SampleFormat: ExpressibleByArgument {}

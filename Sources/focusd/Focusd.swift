@@ -13,6 +13,7 @@ struct Focusd: AsyncParsableCommand {
         version: FocusdBuild.version,
         subcommands: [
             FuseCommand.self,
+            SimulateCommand.self,
             DemoCommand.self,
             AlignCommand.self,
             ServeCommand.self,
@@ -73,7 +74,8 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print ratios measured in the same run.",
-        subcommands: [BenchNNCommand.self, BenchAlignCommand.self, BenchFuseCommand.self, BenchQualityCommand.self, BenchCeilingCommand.self]
+        subcommands: [BenchNNCommand.self, BenchAlignCommand.self, BenchFuseCommand.self, BenchQualityCommand.self, BenchCeilingCommand.self,
+                      BenchStacksCommand.self]
     )
 }
 

@@ -51,6 +51,8 @@ struct FuseCommand: AsyncParsableCommand {
 
 /// Fusion settings as command-line flags, shared by `fuse`, `eval` and the benchmarks.
 struct FusionOptions: ParsableArguments {
+    @Option(help: "A profile by name (searched like `focusd profiles list`) or path; other flags override its settings.")
+    var profile: String?
     @Option(help: "Fusion engine: reference, control or fusiondiff.")
     var engine: FusionSettings.Engine?
 
@@ -72,6 +74,14 @@ struct FusionOptions: ParsableArguments {
     @Flag(name: .customLong("no-projection"), help: "Write the raw generated image (same as --projection none).")
     var noProjection = false
 
+    @Option(help: "N-slice design: selection (decide between measured slices, compose once) or pairwise (fuse the running result with each slice; needed for --projection soft/none).")
+    var composition: FusionSettings.Composition?
+    @Option(help: "With selection: what decides each pair — model (the generator through the projection), evidence (focus evidence alone) or gated (evidence where decisive, the model elsewhere).")
+    var decision: SelectionOptions.Decision?
+    @Option(name: .customLong("decision-channel"), help: "With selection: the channel focus is decided on — luminance, most-signal or an index; its decisions apply to every channel.")
+    var decisionChannel: String?
+    @Option(name: .customLong("depth-of-field"), help: "With selection: blend slices up to this many slices from the chosen one where their focus evidence matches within noise (0 = pure selection).")
+    var depthOfField: Double?
     @Option(help: "Align slices first: none, translation, similarity or affine.")
     var align: TransformModel?
 
@@ -84,12 +94,23 @@ struct FusionOptions: ParsableArguments {
     @Option(name: .customLong("output-format"), help: "Fused sample format: same, uint8, uint16 or float32.")
     var outputFormat: FusionSettings.OutputFormat?
 
-    /// Folder of the profile file the settings came from (none yet: flags only).
-    var profileDirectory: String? { nil }
+    /// Folder of the profile file the settings came from.
+    var profileDirectory: String? {
+        guard let profile, let path = try? ProfilesCommand.locate(profile, extra: nil) else { return nil }
+        return ((path as NSString).deletingLastPathComponent as NSString).standardizingPath
+    }
 
-    /// The settings these flags describe, on top of the defaults.
+    /// The settings these flags describe, on top of the profile's or the defaults.
     func settings() throws -> FusionSettings {
         var s = FusionSettings()
+        if let profile {
+            let path = try ProfilesCommand.locate(profile, extra: nil)
+            do {
+                s = try ProfileLoader.load(.file(path), configurationFile: path).settings
+            } catch {
+                throw ValidationError("profile \(path): \(error)")
+            }
+        }
         if let engine { s.engine = engine }
         if let model {
             s.model = model
@@ -100,6 +121,16 @@ struct FusionOptions: ParsableArguments {
         if let order { s.order = order }
         if let projection { s.projection.mode = projection }
         if noProjection { s.projection.mode = .none }
+        if projection != nil || noProjection { s.composition = s.projection.mode == .decision ? .selection : .pairwise }
+        if let composition { s.composition = composition }
+        if let decision { s.selection.decision = decision }
+        if let decisionChannel {
+            guard let channel = SelectionOptions.DecisionChannel(decisionChannel) else {
+                throw ValidationError("--decision-channel must be luminance, most-signal or a channel index, not '\(decisionChannel)'")
+            }
+            s.selection.decisionChannel = channel
+        }
+        if let depthOfField { s.selection.depthOfField = depthOfField }
         if let align { s.alignment.model = align }
         if let tileSize { s.tiling.size = tileSize }
         if let threads { s.threads = threads }

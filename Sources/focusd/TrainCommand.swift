@@ -23,7 +23,12 @@ struct TrainCommand: AsyncParsableCommand {
             """)
 
     @Option(name: .customLong("data"), parsing: .upToNextOption, help: "Folders of triplets and/or sharp images.")
-    var data: [String]
+    var data: [String] = []
+    @Option(name: .customLong("textures"), parsing: .upToNextOption,
+            help: "In-focus images (files or folders) to simulate microscope stacks from; selection pairs from them are the training data.")
+    var textures: [String] = []
+    @Option(help: "Stacks simulated per texture (with --textures).") var stacksPerTexture: Int = 3
+    @Option(help: "Pairs taken from each simulated stack (with --textures).") var pairsPerStack: Int = 3
     @Option(help: "Output model file (the EMA weights).") var out: String
     @Option(help: "Model: small (width 32), small16, small32, paper, or a CONFIG.json / CONFIG.yaml.") var preset: String = "small"
     @Option(help: "Total number of optimisation steps.") var steps: Int
@@ -44,7 +49,8 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
 
     func validate() throws {
-        if data.isEmpty { throw ValidationError("give at least one --data folder") }
+        if data.isEmpty && textures.isEmpty { throw ValidationError("give at least one --data folder or --textures image or folder") }
+        if stacksPerTexture < 1 || pairsPerStack < 1 { throw ValidationError("--stacks-per-texture and --pairs-per-stack must be at least 1") }
         if steps < 1 { throw ValidationError("--steps must be at least 1") }
         if batch < 1 { throw ValidationError("--batch must be at least 1") }
         if crop < 8 || crop % 8 != 0 { throw ValidationError("--crop must be a positive multiple of 8") }
@@ -95,7 +101,13 @@ struct TrainCommand: AsyncParsableCommand {
         }
 
         let loadStart = Date()
-        let trainingData = try TrainingDataLoader.load(folders: data, channels: configuration.imageChannels, crop: options.crop)
+        var trainingData = data.isEmpty ? TrainingData(triplets: [], sharpImages: [])
+            : try TrainingDataLoader.load(folders: data, channels: configuration.imageChannels, crop: options.crop)
+        if !textures.isEmpty {
+            trainingData.triplets += try SimulatedTrainingPairs.make(
+                textures: textures, channels: configuration.imageChannels, crop: max(options.crop, 128),
+                stacksPerTexture: stacksPerTexture, pairsPerStack: pairsPerStack, seed: options.seed)
+        }
         say("data: \(trainingData.triplets.count) triplets, \(trainingData.sharpImages.count) sharp images (\(String(format: "%.1f", Date().timeIntervalSince(loadStart))) s)")
         let network = initialWeights ?? UNet(configuration: configuration, seed: seed)
         say("model: \(configuration.jsonString()), \(ModelPresets.grouped(network.parameterCount)) parameters; batch \(options.batchSize) of \(options.crop)², \(Compute.threads) threads")

@@ -1,0 +1,101 @@
+import Foundation
+import Imaging
+
+extension SliceSelectionEngine {
+    /// Composes the output from the decided slice-index map `chosen` (two passes over the stack).
+    func compose(_ stack: any SliceSource, chosen: Plane, noise: Plane, channel: Int?, range: StackRange,
+                 measure: FocusEvidence) throws -> FusionResult {
+        let g = stack.geometry
+        let n = g.width * g.height
+        let winner = chosen.values.map { Int32($0) }
+
+        // Pass 1: the chosen slice's evidence and its neighbours' (for the depth parabola), and the
+        // guide of the boundary band (the chosen pixels' luminance on the [−1, 1] scale).
+        var chosenEvidence = Plane(width: g.width, height: g.height)
+        var below = Plane(width: g.width, height: g.height, repeating: -1)
+        var above = Plane(width: g.width, height: g.height, repeating: -1)
+        var guide = Plane(width: g.width, height: g.height)
+        let span = range.maximum - range.minimum
+        let toUnit: Float = span > 0 ? 2 / span : 0
+        for k in 0..<stack.count {
+            let slice = try checkedSlice(stack, k)
+            let plane = Self.decisionPlane(slice, channel: channel)
+            let e = measure.evidence(plane)
+            let luminance = slice.luminance()
+            let kk = Int32(k)
+            for i in 0..<n {
+                let w = winner[i]
+                if w == kk {
+                    chosenEvidence.values[i] = e.values[i]
+                    guide.values[i] = (luminance.values[i] - range.minimum) * toUnit - 1
+                } else if w == kk + 1 {
+                    below.values[i] = e.values[i]
+                } else if w == kk - 1 {
+                    above.values[i] = e.values[i]
+                }
+            }
+        }
+
+        // Pass 2: weights and the blend.
+        var sum = [Float](repeating: 0, count: n * g.channels)
+        var total = [Float](repeating: 0, count: n)
+        var chosenWeight = [Float](repeating: 0, count: n)
+        var spread = [Float](repeating: 0, count: n)
+        let tolerance = Float(selection.noiseTolerance)
+        for i in 0..<n {
+            spread[i] = max(tolerance * measure.evidenceSpread(evidence: chosenEvidence.values[i], noise: noise.values[i]), 1e-20)
+        }
+        // Two sources are either/or (a photographic pair is not sampled through a depth of field):
+        // noise blending needs a stack of three slices or more.
+        let dof = stack.count >= 3 ? Float(selection.depthOfField) : 0
+        let r = projection.bandRadius
+        for k in 0..<stack.count {
+            let slice = try checkedSlice(stack, k)
+            let kk = Int32(k)
+            var indicator = Plane(width: g.width, height: g.height)
+            var present = false
+            for i in 0..<n where winner[i] == kk { indicator.values[i] = 1; present = true }
+            var weight = indicator
+            if present && r > 0 {
+                let smooth = indicator.guidedFiltered(guide: guide, radius: r, epsilon: Float(projection.bandEpsilon))
+                let local = indicator.boxMean(radius: r)
+                for i in 0..<n where local.values[i] > 0 && local.values[i] < 1 {
+                    weight.values[i] = min(1, max(0, smooth.values[i]))
+                }
+            }
+            if dof > 0 {
+                let e = measure.evidence(Self.decisionPlane(slice, channel: channel))
+                for i in 0..<n where winner[i] != kk && abs(Float(k) - Float(winner[i])) <= dof {
+                    let deficit = max(0, chosenEvidence.values[i] - e.values[i]) / spread[i]
+                    let w = expf(-0.5 * deficit * deficit)
+                    if w > weight.values[i] { weight.values[i] = w }
+                }
+            }
+            for i in 0..<n {
+                let w = weight.values[i]
+                guard w > 0 else { continue }
+                total[i] += w
+                if winner[i] == kk { chosenWeight[i] = w }
+                for c in 0..<g.channels { sum[c * n + i] += w * slice.pixels[c * n + i] }
+            }
+        }
+        var depth = [Float](repeating: 0, count: n)
+        var confidence = [Float](repeating: 0, count: n)
+        for i in 0..<n {
+            let t = max(total[i], 1e-20)
+            for c in 0..<g.channels { sum[c * n + i] /= t }
+            confidence[i] = min(1, chosenWeight[i] / t)
+            // Parabola through (−1, below), (0, chosen), (+1, above) where both neighbours exist.
+            var offset: Float = 0
+            let e0 = chosenEvidence.values[i], em = below.values[i], ep = above.values[i]
+            if em >= 0 && ep >= 0 {
+                let curvature = em - 2 * e0 + ep
+                if curvature < 0 { offset = min(0.5, max(-0.5, 0.5 * (em - ep) / curvature)) }
+            }
+            depth[i] = Float(winner[i]) + offset
+        }
+        return FusionResult(fused: Image(width: g.width, height: g.height, channels: g.channels, pixels: sum),
+                            depth: Image(width: g.width, height: g.height, channels: 1, pixels: depth),
+                            confidence: Image(width: g.width, height: g.height, channels: 1, pixels: confidence))
+    }
+}

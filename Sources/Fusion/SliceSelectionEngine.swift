@@ -1,0 +1,285 @@
+import Foundation
+import Imaging
+
+/// N-slice fusion that decides between sources and composes once (DESIGN.md, "Decide between
+/// sources, compose once"; issue 17).
+///
+/// The running state of the pairwise iteration is, per pixel, the slice that holds it, that
+/// slice's focus evidence (``FocusEvidence``) and its measured pixel — never a blended image. Each
+/// step puts (the current winners' pixels, the next slice) to the pair generator, exactly as
+/// `focusd train --textures` presents pairs in training, and the decision projection (islands
+/// removed, no band) says per pixel which source the generated image is made of; with
+/// `decision: gated` the evidence decides wherever it is decisive and the generator only where it
+/// is not, with `evidence` no generator is called. Sequential and tree order run the same step.
+///
+/// After all decisions, the slice-index map is median filtered and the output composed in one
+/// pass: each slice's weight is its share of the decision map blended in a narrow edge-aware band
+/// at region boundaries (as the two-source projection does) or, within `depthOfField` slices of the
+/// chosen one, how well its evidence matches the chosen slice's within the evidence's noise
+/// (`noiseTolerance`): slices that are as sharp as the chosen one within noise average the photon
+/// noise down; every output pixel stays a convex blend of measured pixels of the slices. Depth is
+/// the chosen slice refined by a parabola through its and its neighbours' evidence; confidence the
+/// chosen slice's share of the blend.
+///
+/// Memory: a fixed number of slice-sized planes whatever the stack's depth (slices are decoded
+/// again for the composition: three passes over the stack, four with a generator's range pass).
+public struct SliceSelectionEngine: StackFusionEngine {
+    /// The pair generator (nil: evidence decides alone).
+    public let generator: (any PairGenerator)?
+    public let projection: ProjectionOptions
+    public let order: PairOrder
+    public let tiling: TileOptions
+    public let selection: SelectionOptions
+
+    public init(generator: (any PairGenerator)?, projection: ProjectionOptions = .init(), order: PairOrder = .sequential,
+                tiling: TileOptions = .init(), selection: SelectionOptions = .init()) {
+        self.generator = generator
+        self.projection = projection
+        self.order = order
+        self.tiling = tiling
+        self.selection = selection
+    }
+
+    /// The per-pixel state of a run of slices.
+    struct State {
+        /// Slice index holding each pixel.
+        var winner: [Int32]
+        /// That slice's focus evidence.
+        var evidence: Plane
+        /// Smallest local noise variance seen over the run's slices.
+        var noise: Plane
+        /// Sum of every slice's evidence over the run, and the run's slice count (their mean is the
+        /// evidence a pixel shows out of focus: noise and defocused light).
+        var evidenceSum: Plane
+        var count: Int
+        /// The winners' measured pixels in the generator's space ([−1, 1], generator channels);
+        /// empty when no generator is called.
+        var pixels: Image?
+        var level: Int
+    }
+
+    var usesGenerator: Bool { generator != nil && selection.decision != .evidence }
+
+    public func fuse(_ stack: any SliceSource) throws -> FusionResult {
+        guard stack.count > 0 else { throw FusionError.emptyStack }
+        try projection.validate()
+        try selection.validate()
+        if let generator { try PairwiseEngine(generator: generator, projection: projection, order: order, tiling: tiling).validateTiling() }
+        let g = stack.geometry
+        if case let .index(n) = selection.decisionChannel, n >= g.channels {
+            throw FusionError.invalidOptions("decision channel \(n) does not exist: the stack has \(g.channels) channel(s)")
+        }
+        let range = try StackRange(measuring: stack)
+        let channel = try decisionChannel(stack)
+        let measure = FocusEvidence(sigma: selection.evidenceSigma, window: selection.evidenceWindow)
+
+        func leaf(_ index: Int) throws -> State {
+            let slice = try checkedSlice(stack, index)
+            let plane = Self.decisionPlane(slice, channel: channel)
+            let evidence = measure.evidence(plane)
+            return State(winner: [Int32](repeating: Int32(index), count: g.width * g.height),
+                         evidence: evidence, noise: FocusEvidence.noiseVariance(plane), evidenceSum: evidence, count: 1,
+                         pixels: usesGenerator ? generatorImage(slice, plane: plane, channel: channel, range: range) : nil,
+                         level: 0)
+        }
+
+        var state: State
+        switch order {
+        case .sequential:
+            state = try leaf(0)
+            for index in 1..<max(1, stack.count) { state = try merge(state, try leaf(index), measure: measure) }
+        case .tree:
+            var pending: [State] = []
+            for index in 0..<stack.count {
+                pending.append(try leaf(index))
+                while pending.count >= 2 && pending[pending.count - 1].level == pending[pending.count - 2].level {
+                    let b = pending.removeLast(), a = pending.removeLast()
+                    pending.append(try merge(a, b, measure: measure))
+                }
+            }
+            while pending.count >= 2 {
+                let b = pending.removeLast(), a = pending.removeLast()
+                pending.append(try merge(a, b, measure: measure))
+            }
+            state = pending[0]
+        }
+        var chosen = Plane(width: g.width, height: g.height, values: state.winner.map(Float.init))
+        chosen = chosen.medianFiltered(radius: selection.medianRadius, levels: stack.count)
+        if selection.surfaceRadius > 0 {
+            chosen = Self.regularised(chosen, evidence: state.evidence, meanEvidence: state.evidenceSum, slices: state.count,
+                                      measure: measure, radius: selection.surfaceRadius)
+        }
+        return try compose(stack, chosen: chosen, noise: state.noise, channel: channel, range: range, measure: measure)
+    }
+
+    /// One pairwise step: per pixel, `a`'s slice or `b`'s.
+    func merge(_ a: State, _ b: State, measure: FocusEvidence) throws -> State {
+        let n = a.winner.count
+        var keepsA = [Bool](repeating: false, count: n)
+        for i in 0..<n { keepsA[i] = a.evidence.values[i] >= b.evidence.values[i] }
+        if usesGenerator, let generator, let pa = a.pixels, let pb = b.pixels {
+            let modelKeepsA = try generatorDecision(generator, pa, pb)
+            switch selection.decision {
+            case .model:
+                keepsA = modelKeepsA
+            case .gated:
+                let threshold = Float(selection.decisiveSpread)
+                for i in 0..<n {
+                    let ea = a.evidence.values[i], eb = b.evidence.values[i]
+                    let spread = measure.evidenceSpread(evidence: max(ea, eb), noise: min(a.noise.values[i], b.noise.values[i]))
+                    if abs(ea - eb) <= threshold * spread { keepsA[i] = modelKeepsA[i] }
+                }
+            case .evidence:
+                break
+            }
+        }
+        var out = a
+        out.level = max(a.level, b.level) + 1
+        out.count = a.count + b.count
+        for i in 0..<n {
+            out.evidenceSum.values[i] = a.evidenceSum.values[i] + b.evidenceSum.values[i]
+            out.noise.values[i] = min(a.noise.values[i], b.noise.values[i])
+            if !keepsA[i] {
+                out.winner[i] = b.winner[i]
+                out.evidence.values[i] = b.evidence.values[i]
+            }
+        }
+        if var pixels = out.pixels, let pb = b.pixels {
+            let plane = pixels.planeSize
+            for c in 0..<pixels.channels { for i in 0..<n where !keepsA[i] { pixels.pixels[c * plane + i] = pb.pixels[c * plane + i] } }
+            out.pixels = pixels
+        }
+        return out
+    }
+
+    /// The generator's decision for a pair in its space: the generated image projected onto the two
+    /// sources (window and pixel fits on detail, thresholded, islands removed, no band).
+    func generatorDecision(_ generator: any PairGenerator, _ a: Image, _ b: Image) throws -> [Bool] {
+        let scale = selection.modelScale
+        if scale > 1 && a.width >= 2 * scale && a.height >= 2 * scale {
+            // The pair at 1/scale resolution (box means), the decision nearest-neighbour upsampled.
+            let small = try generatorDecisionAtFullScale(generator, a.boxDownsampled(scale), b.boxDownsampled(scale))
+            let sw = (a.width + scale - 1) / scale
+            var out = [Bool](repeating: false, count: a.planeSize)
+            for y in 0..<a.height {
+                for x in 0..<a.width { out[y * a.width + x] = small[(y / scale) * sw + x / scale] }
+            }
+            return out
+        }
+        return try generatorDecisionAtFullScale(generator, a, b)
+    }
+
+    func generatorDecisionAtFullScale(_ generator: any PairGenerator, _ a: Image, _ b: Image) throws -> [Bool] {
+        let pairwise = PairwiseEngine(generator: generator, projection: projection, order: order, tiling: tiling)
+        let generated = try pairwise.generateTiled(a, b)
+        var options = projection
+        options.bandRadius = 0
+        let projector = Projection(options: options)
+        let details = projector.details(generated: generated, a: a, b: b)
+        let fitted = projector.fittedWeights(details: details)
+        let pixel = projector.pixelWeights(generated: generated, a: a, b: b, details: details)
+        let weights = projector.decisionWeights(fitted: fitted, pixel: pixel, guide: a.luminance())
+        return weights.values.map { $0 >= 0.5 }
+    }
+
+    /// Where the chosen slice's evidence hardly rises above what the pixel shows out of focus
+    /// (flat, untextured pixels), the slice index is not measured but guessed — the maximum over N
+    /// slices of noise. There the index is taken from the surface that the well-measured pixels
+    /// around define: an evidence-weighted mean of the index over a Gaussian-like window (three box
+    /// passes of radius `radius`). A pixel's score is z = (E − Ē) / (Ē·√(2/M)): the chosen slice's
+    /// evidence E above the mean Ē over all slices, in standard deviations of a box mean of M
+    /// independent squared-noise samples; its weight is z² / (z² + z₀²) and it keeps its own decision
+    /// when z ≥ z₀ = 3 + √(2 ln N) (well above the expected maximum of N noise draws).
+    static func regularised(_ chosen: Plane, evidence: Plane, meanEvidence sum: Plane, slices: Int,
+                            measure: FocusEvidence, radius: Int) -> Plane {
+        let n = chosen.count
+        let samples = Float(measure.window * measure.window) / measure.correlationArea
+        let relative = (2 / samples).squareRoot()
+        let z0 = 3 + (2 * logf(Float(max(slices, 2)))).squareRoot()
+        var score = [Float](repeating: 0, count: n)
+        var weight = Plane(width: chosen.width, height: chosen.height)
+        var weighted = weight
+        for i in 0..<n {
+            let mean = sum.values[i] / Float(slices)
+            let z = max(0, evidence.values[i] - mean) / max(mean * relative, 1e-30)
+            score[i] = z
+            let q = z * z / (z * z + z0 * z0)
+            weight.values[i] = q
+            weighted.values[i] = q * chosen.values[i]
+        }
+        // Coarser windows where the finer ones hold too few textured pixels (large flat regions).
+        var scales: [(weight: Plane, weighted: Plane)] = []
+        for scale in [radius, 4 * radius, 16 * radius] {
+            var w = weight, wd = weighted
+            for _ in 0..<3 {
+                w = w.boxMean(radius: scale)
+                wd = wd.boxMean(radius: scale)
+            }
+            scales.append((w, wd))
+        }
+        var out = chosen
+        for i in 0..<n {
+            guard score[i] < z0 else { continue }
+            guard let support = scales.first(where: { $0.weight.values[i] >= 0.02 }) ?? scales.last,
+                  support.weight.values[i] > 1e-6 else { continue }
+            out.values[i] = min(Float(slices - 1), max(0, (support.weighted.values[i] / support.weight.values[i]).rounded()))
+        }
+        return out
+    }
+
+    /// The decision channel: nil for luminance, else a channel index.
+    func decisionChannel(_ stack: any SliceSource) throws -> Int? {
+        let g = stack.geometry
+        switch selection.decisionChannel {
+        case .luminance: return nil
+        case let .index(n): return g.channels == 1 ? nil : n
+        case .mostSignal:
+            guard g.channels > 1 else { return nil }
+            let middle = try checkedSlice(stack, stack.count / 2)
+            let measure = FocusEvidence(sigma: selection.evidenceSigma, window: selection.evidenceWindow)
+            var best = 0, bestScore = -Float.infinity
+            for c in 0..<g.channels {
+                let plane = middle.plane(c)
+                let e = measure.evidence(plane).values, v = FocusEvidence.noiseVariance(plane).values
+                let signal = e.reduce(0, +) / Float(e.count), noise = v.reduce(0, +) / Float(v.count)
+                let score = signal / max(measure.noiseGain * noise, 1e-12)
+                if score > bestScore { bestScore = score; best = c }
+            }
+            return best
+        }
+    }
+
+    /// The plane focus is decided on, in stack units.
+    static func decisionPlane(_ slice: Image, channel: Int?) -> Plane {
+        if let channel { return slice.plane(channel) }
+        return slice.luminance()
+    }
+
+    /// A slice as the generator sees it: [−1, 1] by the stack's range, in the generator's channels
+    /// (the decision plane, replicated for a colour model, unless the slice already has the
+    /// generator's channels and focus is decided on luminance).
+    func generatorImage(_ slice: Image, plane: Plane, channel: Int?, range: StackRange) -> Image {
+        let target = generator?.channels ?? 1
+        if channel == nil && slice.channels == target { return range.normalised(slice) }
+        let grey = range.normalised(Image(width: slice.width, height: slice.height, channels: 1, pixels: plane.values))
+        if target == 1 { return grey }
+        return Image(planes: [Image](repeating: grey, count: target))
+    }
+}
+
+extension Image {
+    /// Each `factor`×`factor` block averaged (partial blocks at the right and bottom edges too).
+    func boxDownsampled(_ factor: Int) -> Image {
+        let w = (width + factor - 1) / factor, h = (height + factor - 1) / factor
+        var out = [Float](repeating: 0, count: w * h * channels)
+        var counts = [Float](repeating: 0, count: w * h)
+        for y in 0..<height { for x in 0..<width { counts[(y / factor) * w + x / factor] += 1 } }
+        for c in 0..<channels {
+            for y in 0..<height {
+                for x in 0..<width { out[c * w * h + (y / factor) * w + x / factor] += pixels[c * planeSize + y * width + x] }
+            }
+            for i in 0..<(w * h) { out[c * w * h + i] /= counts[i] }
+        }
+        return Image(width: w, height: h, channels: channels, pixels: out)
+    }
+}

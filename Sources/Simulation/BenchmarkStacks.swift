@@ -1,0 +1,92 @@
+import Imaging
+
+/// The fixed, seeded set of simulated dev stacks that `focusd bench stacks` measures (issue 17):
+/// widefield fluorescence at three photon budgets, brightfield RGB (8-bit colour camera) and
+/// brightfield 16-bit, N from 8 to 40, made from in-focus textures (by default the real microscope
+/// images of `shared/data/train/microscopy`). A texture is named by file; `channel` picks one plane
+/// of a multi-channel image (nil: all of a grey image, luminance-free RGB for colour).
+public struct BenchmarkStack: Sendable, Equatable {
+    public var name: String
+    public var texture: String
+    public var channel: Int?
+    /// Side of the square centre crop of the texture, pixels.
+    public var crop: Int
+    public var settings: MicroscopeSimulation
+    /// Group of the summary table, e.g. "fluorescence 50 ph".
+    public var group: String
+
+    public init(name: String, texture: String, channel: Int?, crop: Int, settings: MicroscopeSimulation, group: String) {
+        self.name = name
+        self.texture = texture
+        self.channel = channel
+        self.crop = crop
+        self.settings = settings
+        self.group = group
+    }
+
+    /// The dev set over textures in `folder` (files that are missing or unreadable are reported by
+    /// the caller). The fluorescence textures rotate over the photon levels and slice counts so
+    /// that every level sees several textures and depths.
+    public static func devSet(photonLevels: [Double] = [50, 300, 3000], crop: Int = 256) -> [BenchmarkStack] {
+        let fluorescence: [(String, Int?)] = [
+            ("bacteria_cords_16bit.tif", nil), ("microtubules_16bit.tif", nil), ("nuclei_golgi_2ch_16bit.tif", 0),
+            ("membranes_nuclei_2ch_16bit.tif", 0), ("cell_dna_mts_actin_3ch_16bit.tif", 1),
+        ]
+        let depths = [8, 16, 24, 40, 12]
+        var set: [BenchmarkStack] = []
+        for (level, photons) in photonLevels.enumerated() {
+            for (i, (file, channel)) in fluorescence.enumerated() {
+                let slices = depths[(i + level) % depths.count]
+                var s = MicroscopeSimulation(modality: .fluorescence, slices: slices, photons: photons,
+                                             seed: UInt64(1000 + 17 * level + i))
+                s.surfaceSteps = 1 + (i % 3)
+                set.append(BenchmarkStack(name: "fl-\(Int(photons))-\(stem(file))", texture: file, channel: channel, crop: crop,
+                                          settings: s, group: "fluorescence \(Int(photons)) ph"))
+            }
+        }
+        for (i, (file, slices)) in [("cells_rgb.tif", 12), ("wound_healing_phase_contrast.jpg", 24), ("cells_rgb.tif", 32)].enumerated() {
+            var s = MicroscopeSimulation(modality: .brightfield, slices: slices, photons: 2000, seed: UInt64(2000 + i), format: .uint8)
+            s.surfaceSteps = 1 + i
+            set.append(BenchmarkStack(name: "bf-rgb-\(slices)-\(stem(file))", texture: file, channel: nil, crop: crop,
+                                      settings: s, group: "brightfield RGB"))
+        }
+        for (i, (file, slices)) in [("wound_healing_phase_contrast.jpg", 16), ("cells_rgb.tif", 40)].enumerated() {
+            var s = MicroscopeSimulation(modality: .brightfield, slices: slices, photons: 1000, seed: UInt64(3000 + i))
+            s.surfaceSteps = 2
+            set.append(BenchmarkStack(name: "bf-16-\(slices)-\(stem(file))", texture: file, channel: nil, crop: crop,
+                                      settings: s, group: "brightfield 16-bit"))
+        }
+        return set
+    }
+
+    static func stem(_ file: String) -> String {
+        let base = file.split(separator: "/").last.map(String.init) ?? file
+        return base.split(separator: ".").first.map(String.init) ?? base
+    }
+
+    /// The texture this stack simulates: the named channel, the image as it is for RGB brightfield,
+    /// luminance for 16-bit brightfield of a colour image; centre-cropped.
+    public func prepare(_ image: Image) -> Image {
+        var plane = image
+        if let channel, channel < image.channels {
+            plane = image.channel(channel)
+        } else if image.channels == 3 && settings.format != .uint8 {
+            let n = image.planeSize
+            plane = Image(width: image.width, height: image.height, channels: 1,
+                          pixels: (0..<n).map { 0.299 * image.pixels[$0] + 0.587 * image.pixels[n + $0] + 0.114 * image.pixels[2 * n + $0] })
+        } else if image.channels != 3 && settings.format == .uint8 {
+            plane = Image(planes: [Image](repeating: image.channel(0), count: 3))
+        } else if image.channels > 1 && image.channels != 3 {
+            plane = image.channel(0)
+        }
+        let side = min(crop, plane.width, plane.height)
+        let x0 = (plane.width - side) / 2, y0 = (plane.height - side) / 2
+        var out = [Float](repeating: 0, count: side * side * plane.channels)
+        for c in 0..<plane.channels {
+            for y in 0..<side {
+                for x in 0..<side { out[c * side * side + y * side + x] = plane.pixels[c * plane.planeSize + (y0 + y) * plane.width + x0 + x] }
+            }
+        }
+        return Image(width: side, height: side, channels: plane.channels, pixels: out)
+    }
+}

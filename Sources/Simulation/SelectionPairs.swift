@@ -1,0 +1,47 @@
+import Imaging
+
+/// Training pairs taken from a simulated stack exactly as sequential N-slice fusion presents them
+/// to a pair model (DESIGN.md, "Decide between sources, compose once"): source 1 is the running
+/// winner — per pixel the measured pixel of the slice, among slices 0…k−1, nearest the true
+/// surface — source 2 is slice k, and the target takes per pixel whichever of the two measured
+/// pixels lies nearer the surface (ties to source 1). Everything stays measured data, noise
+/// included: the model is taught to decide, not to invent.
+public struct SelectionPair: Sendable {
+    public var source1: Image
+    public var source2: Image
+    public var target: Image
+    /// 1 where the target takes source 1.
+    public var mask: [Float]
+}
+
+extension SimulatedStack {
+    /// The pair for slice `k` (1…N−1).
+    public func selectionPair(slice k: Int) -> SelectionPair {
+        precondition(k >= 1 && k < slices.count, "the pair's second source is slice 1…N−1")
+        let first = slices[0]
+        let n = first.planeSize, channels = first.channels
+        var a = first.pixels, target = slices[k].pixels
+        var mask = [Float](repeating: 0, count: n)
+        for p in 0..<n {
+            let h = Double(height.values[p])
+            // The slice among 0…k−1 nearest h.
+            let best = min(max(Int(h.rounded()), 0), k - 1)
+            let keepsFirst = abs(Double(best) - h) <= abs(Double(k) - h)
+            mask[p] = keepsFirst ? 1 : 0
+            for c in 0..<channels {
+                a[c * n + p] = slices[best].pixels[c * n + p]
+                if keepsFirst { target[c * n + p] = a[c * n + p] }
+            }
+        }
+        return SelectionPair(source1: Image(width: first.width, height: first.height, channels: channels, pixels: a),
+                             source2: slices[k], target: Image(width: first.width, height: first.height, channels: channels, pixels: target),
+                             mask: mask)
+    }
+
+    /// Minimum and maximum over every slice (the range fusion normalises a stack by).
+    public var valueRange: (minimum: Float, maximum: Float) {
+        var lo = Float.infinity, hi = -Float.infinity
+        for s in slices { for v in s.pixels { lo = min(lo, v); hi = max(hi, v) } }
+        return hi > lo ? (lo, hi) : (lo, lo + 1)
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import FusionDiff
+import Imaging
+import NN
+import Simulation
+
+/// `focusd train --textures`: training triplets drawn from microscope stacks simulated from a lab's
+/// sharp, in-focus images — the data-scarce regime FusionDiff promises (a handful of real images).
+///
+/// Each texture gives `stacksPerTexture` stacks (random `crop`² window, modality — fluorescence for
+/// grey 16-bit and multi-channel images, otherwise fluorescence or brightfield —, 8…32 slices,
+/// 30…3,000 photons log-uniform, PSF growth 0.6…1.6 px per slice), and each stack `pairsPerStack`
+/// selection pairs (`SimulatedStack.selectionPair`): the running winner and the next slice, scaled to
+/// [−1, 1] by the whole stack's range, exactly as sequential fusion scales and presents them.
+enum SimulatedTrainingPairs {
+    static let extensions: Set<String> = ["jpg", "jpeg", "png", "tif", "tiff"]
+
+    /// Image files named directly or found (sorted, non-recursive) in named folders.
+    static func textureFiles(_ paths: [String]) throws -> [String] {
+        var files: [String] = []
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw ModelFileError(path: path, message: "does not exist; --textures takes in-focus images or folders of them")
+            }
+            if isDirectory.boolValue {
+                files += try FileManager.default.contentsOfDirectory(atPath: path)
+                    .filter { !$0.hasPrefix(".") && extensions.contains(($0 as NSString).pathExtension.lowercased()) }
+                    .filter { !$0.contains("_A.") && !$0.contains("_B.") }  // triplet sources are blurred, not textures
+                    .sorted()
+                    .map { (path as NSString).appendingPathComponent($0) }
+            } else {
+                files.append(path)
+            }
+        }
+        return files
+    }
+
+    static func make(textures paths: [String], channels: Int, crop: Int, stacksPerTexture: Int,
+                     pairsPerStack: Int, seed: UInt64) throws -> [TrainingTriplet] {
+        var rng = SeededDraws(seed: seed ^ 0x5157_4E41_5455_5245)
+        var triplets: [TrainingTriplet] = []
+        for file in try textureFiles(paths) {
+            let image: Image
+            do {
+                image = try ImageFile.read(file).image
+            } catch {
+                FileHandle.standardError.write(Data("focusd: warning: skipping texture \(error)\n".utf8))
+                continue
+            }
+            let side = min(crop, image.width, image.height) / 8 * 8
+            guard side >= 32 else { continue }
+            let grey16 = image.channels != 3
+            for _ in 0..<stacksPerTexture {
+                let x0 = rng.index(below: image.width - side + 1), y0 = rng.index(below: image.height - side + 1)
+                // One channel (a multi-channel image's channels are different structures) or luminance.
+                let plane: Image = image.channels == 3 ? luminance(image) : image.channel(rng.index(below: image.channels))
+                let texture = cropped(plane, x0: x0, y0: y0, side: side)
+                let modality: MicroscopeSimulation.Modality = grey16 || rng.unit() < 0.5 ? .fluorescence : .brightfield
+                var settings = MicroscopeSimulation(modality: modality, slices: 8 + rng.index(below: 25),
+                                                    photons: 30 * pow(100, rng.unit()), seed: rng.next())
+                settings.defocusPerSlice = 0.6 + rng.unit()
+                settings.surfaceSteps = rng.index(below: 4)
+                guard let stack = try? MicroscopeSimulator(settings: settings).simulate(texture: texture) else { continue }
+                let (lo, hi) = stack.valueRange
+                for _ in 0..<pairsPerStack {
+                    let pair = stack.selectionPair(slice: 1 + rng.index(below: settings.slices - 1))
+                    triplets.append(TrainingTriplet(
+                        source1: TrainingDataLoader.normalised(pair.source1, lo, hi, channels),
+                        source2: TrainingDataLoader.normalised(pair.source2, lo, hi, channels),
+                        groundTruth: TrainingDataLoader.normalised(pair.target, lo, hi, channels)))
+                }
+            }
+        }
+        guard !triplets.isEmpty else {
+            throw ModelFileError(path: paths.joined(separator: ", "), message: "no usable textures (images of at least 32×32 pixels with contrast)")
+        }
+        return triplets
+    }
+
+    static func luminance(_ image: Image) -> Image {
+        let n = image.planeSize
+        var out = [Float](repeating: 0, count: n)
+        for p in 0..<n { out[p] = 0.299 * image.pixels[p] + 0.587 * image.pixels[n + p] + 0.114 * image.pixels[2 * n + p] }
+        return Image(width: image.width, height: image.height, channels: 1, pixels: out)
+    }
+
+    static func cropped(_ image: Image, x0: Int, y0: Int, side: Int) -> Image {
+        var out = [Float](repeating: 0, count: side * side * image.channels)
+        for c in 0..<image.channels {
+            for y in 0..<side {
+                for x in 0..<side { out[c * side * side + y * side + x] = image.pixels[c * image.planeSize + (y0 + y) * image.width + x0 + x] }
+            }
+        }
+        return Image(width: side, height: side, channels: image.channels, pixels: out)
+    }
+}
+
+/// The random choices of the texture pairs (SplitMix64 through `NN.SeededGenerator`).
+private struct SeededDraws {
+    var generator: SeededGenerator
+    init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
+    mutating func next() -> UInt64 { generator.next() }
+    mutating func unit() -> Double { Double(next() >> 11) / 9_007_199_254_740_992.0 }
+    mutating func index(below n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
+}

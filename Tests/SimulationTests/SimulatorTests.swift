@@ -1,0 +1,97 @@
+import Imaging
+@testable import Simulation
+import Testing
+
+/// A deterministic texture with structure at several scales (no data files needed).
+func testTexture(width: Int = 64, height: Int = 64) -> Image {
+    var pixels = [Float](repeating: 0, count: width * height)
+    for y in 0..<height {
+        for x in 0..<width {
+            let u = Float(x), v = Float(y)
+            let spots: Float = ((x / 4 + y / 4) % 3 == 0) ? 1 : 0
+            pixels[y * width + x] = 1000 + 800 * spots + 300 * sinf(u * 0.9) * cosf(v * 0.7) + 200 * sinf(u * 0.13 + v * 0.21)
+        }
+    }
+    return Image(width: width, height: height, channels: 1, pixels: pixels)
+}
+
+@Suite("Microscope simulator")
+struct SimulatorTests {
+    @Test("the same seed reproduces the stack; another seed does not")
+    func seeds() throws {
+        let texture = testTexture()
+        let a = try MicroscopeSimulator(settings: MicroscopeSimulation(slices: 6, photons: 200, seed: 5)).simulate(texture: texture)
+        let b = try MicroscopeSimulator(settings: MicroscopeSimulation(slices: 6, photons: 200, seed: 5)).simulate(texture: texture)
+        let c = try MicroscopeSimulator(settings: MicroscopeSimulation(slices: 6, photons: 200, seed: 6)).simulate(texture: texture)
+        #expect(a.slices == b.slices)
+        #expect(a.height == b.height)
+        #expect(a.slices != c.slices)
+    }
+
+    @Test("where the surface lies on a slice, that slice's noise-free value is the ground truth")
+    func truthAtFocus() throws {
+        var settings = MicroscopeSimulation(slices: 9, photons: 1e6, seed: 2)
+        settings.readNoise = 0
+        let stack = try MicroscopeSimulator(settings: settings).simulate(texture: testTexture())
+        // At 10⁶ photons the Poisson noise is 0.1 % of the signal: compare pixels within 0.05 slices of a plane.
+        var checked = 0, worst: Float = 0
+        let n = stack.groundTruth.planeSize
+        for p in 0..<n {
+            let h = stack.height.values[p]
+            let k = Int(h.rounded())
+            guard abs(h - Float(k)) < 0.05 else { continue }
+            let truth = stack.groundTruth.pixels[p], measured = stack.slices[k].pixels[p]
+            worst = max(worst, abs(measured - truth) / truth)
+            checked += 1
+        }
+        #expect(checked > 20)
+        #expect(worst < 0.02)
+    }
+
+    @Test("camera noise: mean and variance follow offset + gain·Poisson + read noise", arguments: [30.0, 300.0, 3000.0])
+    func noiseStatistics(photons: Double) throws {
+        // A flat texture: every pixel of every slice has the same expected value.
+        let flat = Image(width: 64, height: 64, channels: 1, pixels: (0..<4096).map { $0 % 2 == 0 ? 1 : 0.999 })
+        var settings = MicroscopeSimulation(slices: 4, photons: photons, seed: 9)
+        settings.background = 0
+        let stack = try MicroscopeSimulator(settings: settings).simulate(texture: flat)
+        let gain = settings.effectiveGain
+        let values = stack.slices.flatMap(\.pixels).map(Double.init)
+        let mean = values.reduce(0, +) / Double(values.count)
+        let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)
+        let expectedMean = settings.offset + gain * photons * Double(stack.groundTruth.pixels.map(Double.init).reduce(0, +)) / Double(4096) / gain / photons * photons
+        let electrons = (mean - settings.offset) / gain
+        let expectedVariance = gain * gain * (electrons + settings.readNoise * settings.readNoise) + 1.0 / 12  // + rounding
+        #expect(abs(mean - Double(stack.groundTruth.pixels[0])) / mean < 0.01)
+        #expect(abs(variance - expectedVariance) / expectedVariance < 0.06, "variance \(variance), expected \(expectedVariance), mean \(mean) vs \(expectedMean)")
+    }
+
+    @Test("the surface spans the requested part of the z range")
+    func surfaceSpan() throws {
+        var settings = MicroscopeSimulation(slices: 21, photons: 300, seed: 3)
+        settings.span = 0.5
+        let stack = try MicroscopeSimulator(settings: settings).simulate(texture: testTexture())
+        let lo = stack.height.values.min()!, hi = stack.height.values.max()!
+        #expect(abs(lo - 5) < 0.01 && abs(hi - 15) < 0.01)
+    }
+
+    @Test("a selection pair keeps, per pixel, the measured pixel nearer the surface")
+    func selectionPair() throws {
+        let stack = try MicroscopeSimulator(settings: MicroscopeSimulation(slices: 8, photons: 300, seed: 4)).simulate(texture: testTexture())
+        let pair = stack.selectionPair(slice: 5)
+        for p in stride(from: 0, to: 4096, by: 37) {
+            let h = stack.height.values[p]
+            let best = min(max(Int(h.rounded()), 0), 4)
+            #expect(pair.source1.pixels[p] == stack.slices[best].pixels[p])
+            let expected = abs(Float(best) - h) <= abs(5 - h) ? stack.slices[best].pixels[p] : stack.slices[5].pixels[p]
+            #expect(pair.target.pixels[p] == expected)
+        }
+    }
+
+    @Test("bad settings and textures are refused with a message")
+    func refusals() {
+        #expect(throws: SimulationError.self) { try MicroscopeSimulator(settings: MicroscopeSimulation(slices: 1)).simulate(texture: testTexture()) }
+        let flat = Image(width: 32, height: 32, channels: 1, repeating: 7)
+        #expect(throws: SimulationError.self) { try MicroscopeSimulator(settings: MicroscopeSimulation()).simulate(texture: flat) }
+    }
+}

@@ -165,7 +165,14 @@ public struct FusionPipeline: Sendable {
         var warnings: [String] = []
         var sliceNames: [String] = []
         var fusedGeometry: SliceGeometry?
-        for (channelIndex, original) in stacks.enumerated() {
+        // Focus decided on one channel applies to every channel: the channel stacks are fused as one.
+        let joint = settings.composition == .selection && settings.selection.decisionChannel != .luminance
+            && ChannelStack.canJoin(stacks)
+        let units: [(channels: [Int], source: any SliceSource)] = joint
+            ? [(Array(stacks.indices), ChannelStack(stacks))]
+            : stacks.enumerated().map { ([$0.offset], $0.element) }
+        for (unitIndex, unit) in units.enumerated() {
+            let original = unit.source
             var stack: any SliceSource = original
             if settings.alignment.model != .none && original.count > 1 {
                 let alignment = try timed("align") { try Aligner(options: settings.alignment).align(original) }
@@ -173,24 +180,30 @@ public struct FusionPipeline: Sendable {
                 warnings += alignment.warnings
                 stack = AlignedStack(original, alignment: alignment)
             }
-            if channelIndex == 0 { sliceNames = (0..<stack.count).map { stack.sliceName(at: $0) } }
+            if unitIndex == 0 { sliceNames = (0..<stack.count).map { stack.sliceName(at: $0) } }
             let result = try timed("fuse") { try engineBundle.engine.fuse(stack) }
-            let paths = outputs.forChannel(channelIndex, of: stacks.count)
             try timed("write") {
                 let format = outputFormat(for: stack.geometry.format)
-                let fused = Self.convert(result.fused, from: stack.geometry.format, to: format)
-                try TIFFWriter.write([fused], format: format, metadata: stack.metadata, to: paths.fused,
-                                     software: "focusd \(FocusdBuild.version)")
-                var written = [paths.fused]
                 let mapMetadata = ImageMetadata(xResolution: stack.metadata.xResolution,
                                                 yResolution: stack.metadata.yResolution,
                                                 resolutionUnit: stack.metadata.resolutionUnit)
-                if let depth = paths.depth {
+                var written: [String] = []
+                for (position, channel) in unit.channels.enumerated() {
+                    let paths = outputs.forChannel(channel, of: stacks.count)
+                    let image = unit.channels.count == 1 ? result.fused : result.fused.channel(position)
+                    let fused = Self.convert(image, from: stack.geometry.format, to: format)
+                    try TIFFWriter.write([fused], format: format, metadata: stack.metadata, to: paths.fused,
+                                         software: "focusd \(FocusdBuild.version)")
+                    written.append(paths.fused)
+                }
+                // One depth and confidence map per decision: per channel, or once for joined channels.
+                let mapPaths = joint ? outputs : outputs.forChannel(unit.channels[0], of: stacks.count)
+                if let depth = mapPaths.depth {
                     try TIFFWriter.write([result.depth], format: .float32, metadata: mapMetadata, to: depth,
                                          software: "focusd \(FocusdBuild.version)")
                     written.append(depth)
                 }
-                if let confidence = paths.confidence {
+                if let confidence = mapPaths.confidence {
                     try TIFFWriter.write([result.confidence], format: .float32, metadata: mapMetadata, to: confidence,
                                          software: "focusd \(FocusdBuild.version)")
                     written.append(confidence)

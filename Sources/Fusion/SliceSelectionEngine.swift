@@ -5,12 +5,14 @@ import Imaging
 /// sources, compose once"; issue 17).
 ///
 /// The running state of the pairwise iteration is, per pixel, the slice that holds it, that
-/// slice's focus evidence (``FocusEvidence``) and its measured pixel — never a blended image. Each
-/// step puts (the current winners' pixels, the next slice) to the pair generator, exactly as
-/// `focusd train --textures` presents pairs in training, and the decision projection (islands
-/// removed, no band) says per pixel which source the generated image is made of; with
-/// `decision: gated` the evidence decides wherever it is decisive and the generator only where it
-/// is not, with `evidence` no generator is called. Sequential and tree order run the same step.
+/// slice's focus evidence (``FocusEvidence``) and its measured pixel — never a blended image. A
+/// first pass decides each pair (holder, next slice) by evidence. The generator's pass
+/// (``generatorPass(_:generator:state:holder:channel:range:measure:)``) then puts each slice to the
+/// pair generator against the holders' measured pixels — as `focusd train --textures` presents
+/// pairs in training — and the decision projection (islands removed, no band) says per pixel which
+/// source the generated image is made of: with `decision: model` the generator decides, with
+/// `gated` only where the evidence is not decisive, with `evidence` it is not called. No decision
+/// depends on the slices' order (reversal mirrors the result; sequential and tree order agree).
 ///
 /// After all decisions, the slice-index map is median filtered and the output composed in one
 /// pass: each slice's weight is its share of the decision map blended in a narrow edge-aware band
@@ -103,6 +105,10 @@ public struct SliceSelectionEngine: StackFusionEngine {
             }
             state = pending[0]
         }
+        if usesGenerator, let generator, let holder = state.pixels {
+            state.winner = try generatorPass(stack, generator: generator, state: state, holder: holder,
+                                             channel: channel, range: range, measure: measure)
+        }
         var chosen = Plane(width: g.width, height: g.height, values: state.winner.map(Float.init))
         chosen = chosen.medianFiltered(radius: selection.medianRadius, levels: stack.count)
         if selection.surfaceRadius > 0 {
@@ -117,22 +123,6 @@ public struct SliceSelectionEngine: StackFusionEngine {
         let n = a.winner.count
         var keepsA = [Bool](repeating: false, count: n)
         for i in 0..<n { keepsA[i] = a.evidence.values[i] >= b.evidence.values[i] }
-        if usesGenerator, let generator, let pa = a.pixels, let pb = b.pixels {
-            let modelKeepsA = try generatorDecision(generator, pa, pb)
-            switch selection.decision {
-            case .model:
-                keepsA = modelKeepsA
-            case .gated:
-                let threshold = Float(selection.decisiveSpread)
-                for i in 0..<n {
-                    let ea = a.evidence.values[i], eb = b.evidence.values[i]
-                    let spread = measure.evidenceSpread(evidence: max(ea, eb), noise: min(a.noise.values[i], b.noise.values[i]))
-                    if abs(ea - eb) <= threshold * spread { keepsA[i] = modelKeepsA[i] }
-                }
-            case .evidence:
-                break
-            }
-        }
         var out = a
         out.level = max(a.level, b.level) + 1
         out.count = a.count + b.count
@@ -150,6 +140,42 @@ public struct SliceSelectionEngine: StackFusionEngine {
             out.pixels = pixels
         }
         return out
+    }
+
+    /// The generator's pass (decisions `model` and `gated`): each slice in turn is put to the
+    /// generator against the pixels' current holders — the slices the evidence pass chose, as
+    /// measured — and the decision projection says per pixel which source the generated image is
+    /// made of. Where the generator prefers slice k (everywhere for `model`; for `gated` only where
+    /// the two evidences are within `decisiveSpread` standard deviations of each other), k becomes
+    /// a candidate; each pixel moves to its candidate with the most evidence, or stays.
+    ///
+    /// Every pair is (the same holders, one slice), so no decision depends on the order the slices
+    /// come in: reversing the stack mirrors the result exactly, and sequential and tree order agree.
+    func generatorPass(_ stack: any SliceSource, generator: any PairGenerator, state: State, holder: Image,
+                       channel: Int?, range: StackRange, measure: FocusEvidence) throws -> [Int32] {
+        let n = state.winner.count
+        var candidate = state.winner
+        var candidateEvidence = [Float](repeating: -1, count: n)
+        let threshold = Float(selection.decisiveSpread)
+        for k in 0..<stack.count {
+            let slice = try checkedSlice(stack, k)
+            let plane = Self.decisionPlane(slice, channel: channel)
+            let evidence = measure.evidence(plane)
+            let keepsHolder = try generatorDecision(generator, holder, generatorImage(slice, plane: plane, channel: channel, range: range))
+            let kk = Int32(k)
+            for i in 0..<n where !keepsHolder[i] && state.winner[i] != kk {
+                let eh = state.evidence.values[i], ek = evidence.values[i]
+                if selection.decision == .gated {
+                    let spread = measure.evidenceSpread(evidence: eh, noise: state.noise.values[i])
+                    guard eh - ek <= threshold * spread else { continue }
+                }
+                if ek > candidateEvidence[i] {
+                    candidateEvidence[i] = ek
+                    candidate[i] = kk
+                }
+            }
+        }
+        return candidate
     }
 
     /// The generator's decision for a pair in its space: the generated image projected onto the two

@@ -59,6 +59,29 @@ public struct BenchmarkStack: Sendable, Equatable {
         return set
     }
 
+    /// A set over any in-focus images (a held-out check on textures the dev set does not use):
+    /// each file gives fluorescence stacks at every photon level and one 16-bit brightfield stack,
+    /// N rotating over 8…40.
+    public static func set(files: [String], photonLevels: [Double] = [50, 300, 3000], crop: Int = 256) -> [BenchmarkStack] {
+        let depths = [8, 16, 24, 40, 12]
+        var set: [BenchmarkStack] = []
+        for (i, file) in files.enumerated() {
+            for (level, photons) in photonLevels.enumerated() {
+                var s = MicroscopeSimulation(modality: .fluorescence, slices: depths[(i + level) % depths.count], photons: photons,
+                                             seed: UInt64(5000 + 31 * i + level))
+                s.surfaceSteps = 1 + (i + level) % 3
+                set.append(BenchmarkStack(name: "fl-\(Int(photons))-\(stem(file))", texture: file, channel: 0, crop: crop,
+                                          settings: s, group: "fluorescence \(Int(photons)) ph"))
+            }
+            var s = MicroscopeSimulation(modality: .brightfield, slices: depths[(i + 3) % depths.count], photons: 1000,
+                                         seed: UInt64(6000 + i))
+            s.surfaceSteps = 2
+            set.append(BenchmarkStack(name: "bf-16-\(stem(file))", texture: file, channel: nil, crop: crop,
+                                      settings: s, group: "brightfield 16-bit"))
+        }
+        return set
+    }
+
     static func stem(_ file: String) -> String {
         let base = file.split(separator: "/").last.map(String.init) ?? file
         return base.split(separator: ".").first.map(String.init) ?? base

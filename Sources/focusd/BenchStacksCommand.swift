@@ -30,6 +30,9 @@ struct BenchStacksCommand: AsyncParsableCommand {
 
     @Option(help: "Folder of in-focus textures (the set's file names are looked for in it).")
     var textures: String = "../shared/data/train/microscopy"
+    @Option(parsing: .upToNextOption,
+            help: "Instead of the dev set: these in-focus images (paths), each as fluorescence at every photon level and 16-bit brightfield.")
+    var files: [String] = []
     @Option(help: "Profiles to measure (names or paths); default: every shipped profile.")
     var profile: [String] = []
     @Option(help: "Replace the model of every fusiondiff profile with this file.")
@@ -77,14 +80,14 @@ struct BenchStacksCommand: AsyncParsableCommand {
             let base = loaded.baseDirectory ?? FileManager.default.currentDirectoryPath
             methods.append(("profile \(name)", try loaded.settings.makeEngine(baseDirectory: base).engine))
         }
-        var set = BenchmarkStack.devSet(crop: crop)
+        var set = files.isEmpty ? BenchmarkStack.devSet(crop: crop) : BenchmarkStack.set(files: files, crop: crop)
         if let only { set = set.filter { $0.name.contains(only) || $0.group.contains(only) } }
         guard !set.isEmpty else { throw ValidationError("--only \(only ?? "") matches no stack of the set") }
 
         var rows: [StackBenchRow] = []
         var textureCache: [String: Image] = [:]
         for spec in set {
-            let path = (textures as NSString).appendingPathComponent(spec.texture)
+            let path = spec.texture.hasPrefix("/") || !files.isEmpty ? spec.texture : (textures as NSString).appendingPathComponent(spec.texture)
             let image: Image
             if let cached = textureCache[path] {
                 image = cached

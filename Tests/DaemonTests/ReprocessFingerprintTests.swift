@@ -25,6 +25,17 @@ import Testing
         ("tile_overlap", { $0.tiling.overlap += 1 }),
         ("threads", { $0.threads = 3 }),
         ("output_format", { $0.outputFormat = .float32 }),
+        ("composition", { $0.composition = .pairwise }),
+        ("decision", { $0.selection.decision = .gated }),
+        ("decision_channel", { $0.selection.decisionChannel = .mostSignal }),
+        ("evidence_sigma", { $0.selection.evidenceSigma += 0.5 }),
+        ("evidence_window", { $0.selection.evidenceWindow += 2 }),
+        ("decisive_spread", { $0.selection.decisiveSpread += 1 }),
+        ("model_scale", { $0.selection.modelScale = 2 }),
+        ("median_radius", { $0.selection.medianRadius += 1 }),
+        ("surface_radius", { $0.selection.surfaceRadius += 1 }),
+        ("depth_of_field", { $0.selection.depthOfField += 1 }),
+        ("noise_tolerance", { $0.selection.noiseTolerance += 0.5 }),
     ]
 
     @Test func everySettingsKeyIsCovered() {
@@ -82,7 +93,7 @@ import Testing
     @Test func unsetOptionalKeysAreExplicitInTheCanonicalForm() {
         let canonical = ProfileFingerprint.canonicalSettings(ProfileFingerprint.encode(FusionSettings()))
         #expect(canonical.contains("\"align_reference\":null"))
-        #expect(!canonical.contains("\"model\""))
+        #expect(!canonical.contains("\"model\":"))
         let object = try? JSONSerialization.jsonObject(with: Data(canonical.utf8)) as? [String: Any]
         #expect(Set(object?.keys.map { $0 } ?? []) == Set(FusionSettings.keys).subtracting(["model", "views"]))
         // A key added later is left out at its default, so fingerprints recorded before it stay valid.

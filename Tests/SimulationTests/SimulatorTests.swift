@@ -1,3 +1,4 @@
+import Foundation
 import Imaging
 @testable import Simulation
 import Testing
@@ -9,7 +10,9 @@ func testTexture(width: Int = 64, height: Int = 64) -> Image {
         for x in 0..<width {
             let u = Float(x), v = Float(y)
             let spots: Float = ((x / 4 + y / 4) % 3 == 0) ? 1 : 0
-            pixels[y * width + x] = 1000 + 800 * spots + 300 * sinf(u * 0.9) * cosf(v * 0.7) + 200 * sinf(u * 0.13 + v * 0.21)
+            let waves: Float = 300 * sinf(u * 0.9) * cosf(v * 0.7)
+            let slow: Float = 200 * sinf(u * 0.13 + v * 0.21)
+            pixels[y * width + x] = 1000 + 800 * spots + waves + slow
         }
     }
     return Image(width: width, height: height, channels: 1, pixels: pixels)
@@ -30,40 +33,49 @@ struct SimulatorTests {
 
     @Test("where the surface lies on a slice, that slice's noise-free value is the ground truth")
     func truthAtFocus() throws {
-        var settings = MicroscopeSimulation(slices: 9, photons: 1e6, seed: 2)
+        var settings = MicroscopeSimulation(slices: 9, photons: 20_000, seed: 2)
         settings.readNoise = 0
         let stack = try MicroscopeSimulator(settings: settings).simulate(texture: testTexture())
-        // At 10⁶ photons the Poisson noise is 0.1 % of the signal: compare pixels within 0.05 slices of a plane.
+        // At 20,000 photons the Poisson noise is under 1 % of the signal (and nothing clips at 65,535): compare pixels within 0.02 slices of
+        // a plane, against the ground truth's range.
         var checked = 0, worst: Float = 0
         let n = stack.groundTruth.planeSize
+        let range = stack.groundTruth.pixels.max()! - stack.groundTruth.pixels.min()!
         for p in 0..<n {
             let h = stack.height.values[p]
             let k = Int(h.rounded())
-            guard abs(h - Float(k)) < 0.05 else { continue }
+            guard abs(h - Float(k)) < 0.02 else { continue }
             let truth = stack.groundTruth.pixels[p], measured = stack.slices[k].pixels[p]
-            worst = max(worst, abs(measured - truth) / truth)
+            worst = max(worst, abs(measured - truth) / range)
             checked += 1
         }
         #expect(checked > 20)
-        #expect(worst < 0.02)
+        #expect(worst < 0.02, "worst difference \(worst) of the range")
+        // Far from focus the slice differs from the truth (the defocus is real).
+        var far: Float = 0
+        for p in 0..<n where abs(stack.height.values[p] - 8) > 4 { far = max(far, abs(stack.slices[8].pixels[p] - stack.groundTruth.pixels[p]) / range) }
+        #expect(far > 0.1)
     }
 
     @Test("camera noise: mean and variance follow offset + gain·Poisson + read noise", arguments: [30.0, 300.0, 3000.0])
     func noiseStatistics(photons: Double) throws {
-        // A flat texture: every pixel of every slice has the same expected value.
-        let flat = Image(width: 64, height: 64, channels: 1, pixels: (0..<4096).map { $0 % 2 == 0 ? 1 : 0.999 })
+        // A bright field (specimen value 1) with a small dark block in one corner that fixes the
+        // texture's normalisation; statistics are taken far from the block.
+        var texture = Image(width: 64, height: 64, channels: 1, repeating: 1)
+        for y in 0..<6 { for x in 0..<6 { texture.pixels[y * 64 + x] = 0 } }
         var settings = MicroscopeSimulation(slices: 4, photons: photons, seed: 9)
         settings.background = 0
-        let stack = try MicroscopeSimulator(settings: settings).simulate(texture: flat)
+        let stack = try MicroscopeSimulator(settings: settings).simulate(texture: texture)
         let gain = settings.effectiveGain
-        let values = stack.slices.flatMap(\.pixels).map(Double.init)
+        var values: [Double] = []
+        for slice in stack.slices { for y in 32..<64 { for x in 32..<64 { values.append(Double(slice.pixels[y * 64 + x])) } } }
         let mean = values.reduce(0, +) / Double(values.count)
         let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)
-        let expectedMean = settings.offset + gain * photons * Double(stack.groundTruth.pixels.map(Double.init).reduce(0, +)) / Double(4096) / gain / photons * photons
-        let electrons = (mean - settings.offset) / gain
-        let expectedVariance = gain * gain * (electrons + settings.readNoise * settings.readNoise) + 1.0 / 12  // + rounding
-        #expect(abs(mean - Double(stack.groundTruth.pixels[0])) / mean < 0.01)
-        #expect(abs(variance - expectedVariance) / expectedVariance < 0.06, "variance \(variance), expected \(expectedVariance), mean \(mean) vs \(expectedMean)")
+        let expectedMean = settings.offset + gain * photons
+        let expectedVariance = gain * gain * (photons + settings.readNoise * settings.readNoise) + 1.0 / 12  // + rounding
+        #expect(abs(mean - expectedMean) / expectedMean < 0.005, "mean \(mean), expected \(expectedMean)")
+        #expect(abs(Double(stack.groundTruth.pixels[40 * 64 + 40]) - expectedMean) < 1e-3 * expectedMean)
+        #expect(abs(variance - expectedVariance) / expectedVariance < 0.06, "variance \(variance), expected \(expectedVariance)")
     }
 
     @Test("the surface spans the requested part of the z range")

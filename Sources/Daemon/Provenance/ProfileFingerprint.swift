@@ -19,7 +19,7 @@ import Foundation
 public enum ProfileFingerprint {
     /// The version of the fusion code's behaviour; bump it when a change to the pipeline changes the
     /// pixels it writes for the same settings and model, so archives are fused again.
-    public static let fusionVersion = "2"  // 2: the projection fits its weights on detail (Fusion/Projection.swift)
+    public static let fusionVersion = "3"  // 2: the projection fits its weights on detail (Fusion/Projection.swift); 3: selection composition (Fusion/SliceSelectionEngine.swift)
 
     /// The fingerprint of resolved settings and a model hash.
     public static func compute(settings: FusionSettings, modelSHA256: String?) -> String {

@@ -31,6 +31,11 @@ struct FuseCommand: AsyncParsableCommand {
 
     @OptionGroup var fusion: FusionOptions
 
+    func validate() throws {
+        try OutputPathCheck.validate(inputs: inputs, outputs: [("--out", out)]
+            + (depthMap.map { [("--depth-map", $0)] } ?? []) + (confidenceMap.map { [("--confidence-map", $0)] } ?? []))
+    }
+
     func run() async throws {
         let settings = try fusion.settings()
         let pipeline = FusionPipeline(settings: settings, baseDirectory: fusion.profileDirectory)

@@ -102,14 +102,19 @@ public struct BenchmarkStack: Sendable, Equatable {
         } else if image.channels > 1 && image.channels != 3 {
             plane = image.channel(0)
         }
-        let side = min(crop, plane.width, plane.height)
-        let x0 = (plane.width - side) / 2, y0 = (plane.height - side) / 2
-        var out = [Float](repeating: 0, count: side * side * plane.channels)
-        for c in 0..<plane.channels {
+        return Self.centreCrop(plane, side: crop)
+    }
+
+    /// The centred `side`×`side` square (or the largest that fits), every channel kept.
+    public static func centreCrop(_ image: Image, side requested: Int) -> Image {
+        let side = min(requested, image.width, image.height)
+        let x0 = (image.width - side) / 2, y0 = (image.height - side) / 2
+        var out = [Float](repeating: 0, count: side * side * image.channels)
+        for c in 0..<image.channels {
             for y in 0..<side {
-                for x in 0..<side { out[c * side * side + y * side + x] = plane.pixels[c * plane.planeSize + (y0 + y) * plane.width + x0 + x] }
+                for x in 0..<side { out[c * side * side + y * side + x] = image.pixels[c * image.planeSize + (y0 + y) * image.width + x0 + x] }
             }
         }
-        return Image(width: side, height: side, channels: plane.channels, pixels: out)
+        return Image(width: side, height: side, channels: image.channels, pixels: out)
     }
 }

@@ -38,10 +38,8 @@ struct SimulateCommand: AsyncParsableCommand {
         settings.breathing = breathing
         settings.drift = drift
         var image = try ImageFile.read(texture).image
-        if crop > 0 {
-            let spec = BenchmarkStack(name: "", texture: texture, channel: nil, crop: crop, settings: settings, group: "")
-            image = spec.prepare(image)
-        } else if format == .uint8 && image.channels != 3 {
+        if crop > 0 { image = BenchmarkStack.centreCrop(image, side: crop) }
+        if format == .uint8 && image.channels != 3 {
             image = Image(planes: [Image](repeating: image.channel(0), count: 3))
         }
         let simulated: SimulatedStack

@@ -33,6 +33,9 @@ public enum TIFFWriter {
     struct Options {
         var compression: UInt16 = UInt16(COMPRESSION_ADOBE_DEFLATE)
         var forceBigTIFF = false
+        /// Write the ImageDescription as given instead of adapting it to a fused output (tests that
+        /// make ImageJ hyperstacks).
+        var verbatimDescription = false
         /// Pixel bytes above which BigTIFF is used automatically (classic TIFF offsets are 32-bit).
         var bigTIFFThreshold = 4_000_000_000
     }
@@ -52,7 +55,7 @@ public enum TIFFWriter {
         let pixelBytes = pages.count * first.pixels.count * format.bitsPerSample / 8
         let bigTIFF = options.forceBigTIFF || pixelBytes > options.bigTIFFThreshold
         let description = metadata.imageDescription.map {
-            outputDescription($0, pageCount: pages.count, samplesPerPage: first.channels, format: format)
+            options.verbatimDescription ? $0 : outputDescription($0, pageCount: pages.count, samplesPerPage: first.channels, format: format)
         }
 
         let slash = path.lastIndex(of: "/")

@@ -50,6 +50,22 @@ public struct BenchmarkStack: Sendable, Equatable {
             set.append(BenchmarkStack(name: "bf-rgb-\(slices)-\(stem(file))", texture: file, channel: nil, crop: crop,
                                       settings: s, group: "brightfield RGB"))
         }
+        // Focus breathing (1 % across the stack) and stage drift (0.4 px per slice): profiles align
+        // first; the engines and baselines see the stack as recorded.
+        for (i, (file, channel, slices)) in [("bacteria_cords_16bit.tif", nil as Int?, 20), ("nuclei_golgi_2ch_16bit.tif", 0, 28)].enumerated() {
+            var s = MicroscopeSimulation(modality: .fluorescence, slices: slices, photons: 300, seed: UInt64(4000 + i))
+            s.breathing = 0.01
+            s.drift = 0.4
+            set.append(BenchmarkStack(name: "fl-drift-\(stem(file))", texture: file, channel: channel, crop: crop,
+                                      settings: s, group: "fluorescence 300 ph, drift"))
+        }
+        do {
+            var s = MicroscopeSimulation(modality: .brightfield, slices: 16, photons: 2000, seed: 4100, format: .uint8)
+            s.breathing = 0.01
+            s.drift = 0.4
+            set.append(BenchmarkStack(name: "bf-rgb-drift-cells_rgb", texture: "cells_rgb.tif", channel: nil, crop: crop,
+                                      settings: s, group: "brightfield RGB, drift"))
+        }
         for (i, (file, slices)) in [("wound_healing_phase_contrast.jpg", 16), ("cells_rgb.tif", 40)].enumerated() {
             var s = MicroscopeSimulation(modality: .brightfield, slices: slices, photons: 1000, seed: UInt64(3000 + i))
             s.surfaceSteps = 2

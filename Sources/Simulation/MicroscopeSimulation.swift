@@ -42,7 +42,7 @@ public struct MicroscopeSimulation: Sendable, Codable, Equatable {
     public var surfaceSteps: Int
     /// Total magnification change from the first slice to the last (0.01 = 1 % breathing).
     public var breathing: Double
-    /// Standard deviation of the per-slice stage drift step, pixels (a random walk, centred).
+    /// Standard deviation of the per-slice stage drift step, pixels (a random walk, zero at slice N/2).
     public var drift: Double
 
     public init(modality: Modality = .fluorescence, slices: Int = 16, photons: Double = 300, seed: UInt64 = 1,

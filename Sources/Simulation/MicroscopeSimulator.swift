@@ -11,7 +11,8 @@ import Imaging
 ///    fluorescence, a soft disc for brightfield. The specimen is blurred once per defocus level
 ///    (levels at 0, ¼, ½ … slices, coarser far from focus) and each pixel interpolates linearly
 ///    between the two levels around its own defocus (the standard layered 2.5-D approximation).
-/// 4. Optional breathing (magnification about the centre) and drift (a centred random walk) per slice.
+/// 4. Optional breathing (magnification about the centre) and drift (a random walk) per slice, both
+///    relative to slice N/2, whose frame is the ground truth's.
 /// 5. The camera: offset + gain · Poisson(photons) + Gaussian read noise, rounded and clipped to
 ///    the format.
 /// Ground truth is step 3 at zero defocus (PSF w₀) in camera units without noise: the best any
@@ -130,7 +131,7 @@ public struct MicroscopeSimulator: Sendable {
         return planes
     }
 
-    /// Per slice magnification (breathing, 1 at the middle slice) and shift (centred random walk).
+    /// Per slice magnification (breathing) and shift (random walk), identity at slice N/2.
     static func sliceTransforms(_ s: MicroscopeSimulation, using rng: inout SimulationRandom)
         -> [(scale: Double, dx: Double, dy: Double)] {
         var walk: [(Double, Double)] = [(0, 0)]
@@ -138,9 +139,12 @@ public struct MicroscopeSimulator: Sendable {
             let last = walk[walk.count - 1]
             walk.append((last.0 + s.drift * rng.normal(), last.1 + s.drift * rng.normal()))
         }
-        let mx = walk.map(\.0).reduce(0, +) / Double(s.slices), my = walk.map(\.1).reduce(0, +) / Double(s.slices)
+        // The reference frame (no transform, the ground truth's) is slice N/2's, the slice aligners
+        // map onto by default.
+        let middle = s.slices / 2
+        let (mx, my) = walk[middle]
         return (0..<s.slices).map { k in
-            let fraction = s.slices > 1 ? Double(k) / Double(s.slices - 1) - 0.5 : 0
+            let fraction = s.slices > 1 ? Double(k - middle) / Double(s.slices - 1) : 0
             return (1 + s.breathing * fraction, walk[k].0 - mx, walk[k].1 - my)
         }
     }

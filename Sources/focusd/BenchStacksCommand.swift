@@ -4,6 +4,7 @@ import Foundation
 import Fusion
 import Imaging
 import NN
+import Registration
 import Simulation
 
 /// `focusd bench stacks`: N-slice fusion measured against ground truth on simulated microscope stacks.
@@ -20,8 +21,9 @@ struct BenchStacksCommand: AsyncParsableCommand {
             7×7 standard deviation of the ground truth ≥ 5 % of its 1–99 % range), seconds and peak memory \
             (VmHWM) per stack. Beside them: the best pure selection (per pixel the slice nearest the true \
             height), a one-shot choose-max of 7×7 Laplacian energy over all slices, and the mean of the \
-            slices. Profiles run their fusion engine on the stack as simulated (no alignment: the set has \
-            no drift). Prints a table of group means, writes an SVG plot of PSNR against photon budget.
+            slices. Stacks of the "drift" groups breathe (1 %) and drift (0.4 px per slice): profiles \
+            that align do so first (full frame kept), engines and baselines see the stack as recorded. \
+            Prints a table of group means, writes an SVG plot of PSNR against photon budget.
             Examples:
               focusd bench stacks
               focusd bench stacks --textures /data/my-infocus-images --profile default --profile my-scope.yaml
@@ -58,9 +60,9 @@ struct BenchStacksCommand: AsyncParsableCommand {
 
     func run() async throws {
         Compute.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        var methods: [(name: String, engine: (any StackFusionEngine)?)] = [
-            ("best selection", nil), ("choose-max", ChooseMaxEngine()), ("mean of slices", nil),
-            ("reference engine", ReferenceEngine()),
+        var methods: [(name: String, engine: (any StackFusionEngine)?, alignment: Registration.AlignmentOptions?)] = [
+            ("best selection", nil, nil), ("choose-max", ChooseMaxEngine(), nil), ("mean of slices", nil, nil),
+            ("reference engine", ReferenceEngine(), nil),
         ]
         // The classical control through the default profile's own composition: the same settings
         // with the choose-max generator in place of the model.
@@ -71,14 +73,18 @@ struct BenchStacksCommand: AsyncParsableCommand {
         }
         control.engine = .control
         control.model = nil
-        methods.append(("control engine", try control.makeEngine().engine))
+        methods.append(("control engine", try control.makeEngine().engine, nil))
         for name in profile.isEmpty ? Self.shippedProfiles : profile {
             let path = try ProfilesCommand.locate(name, extra: nil)
             var loaded = try ProfileLoader.load(.file(path), configurationFile: path)
             if let model, loaded.settings.engine == .fusiondiff { loaded.settings.model = (model as NSString).standardizingPath }
-            loaded.settings.alignment.model = .none
+            // The profile's alignment runs on stacks that drift, with the full frame kept so that
+            // outputs stay comparable with the ground truth.
+            var alignment = loaded.settings.alignment
+            alignment.keepSize = true
             let base = loaded.baseDirectory ?? FileManager.default.currentDirectoryPath
-            methods.append(("profile \(name)", try loaded.settings.makeEngine(baseDirectory: base).engine))
+            methods.append(("profile \(name)", try loaded.settings.makeEngine(baseDirectory: base).engine,
+                            alignment.model == .none ? nil : alignment))
         }
         var set = files.isEmpty ? BenchmarkStack.devSet(crop: crop) : BenchmarkStack.set(files: files, crop: crop)
         if let only { set = set.filter { $0.name.contains(only) || $0.group.contains(only) } }
@@ -116,7 +122,12 @@ struct BenchStacksCommand: AsyncParsableCommand {
                 switch method.name {
                 case "best selection": result = scorer.bestSelection()
                 case "mean of slices": result = scorer.meanOfSlices()
-                default: result = try method.engine!.fuse(simulated.stack)
+                default:
+                    var stack: any SliceSource = simulated.stack
+                    if let alignment = method.alignment, spec.settings.breathing != 0 || spec.settings.drift != 0 {
+                        stack = AlignedStack(stack, alignment: try Aligner(options: alignment).align(stack))
+                    }
+                    result = try method.engine!.fuse(stack)
                 }
                 let seconds = Date().timeIntervalSince(start)
                 var row = scorer.score(result, method: method.name, stack: spec)

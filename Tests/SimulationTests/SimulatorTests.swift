@@ -100,6 +100,24 @@ struct SimulatorTests {
         }
     }
 
+    @Test("breathing and drift move every slice but N/2, whose frame is the ground truth's")
+    func referenceFrame() throws {
+        var settings = MicroscopeSimulation(slices: 7, photons: 300, seed: 8)
+        settings.breathing = 0.01
+        settings.drift = 0.5
+        let stack = try MicroscopeSimulator(settings: settings).simulate(texture: testTexture())
+        let middle = stack.transforms[3]
+        #expect(middle.scale == 1 && middle.dx == 0 && middle.dy == 0)
+        #expect(abs(stack.transforms[6].scale - stack.transforms[0].scale - 0.01) < 1e-12)
+        #expect(stack.transforms.contains { $0.dx != 0 })
+        // The ground truth is the reference frame whatever the drift and breathing.
+        var still = settings
+        still.breathing = 0
+        still.drift = 0
+        let unmoved = try MicroscopeSimulator(settings: still).simulate(texture: testTexture())
+        #expect(unmoved.groundTruth == stack.groundTruth)
+    }
+
     @Test("bad settings and textures are refused with a message")
     func refusals() {
         #expect(throws: SimulationError.self) { try MicroscopeSimulator(settings: MicroscopeSimulation(slices: 1)).simulate(texture: testTexture()) }

@@ -74,6 +74,7 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         case composition, decision, decisionChannel = "decision_channel", evidenceSigma = "evidence_sigma"
         case evidenceWindow = "evidence_window", decisiveSpread = "decisive_spread", medianRadius = "median_radius"
         case surfaceRadius = "surface_radius", modelScale = "model_scale"
+        case fineWindow = "fine_window", fineThreshold = "fine_threshold"
         case depthOfField = "depth_of_field", noiseTolerance = "noise_tolerance"
     }
 
@@ -109,6 +110,8 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         selection.evidenceWindow = try c.decodeIfPresent(Int.self, forKey: .evidenceWindow) ?? ds.evidenceWindow
         selection.decisiveSpread = try c.decodeIfPresent(Double.self, forKey: .decisiveSpread) ?? ds.decisiveSpread
         selection.medianRadius = try c.decodeIfPresent(Int.self, forKey: .medianRadius) ?? ds.medianRadius
+        selection.fineWindow = try c.decodeIfPresent(Int.self, forKey: .fineWindow) ?? ds.fineWindow
+        selection.fineThreshold = try c.decodeIfPresent(Double.self, forKey: .fineThreshold) ?? ds.fineThreshold
         selection.modelScale = try c.decodeIfPresent(Int.self, forKey: .modelScale) ?? ds.modelScale
         selection.surfaceRadius = try c.decodeIfPresent(Int.self, forKey: .surfaceRadius) ?? ds.surfaceRadius
         selection.depthOfField = try c.decodeIfPresent(Double.self, forKey: .depthOfField) ?? ds.depthOfField
@@ -147,6 +150,8 @@ public struct FusionSettings: Codable, Sendable, Equatable {
             try c.encode(selection.evidenceWindow, forKey: .evidenceWindow)
             try c.encode(selection.decisiveSpread, forKey: .decisiveSpread)
             try c.encode(selection.medianRadius, forKey: .medianRadius)
+            try c.encode(selection.fineWindow, forKey: .fineWindow)
+            try c.encode(selection.fineThreshold, forKey: .fineThreshold)
             try c.encode(selection.modelScale, forKey: .modelScale)
             try c.encode(selection.surfaceRadius, forKey: .surfaceRadius)
             try c.encode(selection.depthOfField, forKey: .depthOfField)
@@ -177,6 +182,9 @@ public struct FusionSettings: Codable, Sendable, Equatable {
                   .evidenceWindow, selection.evidenceWindow, "an odd number 1…63")
         try check(selection.decisiveSpread >= 0, .decisiveSpread, selection.decisiveSpread, "≥ 0")
         try check((0...7).contains(selection.medianRadius), .medianRadius, selection.medianRadius, "0…7")
+        try check(selection.fineWindow == 0 || (selection.fineWindow % 2 == 1 && selection.fineWindow < selection.evidenceWindow),
+                  .fineWindow, selection.fineWindow, "0 (off) or an odd number below evidence_window")
+        try check(selection.fineThreshold > 0, .fineThreshold, selection.fineThreshold, "> 0")
         try check((1...8).contains(selection.modelScale), .modelScale, selection.modelScale, "1…8")
         try check((0...64).contains(selection.surfaceRadius), .surfaceRadius, selection.surfaceRadius, "0…64 px")
         try check(selection.depthOfField >= 0 && selection.depthOfField <= 50, .depthOfField, selection.depthOfField, "0…50 slices")

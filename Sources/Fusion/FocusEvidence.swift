@@ -58,10 +58,15 @@ struct FocusEvidence {
 
     /// E for one decision plane.
     func evidence(_ plane: Plane) -> Plane {
+        squaredResponse(plane).boxMean(radius: window / 2)
+    }
+
+    /// The squared LoG response per pixel (E before the box mean).
+    func squaredResponse(_ plane: Plane) -> Plane {
         let smooth = sigma > 0.05 ? plane.convolved(Self.gaussianTaps(sigma: sigma)) : plane
         var lap = smooth.laplacian()
         for i in 0..<lap.count { lap.values[i] *= lap.values[i] }
-        return lap.boxMean(radius: window / 2)
+        return lap
     }
 
     /// Local camera-noise variance (Immerkær), stack units squared.

@@ -63,6 +63,13 @@ public struct SelectionOptions: Codable, Sendable, Equatable {
     public var evidenceSigma: Double
     /// Box window (pixels, odd) of the focus evidence.
     public var evidenceWindow: Int
+    /// A second, fine evidence window (pixels, odd; 0 = none) whose decisions replace the coarse
+    /// window's where they stand `fineThreshold` standard deviations above the pixel's mean fine
+    /// evidence over all slices: sharp steps of the specimen, where the coarse window straddles two
+    /// heights, with detail bright enough to decide over a few pixels.
+    public var fineWindow: Int
+    /// See `fineWindow`.
+    public var fineThreshold: Double
     /// With `gated`: evidence decides where the two sources differ by more than this many standard
     /// deviations of the evidence's noise.
     public var decisiveSpread: Double
@@ -84,12 +91,15 @@ public struct SelectionOptions: Codable, Sendable, Equatable {
     public var noiseTolerance: Double
 
     public init(decision: Decision = .model, decisionChannel: DecisionChannel = .luminance,
-                evidenceSigma: Double = 1.0, evidenceWindow: Int = 9, decisiveSpread: Double = 3,
+                evidenceSigma: Double = 1.0, evidenceWindow: Int = 9, fineWindow: Int = 3, fineThreshold: Double = 2,
+                decisiveSpread: Double = 3,
                 modelScale: Int = 1, medianRadius: Int = 1, surfaceRadius: Int = 6, depthOfField: Double = 2, noiseTolerance: Double = 1.5) {
         self.decision = decision
         self.decisionChannel = decisionChannel
         self.evidenceSigma = evidenceSigma
         self.evidenceWindow = evidenceWindow
+        self.fineWindow = fineWindow
+        self.fineThreshold = fineThreshold
         self.decisiveSpread = decisiveSpread
         self.modelScale = modelScale
         self.medianRadius = medianRadius
@@ -104,6 +114,10 @@ public struct SelectionOptions: Codable, Sendable, Equatable {
         guard evidenceWindow >= 1 && evidenceWindow % 2 == 1 && evidenceWindow <= 63 else {
             throw FusionError.invalidOptions("evidence window \(evidenceWindow) must be odd, 1…63")
         }
+        guard fineWindow == 0 || (fineWindow % 2 == 1 && fineWindow < evidenceWindow) else {
+            throw FusionError.invalidOptions("fine window \(fineWindow) must be 0 or odd and smaller than the evidence window \(evidenceWindow)")
+        }
+        guard fineThreshold > 0 else { throw FusionError.invalidOptions("fine threshold \(fineThreshold) must be > 0") }
         guard decisiveSpread >= 0 else { throw FusionError.invalidOptions("decisive spread \(decisiveSpread) must be ≥ 0") }
         guard modelScale >= 1 && modelScale <= 8 else { throw FusionError.invalidOptions("model scale \(modelScale) must be 1…8") }
         guard medianRadius >= 0 && medianRadius <= 7 else { throw FusionError.invalidOptions("median radius \(medianRadius) must be 0…7") }

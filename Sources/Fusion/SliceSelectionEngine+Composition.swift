@@ -56,7 +56,11 @@ extension SliceSelectionEngine {
             var present = false
             for i in 0..<n where winner[i] == kk { indicator.values[i] = 1; present = true }
             var weight = indicator
-            if present && r > 0 {
+            // The edge-aware boundary band serves a pair of sources (two photographs either/or).
+            // In a stack, neighbouring slices are blended by the noise blending below, and a
+            // boundary between distant slices is a step of the specimen: blending across it would
+            // mix in light far out of focus (measured: −0.5 dB at 3,000 photons on the dev set).
+            if present && r > 0 && stack.count < 3 {
                 let smooth = indicator.guidedFiltered(guide: guide, radius: r, epsilon: Float(projection.bandEpsilon))
                 let local = indicator.boxMean(radius: r)
                 for i in 0..<n where local.values[i] > 0 && local.values[i] < 1 {

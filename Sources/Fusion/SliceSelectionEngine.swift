@@ -54,6 +54,12 @@ public struct SliceSelectionEngine: StackFusionEngine {
         /// evidence a pixel shows out of focus: noise and defocused light).
         var evidenceSum: Plane
         var count: Int
+        /// The same decisions by the fine evidence window (`fineWindow`; empty when off): the slice,
+        /// its fine evidence, the run's sum of fine evidence, and that slice's coarse evidence.
+        var fineWinner: [Int32] = []
+        var fineEvidence = Plane(width: 0, height: 0)
+        var fineSum = Plane(width: 0, height: 0)
+        var fineCoarse = Plane(width: 0, height: 0)
         /// The winners' measured pixels in the generator's space ([−1, 1], generator channels);
         /// empty when no generator is called.
         var pixels: Image?
@@ -78,11 +84,19 @@ public struct SliceSelectionEngine: StackFusionEngine {
         func leaf(_ index: Int) throws -> State {
             let slice = try checkedSlice(stack, index)
             let plane = Self.decisionPlane(slice, channel: channel)
-            let evidence = measure.evidence(plane)
-            return State(winner: [Int32](repeating: Int32(index), count: g.width * g.height),
-                         evidence: evidence, noise: FocusEvidence.noiseVariance(plane), evidenceSum: evidence, count: 1,
-                         pixels: usesGenerator ? generatorImage(slice, plane: plane, channel: channel, range: range) : nil,
-                         level: 0)
+            let squared = measure.squaredResponse(plane)
+            let evidence = squared.boxMean(radius: measure.window / 2)
+            var state = State(winner: [Int32](repeating: Int32(index), count: g.width * g.height),
+                              evidence: evidence, noise: FocusEvidence.noiseVariance(plane), evidenceSum: evidence, count: 1,
+                              pixels: usesGenerator ? generatorImage(slice, plane: plane, channel: channel, range: range) : nil,
+                              level: 0)
+            if selection.fineWindow > 0 {
+                state.fineWinner = state.winner
+                state.fineEvidence = squared.boxMean(radius: selection.fineWindow / 2)
+                state.fineSum = state.fineEvidence
+                state.fineCoarse = evidence
+            }
+            return state
         }
 
         var state: State
@@ -109,6 +123,8 @@ public struct SliceSelectionEngine: StackFusionEngine {
             state.winner = try generatorPass(stack, generator: generator, state: state, holder: holder,
                                              channel: channel, range: range, measure: measure)
         }
+        if selection.fineWindow > 0 { Self.applyFineDecisions(&state, measure: measure, window: selection.fineWindow,
+                                                              threshold: Float(selection.fineThreshold)) }
         var chosen = Plane(width: g.width, height: g.height, values: state.winner.map(Float.init))
         chosen = chosen.medianFiltered(radius: selection.medianRadius, levels: stack.count)
         if selection.surfaceRadius > 0 {
@@ -132,6 +148,16 @@ public struct SliceSelectionEngine: StackFusionEngine {
             if !keepsA[i] {
                 out.winner[i] = b.winner[i]
                 out.evidence.values[i] = b.evidence.values[i]
+            }
+        }
+        if !a.fineWinner.isEmpty {
+            for i in 0..<n {
+                out.fineSum.values[i] = a.fineSum.values[i] + b.fineSum.values[i]
+                if b.fineEvidence.values[i] > a.fineEvidence.values[i] {
+                    out.fineWinner[i] = b.fineWinner[i]
+                    out.fineEvidence.values[i] = b.fineEvidence.values[i]
+                    out.fineCoarse.values[i] = b.fineCoarse.values[i]
+                }
             }
         }
         if var pixels = out.pixels, let pb = b.pixels {
@@ -251,6 +277,22 @@ public struct SliceSelectionEngine: StackFusionEngine {
             out.values[i] = min(Float(slices - 1), max(0, (support.weighted.values[i] / support.weight.values[i]).rounded()))
         }
         return out
+    }
+
+    /// Where the fine window's evidence stands far above its mean over all slices (z ≥ `threshold`,
+    /// in standard deviations of a box mean of squared noise), its decision replaces the coarse one:
+    /// at a steep step of the specimen the coarse window straddles two heights, while bright detail
+    /// decides even over a few pixels.
+    static func applyFineDecisions(_ state: inout State, measure: FocusEvidence, window: Int, threshold: Float) {
+        let samples = Float(window * window) / measure.correlationArea
+        let relative = (2 / max(samples, 1e-3)).squareRoot()
+        for i in 0..<state.winner.count where state.fineWinner[i] != state.winner[i] {
+            let mean = state.fineSum.values[i] / Float(state.count)
+            let z = (state.fineEvidence.values[i] - mean) / max(mean * relative, 1e-30)
+            guard z >= threshold else { continue }
+            state.winner[i] = state.fineWinner[i]
+            state.evidence.values[i] = state.fineCoarse.values[i]
+        }
     }
 
     /// The decision channel: nil for luminance, else a channel index.

@@ -32,6 +32,8 @@ import Testing
         ("evidence_window", { $0.selection.evidenceWindow += 2 }),
         ("decisive_spread", { $0.selection.decisiveSpread += 1 }),
         ("model_scale", { $0.selection.modelScale = 2 }),
+        ("fine_window", { $0.selection.fineWindow = 5 }),
+        ("fine_threshold", { $0.selection.fineThreshold += 1 }),
         ("median_radius", { $0.selection.medianRadius += 1 }),
         ("surface_radius", { $0.selection.surfaceRadius += 1 }),
         ("depth_of_field", { $0.selection.depthOfField += 1 }),

@@ -144,6 +144,19 @@ struct SliceSelectionTests {
         }
     }
 
+    @Test("the fine window keeps steep steps of the specimen sharp in a clean stack")
+    func fineWindowAtSteps() throws {
+        var settings = MicroscopeSimulation(slices: 16, photons: 3000, seed: 21)
+        settings.surfaceSteps = 3
+        let s = try MicroscopeSimulator(settings: settings).simulate(texture: Self.texture())
+        var coarse = SelectionOptions(decision: .evidence)
+        coarse.fineWindow = 0
+        let withFine = try SliceSelectionEngine(generator: nil, selection: SelectionOptions(decision: .evidence)).fuse(s.stack)
+        let without = try SliceSelectionEngine(generator: nil, selection: coarse).fuse(s.stack)
+        #expect(Self.depthMAE(withFine, s) < Self.depthMAE(without, s),
+                "depth MAE with the fine window \(Self.depthMAE(withFine, s)), without \(Self.depthMAE(without, s))")
+    }
+
     @Test("a missing decision channel is refused")
     func badChannel() throws {
         let s = try Self.simulate(slices: 3, photons: 300)

@@ -187,6 +187,12 @@ public struct FusionPipeline: Sendable {
                 let mapMetadata = ImageMetadata(xResolution: stack.metadata.xResolution,
                                                 yResolution: stack.metadata.yResolution,
                                                 resolutionUnit: stack.metadata.resolutionUnit)
+                // The depth map stores slice indices; where the stack records its z step, an ImageJ
+                // value calibration makes Fiji show them as distance from the first slice.
+                var depthMetadata = mapMetadata
+                if let spacing = ZSpacing(description: stack.metadata.imageDescription) {
+                    depthMetadata.imageDescription = spacing.depthMapDescription
+                }
                 var written: [String] = []
                 for (position, channel) in unit.channels.enumerated() {
                     let paths = outputs.forChannel(channel, of: stacks.count)
@@ -199,7 +205,7 @@ public struct FusionPipeline: Sendable {
                 // One depth and confidence map per decision: per channel, or once for joined channels.
                 let mapPaths = joint ? outputs : outputs.forChannel(unit.channels[0], of: stacks.count)
                 if let depth = mapPaths.depth {
-                    try TIFFWriter.write([result.depth], format: .float32, metadata: mapMetadata, to: depth,
+                    try TIFFWriter.write([result.depth], format: .float32, metadata: depthMetadata, to: depth,
                                          software: "focusd \(FocusdBuild.version)")
                     written.append(depth)
                 }

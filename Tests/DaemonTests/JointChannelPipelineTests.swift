@@ -59,3 +59,45 @@ struct JointChannelPipelineTests {
         #expect(separate.outputs.count == 4, "\(separate.outputs.map(\.path))")
     }
 }
+
+/// Depth maps in the stack's z unit (issue 17): slice indices stored, ImageJ value calibration added.
+@Suite("Pipeline: depth map calibration")
+struct DepthCalibrationTests {
+    @Test(arguments: [("ImageJ=1.54f\nimages=6\nslices=6\nunit=micron\nspacing=0.25\n", "c1=0.25", "vunit=micron"),
+                      ("ImageJ=1.54f\nimages=6\nslices=6\n", nil, nil)])
+    func depthMapCarriesTheZStep(description: String, step: String?, unit: String?) throws {
+        let dir = TemporaryFolder("depth-calibration")
+        let input = dir.sub("stack.tif")
+        var pages: [Image] = []
+        for z in 0..<6 {
+            pages.append(Image(width: 32, height: 32, channels: 1,
+                               pixels: (0..<1024).map { Float(1000 + (($0 / 2 + $0 / 64) % 2 == 0 ? 1 : -1) * 600 / (1 + abs(z - 2))) }))
+        }
+        var options = TIFFWriter.Options()
+        options.verbatimDescription = true
+        try TIFFWriter.write(pages, format: .uint16, metadata: ImageMetadata(imageDescription: description), to: input,
+                             software: "test", options: options)
+        var settings = FusionSettings()
+        settings.engine = .control
+        settings.selection.decision = .evidence
+        _ = try FusionPipeline(settings: settings).run(inputs: [input], outputs: OutputPaths(fused: dir.sub("f.tif"), depth: dir.sub("d.tif")),
+                                                       clock: { 0 })
+        let depth = try ImageFile.read(dir.sub("d.tif"))
+        let text = depth.metadata.imageDescription ?? ""
+        if let step, let unit {
+            #expect(text.contains(step) && text.contains(unit) && text.contains("cf=0"), "\(text)")
+        } else {
+            #expect(!text.contains("c1="), "\(text)")
+        }
+        // The values stay slice indices.
+        #expect(depth.image.pixels.allSatisfy { $0 >= 0 && $0 <= 5 })
+        #expect(abs(depth.image.pixels[16 * 32 + 16] - 2) < 0.6)
+    }
+
+    @Test func omeGivesTheStepToo() {
+        let xml = #"<?xml version="1.0"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06"><Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" SizeX="4" SizeY="4" SizeZ="3" SizeC="1" SizeT="1" Type="uint16" PhysicalSizeZ="1.5" PhysicalSizeZUnit="nm"/></Image></OME>"#
+        #expect(ZSpacing(description: xml) == ZSpacing(step: 1.5, unit: "nm"))
+        #expect(ZSpacing(description: "ImageJ=1.54f\nspacing=-1\n") == nil)
+        #expect(ZSpacing(description: nil) == nil)
+    }
+}

@@ -134,6 +134,28 @@ public struct SliceSelectionEngine: StackFusionEngine {
         return try compose(stack, chosen: chosen, noise: state.noise, channel: channel, range: range, measure: measure)
     }
 
+    /// The holders the generator pass puts each slice against: per pixel the slice the evidence
+    /// pass chose (before the generator, median, surface fill and fine window), row-major. Training
+    /// pairs are made from it so that the model sees in training exactly what it sees here.
+    public func evidenceHolders(_ stack: any SliceSource) throws -> [Int32] {
+        guard stack.count > 0 else { throw FusionError.emptyStack }
+        var options = selection
+        options.decision = .evidence
+        options.fineWindow = 0
+        let engine = SliceSelectionEngine(generator: nil, projection: projection, order: .sequential, tiling: tiling, selection: options)
+        let channel = try engine.decisionChannel(stack)
+        let measure = FocusEvidence(sigma: options.evidenceSigma, window: options.evidenceWindow)
+        var state: State?
+        for index in 0..<stack.count {
+            let plane = Self.decisionPlane(try checkedSlice(stack, index), channel: channel)
+            let evidence = measure.evidence(plane)
+            let leaf = State(winner: [Int32](repeating: Int32(index), count: evidence.count), evidence: evidence,
+                             noise: FocusEvidence.noiseVariance(plane), evidenceSum: evidence, count: 1, pixels: nil, level: 0)
+            state = try state.map { try engine.merge($0, leaf, measure: measure) } ?? leaf
+        }
+        return state!.winner
+    }
+
     /// One pairwise step: per pixel, `a`'s slice or `b`'s.
     func merge(_ a: State, _ b: State, measure: FocusEvidence) throws -> State {
         let n = a.winner.count

@@ -1,11 +1,11 @@
 import Imaging
 
-/// Training pairs taken from a simulated stack exactly as sequential N-slice fusion presents them
-/// to a pair model (DESIGN.md, "Decide between sources, compose once"): source 1 is the running
-/// winner — per pixel the measured pixel of the slice, among slices 0…k−1, nearest the true
-/// surface — source 2 is slice k, and the target takes per pixel whichever of the two measured
-/// pixels lies nearer the surface (ties to source 1). Everything stays measured data, noise
-/// included: the model is taught to decide, not to invent.
+/// Training pairs taken from a simulated stack (DESIGN.md, "Decide between sources, compose once"):
+/// source 1 is a mosaic of measured slices — the evidence pass's holders, exactly as selection
+/// fusion presents them (``SimulatedStack/selectionPair(slice:holders:)``), or the ideal running
+/// winner among slices 0…k−1 (``SimulatedStack/selectionPair(slice:)``) — source 2 is slice k, and
+/// the target takes per pixel whichever of the two measured pixels lies nearer the surface.
+/// Everything stays measured data, noise included: the model is taught to decide, not to invent.
 public struct SelectionPair: Sendable {
     public var source1: Image
     public var source2: Image
@@ -31,6 +31,32 @@ extension SimulatedStack {
             for c in 0..<channels {
                 a[c * n + p] = slices[best].pixels[c * n + p]
                 if keepsFirst { target[c * n + p] = a[c * n + p] }
+            }
+        }
+        return SelectionPair(source1: Image(width: first.width, height: first.height, channels: channels, pixels: a),
+                             source2: slices[k], target: Image(width: first.width, height: first.height, channels: channels, pixels: target),
+                             mask: mask)
+    }
+
+    /// The pair fusion presents for slice `k` (0…N−1) against the evidence pass's `holders` (per
+    /// pixel a slice index, as `SliceSelectionEngine.evidenceHolders` returns them): source 1 the
+    /// holders' measured pixels, source 2 slice k, the target per pixel whichever of the two slices
+    /// lies nearer the true surface (ties to the holder).
+    public func selectionPair(slice k: Int, holders: [Int32]) -> SelectionPair {
+        precondition(k >= 0 && k < slices.count, "slice index out of range")
+        let first = slices[0]
+        let n = first.planeSize, channels = first.channels
+        precondition(holders.count == n, "one holder per pixel")
+        var a = first.pixels, target = slices[k].pixels
+        var mask = [Float](repeating: 0, count: n)
+        for p in 0..<n {
+            let h = Double(height.values[p])
+            let holder = min(max(Int(holders[p]), 0), slices.count - 1)
+            let keeps = abs(Double(holder) - h) <= abs(Double(k) - h)
+            mask[p] = keeps ? 1 : 0
+            for c in 0..<channels {
+                a[c * n + p] = slices[holder].pixels[c * n + p]
+                if keeps { target[c * n + p] = a[c * n + p] }
             }
         }
         return SelectionPair(source1: Image(width: first.width, height: first.height, channels: channels, pixels: a),

@@ -1,4 +1,5 @@
 import Foundation
+import Fusion
 import FusionDiff
 import Imaging
 import NN
@@ -10,8 +11,9 @@ import Simulation
 /// Each texture gives `stacksPerTexture` stacks (random `crop`² window, modality — fluorescence for
 /// grey 16-bit and multi-channel images, otherwise fluorescence or brightfield —, 8…32 slices,
 /// 30…3,000 photons log-uniform, PSF growth 0.6…1.6 px per slice), and each stack `pairsPerStack`
-/// selection pairs (`SimulatedStack.selectionPair`): the running winner and the next slice, scaled to
-/// [−1, 1] by the whole stack's range, exactly as sequential fusion scales and presents them.
+/// selection pairs (`SimulatedStack.selectionPair(slice:holders:)`), scaled to
+/// [−1, 1] by the whole stack's range: the holders of selection fusion's evidence pass against
+/// slice k, exactly as its generator pass scales and presents them.
 enum SimulatedTrainingPairs {
     static let extensions: Set<String> = ["jpg", "jpeg", "png", "tif", "tiff"]
 
@@ -63,8 +65,10 @@ enum SimulatedTrainingPairs {
                 settings.surfaceSteps = rng.index(below: 4)
                 guard let stack = try? MicroscopeSimulator(settings: settings).simulate(texture: texture) else { continue }
                 let (lo, hi) = stack.valueRange
+                // The holders selection fusion puts each slice against (its evidence pass).
+                let holders = try SliceSelectionEngine(generator: nil).evidenceHolders(stack.stack)
                 for _ in 0..<pairsPerStack {
-                    let pair = stack.selectionPair(slice: 1 + rng.index(below: settings.slices - 1))
+                    let pair = stack.selectionPair(slice: rng.index(below: settings.slices), holders: holders)
                     triplets.append(TrainingTriplet(
                         source1: TrainingDataLoader.normalised(pair.source1, lo, hi, channels),
                         source2: TrainingDataLoader.normalised(pair.source2, lo, hi, channels),

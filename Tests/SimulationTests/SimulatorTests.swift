@@ -118,6 +118,22 @@ struct SimulatorTests {
         #expect(unmoved.groundTruth == stack.groundTruth)
     }
 
+    @Test("a pair against given holders keeps, per pixel, the slice nearer the surface")
+    func selectionPairAgainstHolders() throws {
+        let stack = try MicroscopeSimulator(settings: MicroscopeSimulation(slices: 8, photons: 300, seed: 4)).simulate(texture: testTexture())
+        // Holders: a checkerboard of slices 1 and 6.
+        let holders = (0..<4096).map { Int32(($0 / 64 + $0 % 64) % 2 == 0 ? 1 : 6) }
+        let pair = stack.selectionPair(slice: 3, holders: holders)
+        for p in stride(from: 0, to: 4096, by: 29) {
+            let holder = Int(holders[p]), h = stack.height.values[p]
+            #expect(pair.source1.pixels[p] == stack.slices[holder].pixels[p])
+            #expect(pair.source2.pixels[p] == stack.slices[3].pixels[p])
+            let keeps = abs(Float(holder) - h) <= abs(3 - h)
+            #expect(pair.target.pixels[p] == (keeps ? stack.slices[holder] : stack.slices[3]).pixels[p])
+            #expect(pair.mask[p] == (keeps ? 1 : 0))
+        }
+    }
+
     @Test("bad settings and textures are refused with a message")
     func refusals() {
         #expect(throws: SimulationError.self) { try MicroscopeSimulator(settings: MicroscopeSimulation(slices: 1)).simulate(texture: testTexture()) }

@@ -15,27 +15,12 @@ public struct SelectionPair: Sendable {
 }
 
 extension SimulatedStack {
-    /// The pair for slice `k` (1…N−1).
+    /// The pair for slice `k` (1…N−1) against the ideal running winner: per pixel the slice among
+    /// 0…k−1 nearest the true surface.
     public func selectionPair(slice k: Int) -> SelectionPair {
         precondition(k >= 1 && k < slices.count, "the pair's second source is slice 1…N−1")
-        let first = slices[0]
-        let n = first.planeSize, channels = first.channels
-        var a = first.pixels, target = slices[k].pixels
-        var mask = [Float](repeating: 0, count: n)
-        for p in 0..<n {
-            let h = Double(height.values[p])
-            // The slice among 0…k−1 nearest h.
-            let best = min(max(Int(h.rounded()), 0), k - 1)
-            let keepsFirst = abs(Double(best) - h) <= abs(Double(k) - h)
-            mask[p] = keepsFirst ? 1 : 0
-            for c in 0..<channels {
-                a[c * n + p] = slices[best].pixels[c * n + p]
-                if keepsFirst { target[c * n + p] = a[c * n + p] }
-            }
-        }
-        return SelectionPair(source1: Image(width: first.width, height: first.height, channels: channels, pixels: a),
-                             source2: slices[k], target: Image(width: first.width, height: first.height, channels: channels, pixels: target),
-                             mask: mask)
+        let holders = height.values.map { Int32(min(max(Int(Double($0).rounded()), 0), k - 1)) }
+        return selectionPair(slice: k, holders: holders)
     }
 
     /// The pair fusion presents for slice `k` (0…N−1) against the evidence pass's `holders` (per

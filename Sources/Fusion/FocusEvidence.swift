@@ -42,7 +42,7 @@ struct FocusEvidence {
     /// The 2-D LoG kernel (Gaussian ⊛ 4-neighbour Laplacian), row-major, for its noise gain.
     static func logKernel(sigma: Double) -> [Float] {
         let g = gaussianTaps(sigma: sigma)
-        let r = g.count / 2, size = g.count + 2, c = size / 2
+        let size = g.count + 2
         var gauss2 = [Float](repeating: 0, count: size * size)
         for y in 0..<g.count { for x in 0..<g.count { gauss2[(y + 1) * size + x + 1] = g[y] * g[x] } }
         var out = [Float](repeating: 0, count: size * size)
@@ -52,7 +52,6 @@ struct FocusEvidence {
                     + gauss2[y * size + x - 1] + gauss2[y * size + x + 1] - 4 * gauss2[y * size + x]
             }
         }
-        _ = (r, c)
         return out
     }
 

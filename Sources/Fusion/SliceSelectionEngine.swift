@@ -24,7 +24,8 @@ import Imaging
 /// chosen slice's share of the blend.
 ///
 /// Memory: a fixed number of slice-sized planes whatever the stack's depth (slices are decoded
-/// again for the composition: three passes over the stack, four with a generator's range pass).
+/// again for the composition: three passes over the stack, five with a generator — its range pass
+/// and its own pass).
 public struct SliceSelectionEngine: StackFusionEngine {
     /// The pair generator (nil: evidence decides alone).
     public let generator: (any PairGenerator)?
@@ -77,49 +78,13 @@ public struct SliceSelectionEngine: StackFusionEngine {
         if case let .index(n) = selection.decisionChannel, n >= g.channels {
             throw FusionError.invalidOptions("decision channel \(n) does not exist: the stack has \(g.channels) channel(s)")
         }
-        let range = try StackRange(measuring: stack)
+        // The stack's range scales the generator's inputs and the guide of a pair's boundary band;
+        // nothing else needs it, so its decoding pass runs only for those.
+        let range = usesGenerator || (stack.count < 3 && projection.bandRadius > 0) ? try StackRange(measuring: stack) : nil
         let channel = try decisionChannel(stack)
         let measure = FocusEvidence(sigma: selection.evidenceSigma, window: selection.evidenceWindow)
-
-        func leaf(_ index: Int) throws -> State {
-            let slice = try checkedSlice(stack, index)
-            let plane = Self.decisionPlane(slice, channel: channel)
-            let squared = measure.squaredResponse(plane)
-            let evidence = squared.boxMean(radius: measure.window / 2)
-            var state = State(winner: [Int32](repeating: Int32(index), count: g.width * g.height),
-                              evidence: evidence, noise: FocusEvidence.noiseVariance(plane), evidenceSum: evidence, count: 1,
-                              pixels: usesGenerator ? generatorImage(slice, plane: plane, channel: channel, range: range) : nil,
-                              level: 0)
-            if selection.fineWindow > 0 {
-                state.fineWinner = state.winner
-                state.fineEvidence = squared.boxMean(radius: selection.fineWindow / 2)
-                state.fineSum = state.fineEvidence
-                state.fineCoarse = evidence
-            }
-            return state
-        }
-
-        var state: State
-        switch order {
-        case .sequential:
-            state = try leaf(0)
-            for index in 1..<max(1, stack.count) { state = try merge(state, try leaf(index), measure: measure) }
-        case .tree:
-            var pending: [State] = []
-            for index in 0..<stack.count {
-                pending.append(try leaf(index))
-                while pending.count >= 2 && pending[pending.count - 1].level == pending[pending.count - 2].level {
-                    let b = pending.removeLast(), a = pending.removeLast()
-                    pending.append(try merge(a, b, measure: measure))
-                }
-            }
-            while pending.count >= 2 {
-                let b = pending.removeLast(), a = pending.removeLast()
-                pending.append(try merge(a, b, measure: measure))
-            }
-            state = pending[0]
-        }
-        if usesGenerator, let generator, let holder = state.pixels {
+        var state = try evidencePass(stack, channel: channel, range: usesGenerator ? range : nil, measure: measure)
+        if usesGenerator, let generator, let holder = state.pixels, let range {
             state.winner = try generatorPass(stack, generator: generator, state: state, holder: holder,
                                              channel: channel, range: range, measure: measure)
         }
@@ -142,18 +107,53 @@ public struct SliceSelectionEngine: StackFusionEngine {
         var options = selection
         options.decision = .evidence
         options.fineWindow = 0
-        let engine = SliceSelectionEngine(generator: nil, projection: projection, order: .sequential, tiling: tiling, selection: options)
-        let channel = try engine.decisionChannel(stack)
+        let engine = SliceSelectionEngine(generator: nil, projection: projection, order: order, tiling: tiling, selection: options)
         let measure = FocusEvidence(sigma: options.evidenceSigma, window: options.evidenceWindow)
-        var state: State?
-        for index in 0..<stack.count {
-            let plane = Self.decisionPlane(try checkedSlice(stack, index), channel: channel)
-            let evidence = measure.evidence(plane)
-            let leaf = State(winner: [Int32](repeating: Int32(index), count: evidence.count), evidence: evidence,
-                             noise: FocusEvidence.noiseVariance(plane), evidenceSum: evidence, count: 1, pixels: nil, level: 0)
-            state = try state.map { try engine.merge($0, leaf, measure: measure) } ?? leaf
+        return try engine.evidencePass(stack, channel: try engine.decisionChannel(stack), range: nil, measure: measure).winner
+    }
+
+    /// The evidence pass: every slice becomes a leaf state (its evidence, noise and — when the
+    /// generator will be asked — its pixels in the generator's space, scaled by `range`), and the
+    /// leaves are merged pairwise in `order`.
+    func evidencePass(_ stack: any SliceSource, channel: Int?, range: StackRange?, measure: FocusEvidence) throws -> State {
+        let g = stack.geometry
+        func leaf(_ index: Int) throws -> State {
+            let slice = try checkedSlice(stack, index)
+            let plane = Self.decisionPlane(slice, channel: channel)
+            let squared = measure.squaredResponse(plane)
+            let evidence = squared.boxMean(radius: measure.window / 2)
+            var state = State(winner: [Int32](repeating: Int32(index), count: g.width * g.height),
+                              evidence: evidence, noise: FocusEvidence.noiseVariance(plane), evidenceSum: evidence, count: 1,
+                              pixels: range.map { generatorImage(slice, plane: plane, channel: channel, range: $0) },
+                              level: 0)
+            if selection.fineWindow > 0 {
+                state.fineWinner = state.winner
+                state.fineEvidence = squared.boxMean(radius: selection.fineWindow / 2)
+                state.fineSum = state.fineEvidence
+                state.fineCoarse = evidence
+            }
+            return state
         }
-        return state!.winner
+        switch order {
+        case .sequential:
+            var state = try leaf(0)
+            for index in 1..<max(1, stack.count) { state = try merge(state, try leaf(index), measure: measure) }
+            return state
+        case .tree:
+            var pending: [State] = []
+            for index in 0..<stack.count {
+                pending.append(try leaf(index))
+                while pending.count >= 2 && pending[pending.count - 1].level == pending[pending.count - 2].level {
+                    let b = pending.removeLast(), a = pending.removeLast()
+                    pending.append(try merge(a, b, measure: measure))
+                }
+            }
+            while pending.count >= 2 {
+                let b = pending.removeLast(), a = pending.removeLast()
+                pending.append(try merge(a, b, measure: measure))
+            }
+            return pending[0]
+        }
     }
 
     /// One pairwise step: per pixel, `a`'s slice or `b`'s.

@@ -34,22 +34,3 @@ public struct ChooseMaxEngine: StackFusionEngine, Sendable {
                             confidence: Image(width: g.width, height: g.height, channels: 1, repeating: 1))
     }
 }
-
-extension FusionMetrics {
-    /// PSNR after a Gaussian blur of σ = `sigma` px of both images (each channel): the error of
-    /// focus selection with pixel noise mostly averaged out.
-    public static func psnrAfterBlur(_ x: Image, reference: Image, peak: Double, sigma: Double = 1) -> Double {
-        psnr(blurred(x, sigma: sigma), reference: blurred(reference, sigma: sigma), peak: peak)
-    }
-
-    static func blurred(_ image: Image, sigma: Double) -> Image {
-        let taps = FocusEvidence.gaussianTaps(sigma: sigma)
-        var out = image
-        let n = image.planeSize
-        for c in 0..<image.channels {
-            let b = image.plane(c).convolved(taps)
-            for i in 0..<n { out.pixels[c * n + i] = b.values[i] }
-        }
-        return out
-    }
-}

@@ -65,6 +65,23 @@ public enum FusionMetrics {
         return mse == 0 ? .infinity : 10 * log10(peak * peak / mse)
     }
 
+    /// PSNR after a Gaussian blur of σ = `sigma` px of both images (each channel): the error of
+    /// focus selection with pixel noise mostly averaged out.
+    public static func psnrAfterBlur(_ x: Image, reference: Image, peak: Double, sigma: Double = 1) -> Double {
+        psnr(blurred(x, sigma: sigma), reference: blurred(reference, sigma: sigma), peak: peak)
+    }
+
+    static func blurred(_ image: Image, sigma: Double) -> Image {
+        let taps = FocusEvidence.gaussianTaps(sigma: sigma)
+        var out = image
+        let n = image.planeSize
+        for c in 0..<image.channels {
+            let b = image.plane(c).convolved(taps)
+            for i in 0..<n { out.pixels[c * n + i] = b.values[i] }
+        }
+        return out
+    }
+
     /// Mean SSIM (Wang et al. 2004: 11×11 Gaussian window σ 1.5, K = 0.01/0.03, L = 255, valid
     /// region) on grey 0…255.
     public static func ssim(_ x: Image, reference: Image, peak: Double? = nil) -> Double {

@@ -168,19 +168,9 @@ extension Image {
         return Plane(width: width, height: height, values: Array(pixels[(c * n)..<((c + 1) * n)]))
     }
 
-    /// Luminance: BT.601 Y (0.299 R + 0.587 G + 0.114 B) for three channels, the channel mean
-    /// otherwise. Keeps the value scale.
+    /// Luminance (``Imaging/Image/luminanceImage()``) as a plane. Keeps the value scale.
     func luminance() -> Plane {
-        let n = planeSize
-        var out = [Float](repeating: 0, count: n)
-        if channels == 1 { return plane(0) }
-        if channels == 3 {
-            for i in 0..<n { out[i] = 0.299 * pixels[i] + 0.587 * pixels[n + i] + 0.114 * pixels[2 * n + i] }
-        } else {
-            let inv = 1 / Float(channels)
-            for c in 0..<channels { for i in 0..<n { out[i] += pixels[c * n + i] * inv } }
-        }
-        return Plane(width: width, height: height, values: out)
+        Plane(width: width, height: height, values: luminanceImage().pixels)
     }
 
     /// Pads on the right and bottom by reflection to `width` × `height` ≥ the current size.
@@ -196,20 +186,6 @@ extension Image {
             }
         }
         return Image(width: pw, height: ph, channels: channels, pixels: out)
-    }
-
-    /// The rectangle `x0..<x0+w`, `y0..<y0+h`.
-    func cropped(x0: Int, y0: Int, width w: Int, height h: Int) -> Image {
-        if x0 == 0 && y0 == 0 && w == width && h == height { return self }
-        var out = [Float](repeating: 0, count: w * h * channels)
-        for c in 0..<channels {
-            for y in 0..<h {
-                let src = c * planeSize + (y0 + y) * width + x0
-                let dst = c * w * h + y * w
-                for x in 0..<w { out[dst + x] = pixels[src + x] }
-            }
-        }
-        return Image(width: w, height: h, channels: channels, pixels: out)
     }
 
     /// "W×H×C" for messages.

@@ -78,4 +78,34 @@ public struct Image: Sendable, Equatable {
         }
         self.init(width: w, height: h, channels: planes.count, pixels: pixels)
     }
+
+    /// The rectangle `x0..<x0+w`, `y0..<y0+h`, every channel.
+    public func cropped(x0: Int, y0: Int, width w: Int, height h: Int) -> Image {
+        precondition(x0 >= 0 && y0 >= 0 && x0 + w <= width && y0 + h <= height, "crop outside the image")
+        if x0 == 0 && y0 == 0 && w == width && h == height { return self }
+        var out = [Float](repeating: 0, count: w * h * channels)
+        for c in 0..<channels {
+            for y in 0..<h {
+                let src = c * planeSize + (y0 + y) * width + x0
+                let dst = c * w * h + y * w
+                for x in 0..<w { out[dst + x] = pixels[src + x] }
+            }
+        }
+        return Image(width: w, height: h, channels: channels, pixels: out)
+    }
+
+    /// Luminance as a one-channel image in the same value scale: BT.601 Y (0.299 R + 0.587 G +
+    /// 0.114 B) for three channels, the channel mean otherwise, the image itself for one channel.
+    public func luminanceImage() -> Image {
+        if channels == 1 { return self }
+        let n = planeSize
+        var out = [Float](repeating: 0, count: n)
+        if channels == 3 {
+            for i in 0..<n { out[i] = 0.299 * pixels[i] + 0.587 * pixels[n + i] + 0.114 * pixels[2 * n + i] }
+        } else {
+            let inv = 1 / Float(channels)
+            for c in 0..<channels { for i in 0..<n { out[i] += pixels[c * n + i] * inv } }
+        }
+        return Image(width: width, height: height, channels: 1, pixels: out)
+    }
 }

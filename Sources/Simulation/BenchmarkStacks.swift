@@ -110,9 +110,7 @@ public struct BenchmarkStack: Sendable, Equatable {
         if let channel, channel < image.channels {
             plane = image.channel(channel)
         } else if image.channels == 3 && settings.format != .uint8 {
-            let n = image.planeSize
-            plane = Image(width: image.width, height: image.height, channels: 1,
-                          pixels: (0..<n).map { 0.299 * image.pixels[$0] + 0.587 * image.pixels[n + $0] + 0.114 * image.pixels[2 * n + $0] })
+            plane = image.luminanceImage()
         } else if image.channels != 3 && settings.format == .uint8 {
             plane = Image(planes: [Image](repeating: image.channel(0), count: 3))
         } else if image.channels > 1 && image.channels != 3 {
@@ -124,13 +122,6 @@ public struct BenchmarkStack: Sendable, Equatable {
     /// The centred `side`×`side` square (or the largest that fits), every channel kept.
     public static func centreCrop(_ image: Image, side requested: Int) -> Image {
         let side = min(requested, image.width, image.height)
-        let x0 = (image.width - side) / 2, y0 = (image.height - side) / 2
-        var out = [Float](repeating: 0, count: side * side * image.channels)
-        for c in 0..<image.channels {
-            for y in 0..<side {
-                for x in 0..<side { out[c * side * side + y * side + x] = image.pixels[c * image.planeSize + (y0 + y) * image.width + x0 + x] }
-            }
-        }
-        return Image(width: side, height: side, channels: image.channels, pixels: out)
+        return image.cropped(x0: (image.width - side) / 2, y0: (image.height - side) / 2, width: side, height: side)
     }
 }

@@ -56,8 +56,8 @@ enum SimulatedTrainingPairs {
             for _ in 0..<stacksPerTexture {
                 let x0 = rng.index(below: image.width - side + 1), y0 = rng.index(below: image.height - side + 1)
                 // One channel (a multi-channel image's channels are different structures) or luminance.
-                let plane: Image = image.channels == 3 ? luminance(image) : image.channel(rng.index(below: image.channels))
-                let texture = cropped(plane, x0: x0, y0: y0, side: side)
+                let plane: Image = image.channels == 3 ? image.luminanceImage() : image.channel(rng.index(below: image.channels))
+                let texture = plane.cropped(x0: x0, y0: y0, width: side, height: side)
                 let modality: MicroscopeSimulation.Modality = grey16 || rng.unit() < 0.5 ? .fluorescence : .brightfield
                 var settings = MicroscopeSimulation(modality: modality, slices: 8 + rng.index(below: 25),
                                                     photons: 30 * pow(100, rng.unit()), seed: rng.next())
@@ -80,23 +80,6 @@ enum SimulatedTrainingPairs {
             throw ModelFileError(path: paths.joined(separator: ", "), message: "no usable textures (images of at least 32×32 pixels with contrast)")
         }
         return triplets
-    }
-
-    static func luminance(_ image: Image) -> Image {
-        let n = image.planeSize
-        var out = [Float](repeating: 0, count: n)
-        for p in 0..<n { out[p] = 0.299 * image.pixels[p] + 0.587 * image.pixels[n + p] + 0.114 * image.pixels[2 * n + p] }
-        return Image(width: image.width, height: image.height, channels: 1, pixels: out)
-    }
-
-    static func cropped(_ image: Image, x0: Int, y0: Int, side: Int) -> Image {
-        var out = [Float](repeating: 0, count: side * side * image.channels)
-        for c in 0..<image.channels {
-            for y in 0..<side {
-                for x in 0..<side { out[c * side * side + y * side + x] = image.pixels[c * image.planeSize + (y0 + y) * image.width + x0 + x] }
-            }
-        }
-        return Image(width: side, height: side, channels: image.channels, pixels: out)
     }
 }
 

@@ -136,18 +136,48 @@ public struct FusionPipeline: Sendable {
         return try run(inputs: inputs, outputs: paths, clock: clock)
     }
 
-    /// Runs the pipeline writing to explicit paths.
+    /// Runs the pipeline writing to explicit paths. The images appear together (all renamed into
+    /// place after all were written) or, on error, not at all.
     public func run(inputs: [String], outputs: OutputPaths, clock: () -> Double) throws(PipelineError) -> PipelineReport {
+        let (report, staged) = try runStaged(inputs: inputs, outputs: outputs, clock: clock)
         do {
-            return try runUnclassified(inputs: inputs, outputs: outputs, clock: clock)
+            try staged.commit()
+        } catch {
+            throw PipelineError(error.isTransient ? .transient : .configuration, "cannot move the outputs into place: \(error)")
+        }
+        return report
+    }
+
+    /// Runs the pipeline with output names from a profile, leaving the images staged (written and
+    /// fsynced under temporary names) for the caller to commit with more files (the sidecar) or discard.
+    public func runStaged(inputs: [String], stackName: String, outputDirectory: String, names: OutputPatterns,
+                          clock: () -> Double) throws(PipelineError) -> (PipelineReport, OutputSet) {
+        func inDirectory(_ pattern: String) -> String {
+            (outputDirectory as NSString).appendingPathComponent(OutputPatterns.resolve(pattern, stack: stackName))
+        }
+        let paths = OutputPaths(fused: inDirectory(names.fused), depth: names.depth.map(inDirectory),
+                                confidence: names.confidence.map(inDirectory))
+        return try runStaged(inputs: inputs, outputs: paths, clock: clock)
+    }
+
+    /// Runs the pipeline and leaves the images staged: the report names their final paths (with the
+    /// sizes and hashes of what was written); nothing is visible under those names until the set is
+    /// committed. On error, whatever was staged is removed.
+    public func runStaged(inputs: [String], outputs: OutputPaths, clock: () -> Double) throws(PipelineError) -> (PipelineReport, OutputSet) {
+        var staged = OutputSet()
+        do {
+            let report = try runUnclassified(inputs: inputs, outputs: outputs, staged: &staged, clock: clock)
+            return (report, staged)
         } catch let error as PipelineError {
+            staged.discard()
             throw error
         } catch {
+            staged.discard()
             throw Self.classify(error)
         }
     }
 
-    private func runUnclassified(inputs: [String], outputs: OutputPaths, clock: () -> Double) throws -> PipelineReport {
+    private func runUnclassified(inputs: [String], outputs: OutputPaths, staged: inout OutputSet, clock: () -> Double) throws -> PipelineReport {
         var stages: [String: Double] = [:]
         func timed<T>(_ stage: String, _ body: () throws -> T) rethrows -> T {
             let start = clock()
@@ -193,28 +223,24 @@ public struct FusionPipeline: Sendable {
                 if let spacing = ZSpacing(description: stack.metadata.imageDescription) {
                     depthMetadata.imageDescription = spacing.depthMapDescription
                 }
-                var written: [String] = []
+                let software = "focusd \(FocusdBuild.version)"
+                func stage(_ image: Image, _ format: SampleFormat, _ metadata: ImageMetadata, as path: String) throws {
+                    let temporary = try TIFFWriter.writeStaged([image], format: format, metadata: metadata, for: path, software: software)
+                    staged.add(temporary: temporary, final: path)
+                    var record = try FileRecord.of(temporary)
+                    record.path = path
+                    outputRecords.append(record)
+                }
                 for (position, channel) in unit.channels.enumerated() {
                     let paths = outputs.forChannel(channel, of: stacks.count)
                     let image = unit.channels.count == 1 ? result.fused : result.fused.channel(position)
                     let fused = Self.convert(image, from: stack.geometry.format, to: format)
-                    try TIFFWriter.write([fused], format: format, metadata: stack.metadata, to: paths.fused,
-                                         software: "focusd \(FocusdBuild.version)")
-                    written.append(paths.fused)
+                    try stage(fused, format, stack.metadata, as: paths.fused)
                 }
                 // One depth and confidence map per decision: per channel, or once for joined channels.
                 let mapPaths = joint ? outputs : outputs.forChannel(unit.channels[0], of: stacks.count)
-                if let depth = mapPaths.depth {
-                    try TIFFWriter.write([result.depth], format: .float32, metadata: depthMetadata, to: depth,
-                                         software: "focusd \(FocusdBuild.version)")
-                    written.append(depth)
-                }
-                if let confidence = mapPaths.confidence {
-                    try TIFFWriter.write([result.confidence], format: .float32, metadata: mapMetadata, to: confidence,
-                                         software: "focusd \(FocusdBuild.version)")
-                    written.append(confidence)
-                }
-                outputRecords += try written.map { try FileRecord.of($0) }
+                if let depth = mapPaths.depth { try stage(result.depth, .float32, depthMetadata, as: depth) }
+                if let confidence = mapPaths.confidence { try stage(result.confidence, .float32, mapMetadata, as: confidence) }
             }
             fusedGeometry = SliceGeometry(width: result.fused.width, height: result.fused.height,
                                           channels: result.fused.channels, format: stack.geometry.format)

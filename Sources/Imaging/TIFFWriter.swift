@@ -29,6 +29,18 @@ public enum TIFFWriter {
         try write(pages, format: format, metadata: metadata, to: path, software: software, options: options)
     }
 
+    /// Writes `pages` as `write` does, but stops before the rename: the complete, fsynced file is left
+    /// under a hidden temporary name in `path`'s folder (`.<name>.tmp-<pid>-<random>`), which is
+    /// returned. The caller renames it into place — with the other files of an output set, so a
+    /// set appears all at once — or removes it. On error nothing is left behind.
+    /// - Throws: `ImagingError` of kind `.writeFailed` naming the file and the cause.
+    public static func writeStaged(_ pages: [Image], format: SampleFormat, metadata: ImageMetadata = ImageMetadata(),
+                                   for path: String, software: String = "focusd") throws(ImagingError) -> String {
+        var options = Options()
+        options.renameIntoPlace = false
+        return try write(pages, format: format, metadata: metadata, to: path, software: software, options: options)
+    }
+
     /// Layout choices beyond the public defaults (used by tests).
     struct Options {
         var compression: UInt16 = UInt16(COMPRESSION_ADOBE_DEFLATE)
@@ -38,10 +50,14 @@ public enum TIFFWriter {
         var verbatimDescription = false
         /// Pixel bytes above which BigTIFF is used automatically (classic TIFF offsets are 32-bit).
         var bigTIFFThreshold = 4_000_000_000
+        /// Rename the finished temporary file over the target (false: leave it for the caller).
+        var renameIntoPlace = true
     }
 
+    /// Returns the path of the finished file: `path`, or the temporary file when not renamed into place.
+    @discardableResult
     static func write(_ pages: [Image], format: SampleFormat, metadata: ImageMetadata, to path: String,
-                      software: String, options: Options) throws(ImagingError) {
+                      software: String, options: Options) throws(ImagingError) -> String {
         guard let first = pages.first else {
             throw ImagingError(.writeFailed, path: path, message: "no image to write")
         }
@@ -81,10 +97,12 @@ public enum TIFFWriter {
             guard handle.close() else {
                 throw ImagingError(.writeFailed, path: path, message: "closing the file failed; check free disk space")
             }
+            guard options.renameIntoPlace else { return temporary }
             guard rename(temporary, path) == 0 else {
                 throw ImagingError(.writeFailed, path: path, message: "cannot rename the temporary file into place (\(String(cString: strerror(errno)))); check permissions")
             }
             syncFolder(folder)
+            return path
         } catch {
             unlink(temporary)
             throw error

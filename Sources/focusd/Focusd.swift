@@ -18,6 +18,7 @@ struct Focusd: AsyncParsableCommand {
             AlignCommand.self,
             ServeCommand.self,
             ReprocessCommand.self,
+            RetryCommand.self,
             StatusCommand.self,
             ProfilesCommand.self,
             ModelCommand.self,

@@ -44,7 +44,7 @@ struct StatusCommand: AsyncParsableCommand {
             for job in failed {
                 let when = job.finishedAt.map { formatter.string(from: Date(timeIntervalSince1970: $0)) } ?? "-"
                 let reason = (job.error ?? "").replacingOccurrences(of: "\n", with: " ")
-                out += "  \(when)  \(job.drop)/\(job.stack)  \(job.state.rawValue)  \(reason)\n"
+                out += "  \(when)  job \(job.id ?? 0)  \(job.drop)/\(job.stack)  \(job.state.rawValue)  \(reason)\n"
             }
         }
         print(out, terminator: "")

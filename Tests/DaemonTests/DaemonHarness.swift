@@ -4,20 +4,24 @@ import ServiceLifecycle
 import Testing
 @testable import Daemon
 
-/// A stand-in for the fusion pipeline with the same contract (outputs written atomically, inputs
-/// never modified), so daemon mechanics are tested without depending on fusion speed:
+/// A stand-in for the fusion pipeline with the same contract (outputs staged under temporary names
+/// for the daemon to commit with the sidecar, inputs never modified), so daemon mechanics are
+/// tested without depending on fusion speed:
 /// an input that does not start with a TIFF header is bad input; the "fused" output is the inputs
 /// concatenated in slice order, so tests can check order and completeness byte for byte.
 final class TestProcessor: StackProcessor, @unchecked Sendable {
     private let lock = NSLock()
     private var _calls: [String] = []
     private var transientFailuresLeft: Int
+    private var depthFailuresLeft: Int
     let delay: Double
     let settingsJSON: String
 
-    init(delay: Double = 0, transientFailures: Int = 0, settingsJSON: String = #"{"engine":"test"}"#) {
+    /// `depthDiskFull`: attempts whose depth map fails to write (no space) after the fused image was written.
+    init(delay: Double = 0, transientFailures: Int = 0, depthDiskFull: Int = 0, settingsJSON: String = #"{"engine":"test"}"#) {
         self.delay = delay
         self.transientFailuresLeft = transientFailures
+        self.depthFailuresLeft = depthDiskFull
         self.settingsJSON = settingsJSON
     }
 
@@ -51,19 +55,30 @@ final class TestProcessor: StackProcessor, @unchecked Sendable {
             records.append(ProcessedInput(path: path, size: data.count, sha256: SHA256Hex.of(data)))
         }
         var outputs: [JobOutput] = []
+        var staged = OutputSet()
         for (role, pattern) in [("fused", names.fused), ("depth", names.depth)] {
             guard let pattern else { continue }
             let path = (outputDirectory as NSString).appendingPathComponent(OutputPatterns.resolve(pattern, stack: stackName))
             let bytes = role == "fused" ? fused : Data("depth of \(stackName)".utf8)
-            do { try FileOperations.writeAtomically(bytes, to: path) } catch {
-                throw ProcessFailure(error.isTransient ? .transient : .configuration, "\(error)")
+            let diskFull = role == "depth" && lock.withLock { () -> Bool in
+                defer { depthFailuresLeft = max(0, depthFailuresLeft - 1) }
+                return depthFailuresLeft > 0
+            }
+            do {
+                if diskFull { throw FileOperationError(operation: "write", path: path, code: ENOSPC) }
+                try staged.stage(bytes, as: path)
+            } catch {
+                staged.discard()
+                throw ProcessFailure((error as? FileOperationError)?.isTransient ?? true ? .transient : .configuration, "\(error)")
             }
             outputs.append(JobOutput(role: role, path: path, size: bytes.count, sha256: SHA256Hex.of(bytes)))
         }
-        return ProcessReport(inputs: records, sliceNames: inputs.map { ($0 as NSString).lastPathComponent }, outputs: outputs,
-                             stageSeconds: ["load": 0.001, "fuse": clock() - t0, "write": 0.001], settingsJSON: settingsJSON,
-                             model: nil, alignmentJSON: nil, width: 32, height: 32, channels: 1, sliceCount: inputs.count,
-                             format: "uint16")
+        var report = ProcessReport(inputs: records, sliceNames: inputs.map { ($0 as NSString).lastPathComponent }, outputs: outputs,
+                                   stageSeconds: ["load": 0.001, "fuse": clock() - t0, "write": 0.001], settingsJSON: settingsJSON,
+                                   model: nil, alignmentJSON: nil, width: 32, height: 32, channels: 1, sliceCount: inputs.count,
+                                   format: "uint16")
+        report.staged = staged
+        return report
     }
 }
 
@@ -162,8 +177,10 @@ struct DaemonFixture {
 }
 
 /// Bytes that pass the test processor's TIFF header check.
+/// A TIFF header with no directory (offset 0) and `tag` as its content: the daemon takes it as a
+/// complete file (nothing cut short), the test processor as a stack, the real pipeline as unreadable.
 func fakeTIFF(_ tag: String, size: Int = 64) -> Data {
-    var d = Data([0x49, 0x49, 0x2A, 0x00])
+    var d = Data([0x49, 0x49, 0x2A, 0x00, 0x00, 0x00, 0x00, 0x00])
     d.append(Data(tag.utf8))
     while d.count < size { d.append(UInt8(d.count % 251)) }
     return d

@@ -67,26 +67,34 @@ import Glibc
             _ = try await f.jobsWhenSettled(count: 2)
             try await Task.sleep(for: .milliseconds(800))
         }
-        #expect(processor.calls.sorted() == ["good", "mixed"])
-        let mixed = FileManager.default.contents(atPath: "\(f.output)/mixed_fused.tif")
-        #expect(mixed == fakeTIFF("m1"), "the symbolic link in the stack folder is not read")
+        // The stack folder with a symbolic link among its slices is not fused from the other slices:
+        // it is quarantined as a whole, with the reason.
+        #expect(processor.calls.sorted() == ["good"])
+        #expect(!FileManager.default.fileExists(atPath: "\(f.output)/mixed_fused.tif"))
+        let jobs = try f.journal().allJobs()
+        let mixedJob = try #require(jobs.first { $0.stack == "mixed" })
+        #expect(mixedJob.state == .quarantined)
+        #expect(mixedJob.error?.contains("mixed/2.tif is a symbolic link, not a regular file") == true, "\(mixedJob.error ?? "")")
+        #expect(FileOperations.inspect("\(f.quarantine)/mixed/2.tif") == .other("a symbolic link"))
+        let reasonFile = try String(contentsOfFile: "\(f.quarantine)/mixed.error.txt", encoding: .utf8)
+        #expect(reasonFile.contains("symbolic link"))
         for output in f.files(in: f.output) {
             let bytes = try #require(FileManager.default.contents(atPath: "\(f.output)/\(output)"))
             #expect(bytes.range(of: Data("secret".utf8)) == nil, "\(output) holds bytes from outside the drop folder")
         }
         let expected: [(String, String)] = [
             ("symlink.tif", "a symbolic link"), ("hardlink.tif", "a hard link (2 names)"), ("fifo.tif", "a FIFO"),
-            ("linked-folder", "a symbolic link"), ("mixed/2.tif", "a symbolic link"), ("late-fifo.tif", "a FIFO"),
+            ("linked-folder", "a symbolic link"), ("mixed/2.tif", "its stack folder will be quarantined"), ("late-fifo.tif", "a FIFO"),
             ("late-hardlink.tif", "a hard link (3 names)"),
         ] + (device ? [("device.tif", "a character device")] : [])
         for (name, reason) in expected {
             let line = Self.refusal(f, path: "\(f.drop)/\(name)")
             #expect(line?.contains(reason) == true, "\(name): \(line ?? "not logged")\n\(Self.refusals(f).joined(separator: "\n"))")
         }
-        // The files outside are untouched, and so are the links (nothing was moved to quarantine).
+        // The files outside are untouched, and so are the loose links (only the stack folder was quarantined).
         #expect(FileManager.default.contents(atPath: "\(outside)/secret1.tif") == fakeTIFF("secret one"))
         #expect(FileManager.default.contents(atPath: "\(outside)/secret2.tif") == fakeTIFF("secret two"))
-        #expect(f.files(in: f.quarantine).isEmpty)
+        #expect(f.files(in: f.quarantine).sorted() == ["mixed", "mixed.error.txt"])
         #expect(FileOperations.inspect("\(f.drop)/symlink.tif") == .other("a symbolic link"))
     }
 

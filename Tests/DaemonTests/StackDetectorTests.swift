@@ -45,6 +45,48 @@ import Testing
         #expect(d.evaluate(now: 500.25).map(\.name) == ["old"])
     }
 
+    /// A writer may be pausing with the file open across a restart of the daemon: a file known only
+    /// from a scan counts as stable after `stableSeconds` of watching, whatever its mtime says.
+    @Test func aFileFoundByAScanIsStableOnlyAfterTheStabilityWindowOfWatching() {
+        var d = StackDetector(rules: rules())
+        d.observe("paused.tif", signature: .init(size: 10, mtime: 100), now: 500, fromScan: true)
+        #expect(d.isFromScan("paused.tif"))
+        d.observe("paused.tif", signature: .init(size: 10, mtime: 100), now: 500.1)
+        #expect(d.evaluate(now: 500.1).isEmpty, "an mtime 400 s old is no evidence the writer finished")
+        d.observe("paused.tif", signature: .init(size: 10, mtime: 100), now: 500 + rules().stableSeconds)
+        #expect(d.evaluate(now: 500 + rules().stableSeconds).map(\.name) == ["paused"])
+        // A close event seen live is the writer's own evidence.
+        d.observe("paused.tif", signature: .init(size: 10, mtime: 100), now: 502, closed: true)
+        #expect(!d.isFromScan("paused.tif"))
+    }
+
+    @Test func evidenceOfAWriterMakesTheStackWaitAndReportAgain() {
+        var d = StackDetector(rules: rules())
+        d.observe("w.tif", signature: .init(size: 10, mtime: 1), now: 100, closed: true)
+        d.observe("w.tif", signature: .init(size: 10, mtime: 1), now: 101)
+        #expect(d.evaluate(now: 101).count == 1)
+        d.reopen(["w.tif"], kind: .file, name: "w", now: 101)
+        d.observe("w.tif", signature: .init(size: 10, mtime: 1), now: 105)
+        #expect(d.evaluate(now: 105).isEmpty, "not closed any more: waits for the writer's close")
+        d.observe("w.tif", signature: .init(size: 10, mtime: 1), now: 106, closed: true)
+        #expect(d.evaluate(now: 106 + rules().stableSeconds).map(\.name) == ["w"], "reported again, same content")
+    }
+
+    @Test func aLinkInAStackFolderIsPartOfTheStack() {
+        var d = StackDetector(rules: rules())
+        d.observe("s/1.tif", signature: .init(size: 10, mtime: 1), now: 100, closed: true)
+        d.observeForeign("s/2.tif", signature: .init(size: 3, mtime: 1), now: 100)
+        d.observe("s/COMPLETE", signature: .init(size: 0, mtime: 1), now: 100, closed: true)
+        for t in [101.0, 102.0] {
+            d.observe("s/1.tif", signature: .init(size: 10, mtime: 1), now: t)
+            d.observeForeign("s/2.tif", signature: .init(size: 3, mtime: 1), now: t)
+            d.observe("s/COMPLETE", signature: .init(size: 0, mtime: 1), now: t)
+        }
+        let stacks = d.evaluate(now: 102)
+        #expect(stacks.map(\.inputs) == [["s/1.tif", "s/2.tif"]])
+        #expect(d.isForeign("s/2.tif"))
+    }
+
     @Test func aChangedFileIsReportedAgainOnceStable() {
         var d = StackDetector(rules: rules())
         d.observe("a.tif", signature: .init(size: 10, mtime: 1), now: 100, closed: true)

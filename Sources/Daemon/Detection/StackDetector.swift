@@ -52,6 +52,12 @@ public struct StackDetector: Sendable {
         var observations: Int
         /// Not being written: closed after writing, moved in, or found by a scan.
         var closed: Bool
+        /// Known only from a scan (start-up, queue overflow): no close event was seen, so the
+        /// caller looks for other evidence that no writer still has it open.
+        var fromScan: Bool = false
+        /// A symbolic link, FIFO, socket or device inside a stack folder: the stack is reported
+        /// with it, so the job can quarantine the folder with an explanation.
+        var foreign: Bool = false
     }
     private(set) var files: [String: Tracked] = [:]
     /// Stacks already reported, by key, with the signatures they were reported with.
@@ -64,8 +70,12 @@ public struct StackDetector: Sendable {
 
     // MARK: Observations
 
-    /// A stat of `path`. `closed` marks files found by a scan or reported closed by the watcher.
-    public mutating func observe(_ path: String, signature: FileSignature, now: Double, closed: Bool? = nil) {
+    /// A stat of `path`. `closed` marks files reported closed by the watcher (or moved in);
+    /// `fromScan` files found by a scan, which count as closed but are stable only after
+    /// `stableSeconds` of watching — not by their mtime, since a writer may be pausing across a
+    /// restart of the daemon.
+    public mutating func observe(_ path: String, signature: FileSignature, now: Double, closed: Bool? = nil,
+                                 fromScan: Bool = false) {
         if var t = files[path] {
             if t.signature == signature {
                 t.observations += 1
@@ -74,11 +84,54 @@ public struct StackDetector: Sendable {
                 t.changedAt = now
                 t.observations = 1
             }
-            if let closed { t.closed = closed }
+            if let closed {
+                t.closed = closed
+                if closed && !fromScan { t.fromScan = false }
+            }
+            t.foreign = false
             files[path] = t
         } else {
-            files[path] = Tracked(signature: signature, changedAt: min(signature.mtime, now), observations: 1,
-                                  closed: closed ?? false)
+            files[path] = Tracked(signature: signature, changedAt: fromScan ? now : min(signature.mtime, now), observations: 1,
+                                  closed: fromScan || (closed ?? false), fromScan: fromScan)
+        }
+    }
+
+    /// A symbolic link, FIFO, socket or device at `path`: tracked (inside a stack folder) so that its
+    /// stack is reported with it and refused as a whole, rather than fused from the other slices.
+    public mutating func observeForeign(_ path: String, signature: FileSignature, now: Double) {
+        guard path.contains("/") else { return }
+        if files[path]?.foreign == true && files[path]?.signature == signature {
+            files[path]!.observations += 1
+            return
+        }
+        files[path] = Tracked(signature: signature, changedAt: now, observations: 1, closed: true, foreign: true)
+    }
+
+    /// Whether `path` is known only from a scan (no close event seen since the daemon started watching it).
+    public func isFromScan(_ path: String) -> Bool { files[path]?.fromScan ?? false }
+
+    /// Whether `path` is a symbolic link, FIFO, socket or device in a stack folder.
+    public func isForeign(_ path: String) -> Bool { files[path]?.foreign ?? false }
+
+    /// Evidence that `paths` may still be written (a writer has one open, or a TIFF is not yet
+    /// structurally complete): they count as being written again — not closed, changed now — and
+    /// their stack is reported again once complete.
+    public mutating func reopen(_ paths: [String], kind: StackKind, name: String, now: Double) {
+        for path in paths {
+            guard var t = files[path] else { continue }
+            t.closed = false
+            t.changedAt = now
+            t.observations = 0
+            files[path] = t
+        }
+        forget(kind: kind, name: name)
+    }
+
+    /// Files found by a scan that stay structurally incomplete: stable for `now` counts from here.
+    public mutating func restartStability(_ paths: [String], now: Double) {
+        for path in paths {
+            files[path]?.changedAt = now
+            files[path]?.observations = 1
         }
     }
 
@@ -204,7 +257,7 @@ public struct StackDetector: Sendable {
                 var group = result[key] ?? Group(kind: .folder, name: folder, files: [], marker: nil, root: folder)
                 if name == rules.marker {
                     group.marker = path
-                } else if isImage(name) {
+                } else if isImage(name) || files[path]!.foreign {
                     group.files.append(path)
                 } else {
                     continue

@@ -20,6 +20,18 @@ enum FileOperations {
 
     /// Writes `data` to `path` atomically: a hidden temporary file in the same folder, fsync, rename, fsync of the folder.
     static func writeAtomically(_ data: Data, to path: String) throws(FileOperationError) {
+        let temp = try writeTemporary(data, for: path)
+        if rename(temp, path) != 0 {
+            let failure = FileOperationError(operation: "rename", path: path, code: errno)
+            unlink(temp)
+            throw failure
+        }
+        syncDirectory((path as NSString).deletingLastPathComponent)
+    }
+
+    /// Writes `data` to a new hidden temporary file next to `path` (`.<name>.focusd-tmp-<pid>-<random>`)
+    /// and fsyncs it; returns its path. On error nothing is left behind.
+    static func writeTemporary(_ data: Data, for path: String) throws(FileOperationError) -> String {
         let dir = (path as NSString).deletingLastPathComponent
         let name = (path as NSString).lastPathComponent
         let temp = (dir as NSString).appendingPathComponent(".\(name)\(temporaryMarker)\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
@@ -39,13 +51,12 @@ enum FileOperations {
             }
         }
         if failure == nil, fsync(fd) != 0 { failure = FileOperationError(operation: "fsync", path: temp, code: errno) }
-        close(fd)
-        if failure == nil, rename(temp, path) != 0 { failure = FileOperationError(operation: "rename", path: path, code: errno) }
+        if close(fd) != 0, failure == nil { failure = FileOperationError(operation: "close", path: temp, code: errno) }
         if let failure {
             unlink(temp)
             throw failure
         }
-        syncDirectory(dir)
+        return temp
     }
 
     static func syncDirectory(_ dir: String) {
@@ -174,5 +185,28 @@ enum FileOperations {
         var st = stat()
         guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
         return FileSignature(size: Int(st.st_size), mtime: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) * 1e-9)
+    }
+}
+
+extension FileOperations {
+    /// Size and mtime of whatever is at `path` (not following symbolic links); nil when nothing is there.
+    static func linkSignature(_ path: String) -> FileSignature? {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        return FileSignature(size: Int(st.st_size), mtime: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) * 1e-9)
+    }
+
+    /// Gives `destination` the content of `source`: a hard link, or a copy (fsynced, atomic) where
+    /// links are not possible (another file system). `destination` must not exist.
+    static func linkOrCopy(_ source: String, to destination: String) throws(FileOperationError) {
+        if link(source, destination) == 0 { return }
+        let code = errno
+        guard [EXDEV, EPERM, EMLINK, ENOTSUP].contains(code) else {
+            throw FileOperationError(operation: "link", path: destination, code: code)
+        }
+        guard let data = FileManager.default.contents(atPath: source) else {
+            throw FileOperationError(operation: "read", path: source, code: EIO)
+        }
+        try writeAtomically(data, to: destination)
     }
 }

@@ -48,6 +48,17 @@ public struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, MutableP
     public var outputStack: String?
     public var outputs: [JobOutput]?
     public var sidecar: String?
+    /// The output set staged for commit (temporary → final names), recorded just before the renames
+    /// so start-up recovery can finish an interrupted commit; nil otherwise.
+    public var staged: [StagedFile]?
+    /// Where archive moved the inputs (absolute paths), once moved.
+    public var archivedTo: [String]?
+    /// The earlier job of the same stack whose outputs this job's replaced (a changed input fused again).
+    public var supersedes: Int64?
+    /// The later job of the same stack that replaced this job's outputs.
+    public var supersededBy: Int64?
+    /// The finished job with identical inputs, profile and model whose outputs this job links to.
+    public var duplicateOf: Int64?
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
@@ -56,6 +67,7 @@ public struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, MutableP
         case inputSignature = "input_signature", inputSHA256 = "input_sha256"
         case detectedAt = "detected_at", updatedAt = "updated_at", startedAt = "started_at"
         case finishedAt = "finished_at", nextAttemptAt = "next_attempt_at", outputStack = "output_stack"
+        case staged, archivedTo = "archived_to", supersedes, supersededBy = "superseded_by", duplicateOf = "duplicate_of"
     }
 }
 

@@ -42,8 +42,13 @@ struct JobRunner: Sendable {
         let config = drop.configuration
         let startDate = Date()
 
-        // 1. The inputs must still be what was found complete.
+        // 1. The inputs must still be what was found complete — and regular files: a stack folder
+        //    with a symbolic link, FIFO or device among its slices is refused as a whole.
         for input in job.inputs {
+            if case .other(let kind) = FileOperations.inspect(input.path) {
+                finish(&job, .fail(.badInput, message: "slice \(input.path) is \(kind), not a regular file: focusd reads only regular files (a link may point outside the drop folder, a FIFO or device may never end); put the file itself in the folder and drop the stack again"), log: log)
+                return
+            }
             guard let sig = FileOperations.signature(input.path), sig.size == input.size, sig.mtime == input.mtime else {
                 finish(&job, .fail(.inputsChanged, message: "input \(input.path) changed or vanished after the stack was found complete; a new version is processed once it is stable"), log: log)
                 return
@@ -71,13 +76,21 @@ struct JobRunner: Sendable {
         let fingerprint = Self.fingerprint(inputHashes: hashes, identity: identity)
         job.inputSHA256 = hashes
         job.fingerprint = fingerprint
+        let previous: JobRecord?
         do {
-            if let original = try journal.doneJob(fingerprint: fingerprint, excluding: job.id) {
-                job.outputs = original.outputs
-                job.sidecar = original.sidecar
-                job.outputStack = original.outputStack
-                log.info("identical to a finished job; not fused again", metadata: ["original": "\(original.id ?? 0)"])
-                finish(&job, .duplicate(ofJob: original.id ?? 0), log: log)
+            previous = try journal.previousVersion(of: job)
+            if let original = try journal.doneJob(fingerprint: fingerprint, excluding: job.id),
+               Self.outputsIntact(original) {
+                if let previous, previous.id == original.id || previous.fingerprint == fingerprint {
+                    // The same stack, touched but not changed: its outputs are already these.
+                    job.outputs = original.outputs
+                    job.sidecar = original.sidecar
+                    job.outputStack = original.outputStack
+                    log.info("unchanged content of a stack already fused; not fused again", metadata: ["original": "\(original.id ?? 0)"])
+                    finish(&job, .duplicate(ofJob: original.id ?? 0), log: log)
+                } else {
+                    linkDuplicate(&job, of: original, previous: previous, config: config, log: log)
+                }
                 return
             }
         } catch {
@@ -85,8 +98,11 @@ struct JobRunner: Sendable {
             return
         }
 
-        // 3. Output names: never another stack's.
-        if job.outputStack == nil {
+        // 3. Output names: an earlier version's (replaced as a whole), or a name no other stack uses.
+        if let previous, let name = previous.outputStack {
+            job.outputStack = name
+            job.supersedes = previous.id
+        } else if job.outputStack == nil {
             do {
                 job.outputStack = try chooseOutputStack(for: job, config: config)
             } catch {
@@ -106,7 +122,7 @@ struct JobRunner: Sendable {
             return
         }
 
-        // 4. Fuse.
+        // 4. Fuse; the outputs come back staged under temporary names.
         log.info("fusing", metadata: ["slices": "\(job.inputs.count)", "attempt": "\(job.attempts)"])
         let report: ProcessReport
         do {
@@ -114,38 +130,158 @@ struct JobRunner: Sendable {
                                                 outputDirectory: config.output, names: config.outputs, clock: monotonic)
         } catch {
             var kind = error.kind
-            if kind == .badInput, inputsChanged(job) { kind = .inputsChanged }
+            if kind == .badInput, inputsChanged(job) || stillBeingWritten(job, log: log) { kind = .inputsChanged }
             finish(&job, .fail(kind, message: error.message), log: log)
             return
         }
-        if report.inputs.map(\.sha256) != hashes && !report.inputs.isEmpty {
-            // The outputs were made from a version that is no longer there and will get no sidecar:
-            // remove them, so no output without provenance is left behind.
-            for output in report.outputs { unlink(output.path) }
+        var staged = report.staged
+        // 5. Before anything becomes visible: the inputs must be byte for byte what was fused (the
+        //    hashes of what was read, and the size and mtime the stack was found complete with).
+        if (report.inputs.map(\.sha256) != hashes && !report.inputs.isEmpty) || inputsChanged(job) {
+            staged.discard()
+            for output in report.outputs where report.staged.isEmpty { unlink(output.path) }
             finish(&job, .fail(.inputsChanged, message: "the inputs changed while they were read; a new version is processed once it is stable"), log: log)
             return
         }
 
-        // 5. The sidecar, last.
-        guard !isAbandoned() else { return }
+        // 6. The sidecar joins the set, last; the set is recorded, then renamed into place at once.
+        guard !isAbandoned() else {
+            staged.discard()
+            return
+        }
         let sidecarPath = (config.output as NSString).appendingPathComponent(OutputPatterns.resolve(config.outputs.sidecar, stack: outputStack))
-        let sidecar = ProvenanceSidecar(jobID: job.id ?? 0, attempt: job.attempts, stackName: job.stack, dropFolder: config.path,
+        var sidecar = ProvenanceSidecar(jobID: job.id ?? 0, attempt: job.attempts, stackName: job.stack, dropFolder: config.path,
                                         startTime: startDate, endTime: Date(), succeeded: true, error: nil,
                                         software: software, report: report, fingerprint: fingerprint,
                                         profileFingerprint: ProfileFingerprint.compute(identity: identity))
+        if let previous, let id = previous.id {
+            sidecar.supersedes = ProvenanceSidecar.SupersededSet(job: id, outputs: previous.outputs ?? [])
+        }
         do {
-            try FileOperations.writeAtomically(sidecar.encoded(), to: sidecarPath)
+            try staged.stage(sidecar.encoded(), as: sidecarPath)
         } catch {
+            staged.discard()
             finish(&job, .fail(error.isTransient ? .transient : .configuration, message: "cannot write the sidecar: \(error)"), log: log)
             return
         }
         job.outputs = report.outputs
         job.sidecar = sidecarPath
         job.error = nil
+        job.staged = staged.files
+        do {
+            guard try journal.updateIfRunning(job) else {
+                staged.discard()
+                return
+            }
+            try staged.commit()
+        } catch let error as FileOperationError {
+            job.staged = nil
+            finish(&job, .fail(error.isTransient ? .transient : .configuration, message: "cannot move the outputs into place: \(error)"), log: log)
+            return
+        } catch {
+            staged.discard()
+            job.staged = nil
+            finish(&job, .fail(.transient, message: "\(error)"), log: log)
+            return
+        }
+        job.staged = nil
+        if let previous { replaced(previous, by: job, log: log) }
         fusedReport = report
-        log.info("done", metadata: ["fused": "\(report.outputs.first?.path ?? "")", "sidecar": "\(sidecarPath)",
-                                    "seconds": "\(String(format: "%.2f", report.stageSeconds.values.reduce(0, +)))"])
-        finish(&job, .succeed, log: log)
+        log.info(previous == nil ? "done" : "done; replaced the outputs of an earlier version of the stack", metadata: [
+            "fused": "\(report.outputs.first?.path ?? "")", "sidecar": "\(sidecarPath)",
+            "seconds": "\(String(format: "%.2f", report.stageSeconds.values.reduce(0, +)))",
+        ].merging(previous.map { ["supersedes": "\($0.id ?? 0)"] } ?? [:]) { a, _ in a })
+        finish(&job, .succeed, log: log, sidecar: sidecar)
+    }
+
+    /// Whether the files of a finished job's output set are still there, as recorded.
+    static func outputsIntact(_ job: JobRecord) -> Bool {
+        guard let outputs = job.outputs, !outputs.isEmpty, let sidecar = job.sidecar, FileOperations.signature(sidecar) != nil else { return false }
+        return outputs.allSatisfy { FileOperations.signature($0.path)?.size == $0.size }
+    }
+
+    /// A stack with the same content, profile and model as a finished job, arriving under another
+    /// name: its outputs are the original's, linked (or copied) under its own names, with a sidecar
+    /// of its own naming its inputs and the original job. All or nothing, like a fused set.
+    private func linkDuplicate(_ job: inout JobRecord, of original: JobRecord, previous: JobRecord?,
+                               config: DropFolderConfiguration, log: Logger) {
+        let name: String
+        if let previous, let stack = previous.outputStack {
+            name = stack
+            job.supersedes = previous.id
+        } else {
+            do { name = try chooseOutputStack(for: job, config: config) } catch {
+                finish(&job, .fail(.transient, message: error.description), log: log)
+                return
+            }
+        }
+        job.outputStack = name
+        guard let originalStack = original.outputStack, let originalSidecar = original.sidecar,
+              let data = FileManager.default.contents(atPath: originalSidecar) else {
+            finish(&job, .fail(.transient, message: "cannot read the sidecar of job \(original.id ?? 0)"), log: log)
+            return
+        }
+        var staged = OutputSet()
+        var outputs: [JobOutput] = []
+        var renamed: [String: String] = [:]
+        do {
+            try FileOperations.createDirectory(config.output)
+            for output in original.outputs ?? [] {
+                let file = (output.path as NSString).lastPathComponent
+                let newName = file.hasPrefix(originalStack) ? name + file.dropFirst(originalStack.count) : "\(name)_\(file)"
+                let target = (config.output as NSString).appendingPathComponent(newName)
+                let temporary = (config.output as NSString).appendingPathComponent(".\(newName)\(FileOperations.temporaryMarker)\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+                try FileOperations.linkOrCopy(output.path, to: temporary)
+                staged.add(temporary: temporary, final: target)
+                outputs.append(JobOutput(role: output.role, path: target, size: output.size, sha256: output.sha256))
+                renamed[output.path] = target
+            }
+            for (old, new) in zip(original.inputs, job.inputs) { renamed[old.path] = new.path }
+            let sidecarPath = (config.output as NSString).appendingPathComponent(OutputPatterns.resolve(config.outputs.sidecar, stack: name))
+            let document = try ProvenanceSidecar.duplicate(of: data, renaming: renamed, jobID: job.id ?? 0, attempt: job.attempts,
+                                                           stackName: job.stack, original: original.id ?? 0,
+                                                           supersedes: previous.flatMap { p in p.id.map { ($0, p.outputs ?? []) } })
+            try staged.stage(document, as: sidecarPath)
+            job.outputs = outputs
+            job.sidecar = sidecarPath
+            job.duplicateOf = original.id
+            job.staged = staged.files
+            guard try journal.updateIfRunning(job) else {
+                staged.discard()
+                return
+            }
+            try staged.commit()
+            job.staged = nil
+        } catch {
+            staged.discard()
+            job.staged = nil
+            let transient = (error as? FileOperationError)?.isTransient ?? true
+            finish(&job, .fail(transient ? .transient : .configuration, message: "cannot link the outputs of job \(original.id ?? 0): \(error)"), log: log)
+            return
+        }
+        if let previous { replaced(previous, by: job, log: log) }
+        log.info("identical to a finished job; its outputs linked under this stack's names", metadata: ["original": "\(original.id ?? 0)"])
+        finish(&job, .duplicate(ofJob: original.id ?? 0), log: log)
+    }
+
+    /// After `job`'s set replaced `previous`'s under the same names: the earlier job is marked, and
+    /// its files that the new set does not have (a channel fewer, a map no longer asked for) removed.
+    private func replaced(_ previous: JobRecord, by job: JobRecord, log: Logger) {
+        guard let old = previous.id, let new = job.id else { return }
+        do { try journal.markSuperseded(old, by: new) } catch {
+            log.warning("cannot record that the earlier job was replaced", metadata: ["error": "\(error)"])
+        }
+        let kept = Set((job.outputs ?? []).map(\.path) + [job.sidecar].compactMap { $0 })
+        for output in previous.outputs ?? [] where !kept.contains(output.path) { unlink(output.path) }
+    }
+
+    /// Whether some visible process still has one of the job's inputs open for writing.
+    private func stillBeingWritten(_ job: JobRecord, log: Logger) -> Bool {
+        let writing = OpenWriters.openForWriting(job.inputs.map(\.path))
+        if !writing.isEmpty {
+            log.notice("input still open for writing; left in place, not quarantined", metadata: ["files": "\(writing.sorted().joined(separator: ","))"])
+        }
+        return !writing.isEmpty
     }
 
     /// SHA-256 over the input hashes (slice order), the canonical settings JSON and the model's hash.
@@ -186,7 +322,7 @@ struct JobRunner: Sendable {
 
     // MARK: Transitions and their side effects
 
-    private func finish(_ job: inout JobRecord, _ event: JobEvent, log: Logger) {
+    private func finish(_ job: inout JobRecord, _ event: JobEvent, log: Logger, sidecar: ProvenanceSidecar? = nil) {
         let policy = drops[job.drop]?.configuration.retry ?? RetryPolicy()
         let transition: JobTransition
         do {
@@ -217,7 +353,7 @@ struct JobRunner: Sendable {
         for action in transition.actions {
             switch action {
             case .archive:
-                archive(job, log: log)
+                archive(&job, log: log, sidecar: sidecar)
             case .quarantine(let reason):
                 quarantine(job, reason: reason, log: log)
             case .runPipeline, .retry, .recordError:
@@ -226,20 +362,56 @@ struct JobRunner: Sendable {
         }
     }
 
-    private func archive(_ job: JobRecord, log: Logger) {
+    /// Moves the inputs into the archive — unless they changed since they were fused or a process
+    /// still has one open for writing (they stay; a new version is fused when it is complete) — and
+    /// records where they went, in the journal and in the sidecar.
+    private func archive(_ job: inout JobRecord, log: Logger, sidecar: ProvenanceSidecar?) {
         guard let config = drops[job.drop]?.configuration, let archive = config.archive else { return }
+        if inputsChanged(job) {
+            log.notice("inputs changed after fusing; not archived (the new version is fused when complete)")
+            return
+        }
+        let writing = OpenWriters.openForWriting(job.inputs.map(\.path))
+        guard writing.isEmpty else {
+            log.notice("inputs still open for writing; not archived", metadata: ["files": "\(writing.sorted().joined(separator: ","))"])
+            return
+        }
+        let moved: [(from: String, to: String)]
         do {
-            let moved = try moveInputs(job, into: archive)
-            log.info("inputs archived", metadata: ["to": "\(moved.joined(separator: ","))"])
+            moved = try moveInputs(job, into: archive)
         } catch {
             log.warning("could not archive the inputs; they stay in the drop folder", metadata: ["error": "\(error)"])
+            return
+        }
+        log.info("inputs archived", metadata: ["to": "\(moved.map(\.to).joined(separator: ","))"])
+        // Each input's new path: the moved file itself, or the input inside the moved folder.
+        var archivedTo: [String: String] = [:]
+        for input in job.inputs {
+            for m in moved where input.path == m.from || input.path.hasPrefix(m.from + "/") {
+                archivedTo[input.path] = m.to + input.path.dropFirst(m.from.count)
+            }
+        }
+        job.archivedTo = job.inputs.compactMap { archivedTo[$0.path] }
+        do { try journal.update(job) } catch {
+            log.warning("cannot record where the inputs were archived", metadata: ["error": "\(error)"])
+        }
+        if var sidecar, let path = job.sidecar {
+            sidecar.archivedTo = archivedTo
+            do { try FileOperations.writeAtomically(sidecar.encoded(), to: path) } catch {
+                log.warning("cannot record the archive location in the sidecar", metadata: ["error": "\(error)"])
+            }
         }
     }
 
     private func quarantine(_ job: JobRecord, reason: String, log: Logger) {
         guard let config = drops[job.drop]?.configuration else { return }
+        let writing = OpenWriters.openForWriting(job.inputs.map(\.path))
+        guard writing.isEmpty else {
+            log.warning("inputs still open for writing; not quarantined (they stay in the drop folder)", metadata: ["files": "\(writing.sorted().joined(separator: ","))"])
+            return
+        }
         do {
-            let moved = try moveInputs(job, into: config.quarantine)
+            let moved = try moveInputs(job, into: config.quarantine).map(\.to)
             let errorPath = FileOperations.freePath(in: config.quarantine, name: "\(Self.safeName(job.stack)).error.txt")
             let text = """
                 focusd could not process the stack '\(job.stack)' from the drop folder \(config.path)
@@ -262,20 +434,20 @@ struct JobRunner: Sendable {
         }
     }
 
-    /// Moves the stack's file or folder (or each loose file) into `folder`; returns the new paths.
-    private func moveInputs(_ job: JobRecord, into folder: String) throws(FileOperationError) -> [String] {
+    /// Moves the stack's file or folder (or each loose file) into `folder`; returns what moved where.
+    private func moveInputs(_ job: JobRecord, into folder: String) throws(FileOperationError) -> [(from: String, to: String)] {
         try FileOperations.createDirectory(folder)
-        var moved: [String] = []
+        var moved: [(from: String, to: String)] = []
         if let root = job.root {
             guard FileOperations.exists(root) else { return [] }
             let destination = FileOperations.freePath(in: folder, name: (root as NSString).lastPathComponent)
             try FileOperations.move(root, to: destination)
-            moved.append(destination)
+            moved.append((root, destination))
         } else {
             for input in job.inputs where FileOperations.exists(input.path) {
                 let destination = FileOperations.freePath(in: folder, name: (input.path as NSString).lastPathComponent)
                 try FileOperations.move(input.path, to: destination)
-                moved.append(destination)
+                moved.append((input.path, destination))
             }
         }
         return moved

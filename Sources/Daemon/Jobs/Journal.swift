@@ -89,6 +89,21 @@ public final class Journal: Sendable {
             try db.create(index: "job_signature", on: "job", columns: ["drop", "input_signature"])
             try db.create(index: "job_fingerprint", on: "job", columns: ["fingerprint", "state"])
         }
+        m.registerMigration("v2") { db in
+            try db.alter(table: "job") { t in
+                // Output set written under temporary names, recorded before it is renamed into place.
+                t.add(column: "staged", .jsonText)
+                // Where archive moved the inputs.
+                t.add(column: "archived_to", .jsonText)
+                // The earlier job of the same stack whose outputs this one replaced.
+                t.add(column: "supersedes", .integer)
+                // A later job of the same stack replaced this one's outputs.
+                t.add(column: "superseded_by", .integer)
+                // The finished job with identical inputs, profile and model whose outputs this one links.
+                t.add(column: "duplicate_of", .integer)
+            }
+            try db.create(index: "job_stack", on: "job", columns: ["drop", "kind", "stack", "state"])
+        }
         return m
     }
 
@@ -107,14 +122,16 @@ public final class Journal: Sendable {
     }
 
     /// Records a stack found complete, unless the same drop already has a job for exactly these
-    /// inputs (same paths, sizes and mtimes) that is not quarantined. Returns the new job, or nil.
+    /// inputs (same paths, sizes and mtimes) that is waiting, running or done. A stack whose job
+    /// failed or was quarantined is a new arrival when it is seen again (moved back into the drop
+    /// folder, or found by the scan of a restart). Returns the new job, or nil.
     public func insertDetected(drop: String, stack: String, kind: StackKind, root: String?,
                                inputs: [JobInput], now: Double) throws(JournalError) -> JobRecord? {
         let signature = Self.signature(of: inputs)
         return try write { db -> JobRecord? in
             let existing = try JobRecord
                 .filter(Column("drop") == drop && Column("input_signature") == signature
-                        && Column("state") != JobState.quarantined.rawValue)
+                        && Column("state") != JobState.quarantined.rawValue && Column("state") != JobState.failed.rawValue)
                 .fetchCount(db)
             guard existing == 0 else { return nil }
             // A newer version of a stack that is still waiting replaces the waiting one.
@@ -133,11 +150,29 @@ public final class Journal: Sendable {
     }
 
     /// Jobs left `running` by a crash or kill go back to `queued` (or `failed` once their attempts are used up).
-    /// Returns the jobs changed.
+    /// A job stopped while committing its output set (its staged files recorded) has the commit
+    /// finished instead and is done, so no set is left half renamed. Returns the jobs changed.
     public func recoverInterrupted(now: Double, policy: (String) -> RetryPolicy) throws(JournalError) -> [JobRecord] {
         try write { db -> [JobRecord] in
             var changed: [JobRecord] = []
             for var job in try JobRecord.filter(Column("state") == JobState.running.rawValue).fetchAll(db) {
+                if let staged = job.staged {
+                    let set = OutputSet(files: staged)
+                    job.staged = nil
+                    if set.isRecoverable, (try? set.commit()) != nil {
+                        let t = try JobStateMachine.transition(from: job.state, attempts: job.attempts, event: .succeed,
+                                                               policy: policy(job.drop), now: now)
+                        job.apply(t, now: now)
+                        job.error = nil
+                        try job.update(db)
+                        if let previous = job.supersedes {
+                            try db.execute(sql: "UPDATE job SET superseded_by = ? WHERE id = ?", arguments: [job.id, previous])
+                        }
+                        changed.append(job)
+                        continue
+                    }
+                    set.discard()
+                }
                 let t = try JobStateMachine.transition(from: job.state, attempts: job.attempts, event: .interrupt,
                                                        policy: policy(job.drop), now: now)
                 job.apply(t, now: now)
@@ -192,8 +227,66 @@ public final class Journal: Sendable {
         try read { db in
             let rows = try String.fetchAll(db, sql: """
                 SELECT output_stack FROM job WHERE "drop" = ? AND output_stack IS NOT NULL AND id != ? AND state != 'failed'
+                  AND superseded_by IS NULL
                 """, arguments: [drop, id ?? -1])
             return Set(rows)
+        }
+    }
+
+    /// The finished job of an earlier version of `job`'s stack — same drop folder, kind, name and
+    /// file or folder, its inputs not archived (so the file now there replaced them in place), its
+    /// outputs not yet replaced — whose output set `job` replaces under the same names.
+    public func previousVersion(of job: JobRecord) throws(JournalError) -> JobRecord? {
+        try read { db in
+            var request = JobRecord.filter(Column("drop") == job.drop && Column("kind") == job.kind.rawValue
+                                           && Column("stack") == job.stack && Column("state") == JobState.done.rawValue
+                                           && Column("id") != (job.id ?? -1) && Column("output_stack") != nil
+                                           && Column("superseded_by") == nil && Column("archived_to") == nil)
+            request = job.root.map { request.filter(Column("root") == $0) } ?? request.filter(Column("root") == nil)
+            return try request.order(Column("id").desc).fetchOne(db)
+        }
+    }
+
+    /// Records that `newer` replaced `older`'s outputs.
+    public func markSuperseded(_ older: Int64, by newer: Int64) throws(JournalError) {
+        try write { db in try db.execute(sql: "UPDATE job SET superseded_by = ? WHERE id = ?", arguments: [newer, older]) }
+    }
+
+    /// What `retry` did.
+    public enum RetryOutcome: Sendable, Equatable {
+        /// The job is queued again (its attempts reset).
+        case requeued(JobRecord)
+        /// The job is not failed: nothing to retry.
+        case notFailed(JobRecord)
+        /// The job was quarantined: its inputs are in the quarantine folder, not where the job reads them.
+        case quarantined(JobRecord)
+        case notFound
+    }
+
+    /// Queues a failed job again with its attempts reset: by id (`"17"`) or by stack name (the newest
+    /// job of that name). A quarantined job cannot be re-queued (its inputs were moved): moving them
+    /// back into the drop folder makes them a new arrival.
+    public func retry(_ reference: String, now: Double) throws(JournalError) -> RetryOutcome {
+        try write { db -> RetryOutcome in
+            var job: JobRecord?
+            if let id = Int64(reference) { job = try JobRecord.fetchOne(db, key: id) }
+            if job == nil {
+                job = try JobRecord.filter(Column("stack") == reference).order(Column("id").desc).fetchOne(db)
+            }
+            guard var found = job else { return .notFound }
+            switch found.state {
+            case .quarantined: return .quarantined(found)
+            case .failed: break
+            default: return .notFailed(found)
+            }
+            found.state = .queued
+            found.attempts = 0
+            found.nextAttemptAt = now
+            found.updatedAt = now
+            found.finishedAt = nil
+            found.error = nil
+            try found.update(db)
+            return .requeued(found)
         }
     }
 

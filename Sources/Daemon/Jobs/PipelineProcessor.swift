@@ -55,9 +55,10 @@ public struct PipelineProcessor: StackProcessor {
     public func process(inputs: [String], stackName: String, outputDirectory: String, names: OutputPatterns,
                         clock: @escaping @Sendable () -> Double) throws(ProcessFailure) -> ProcessReport {
         let report: PipelineReport
+        let staged: OutputSet
         do {
-            report = try FusionPipeline(settings: settings, baseDirectory: baseDirectory)
-                .run(inputs: inputs, stackName: stackName, outputDirectory: outputDirectory, names: names, clock: clock)
+            (report, staged) = try FusionPipeline(settings: settings, baseDirectory: baseDirectory)
+                .runStaged(inputs: inputs, stackName: stackName, outputDirectory: outputDirectory, names: names, clock: clock)
         } catch {
             let kind: FailureKind = switch error.errorClass {
             case .badInput: .badInput
@@ -66,7 +67,10 @@ public struct PipelineProcessor: StackProcessor {
             }
             throw ProcessFailure(kind, error.message)
         }
-        return Self.convert(report, names: names, stackName: stackName)
+        var converted = Self.convert(report, names: names, stackName: stackName)
+        converted.staged = staged
+        converted.warnings = report.warnings
+        return converted
     }
 
     static func convert(_ report: PipelineReport, names: OutputPatterns, stackName: String) -> ProcessReport {

@@ -31,6 +31,11 @@ public struct ProcessReport: Sendable {
     public var alignmentJSON: String?
     public var width: Int, height: Int, channels: Int, sliceCount: Int
     public var format: String
+    /// The outputs, written under temporary names, for the caller to commit together with the
+    /// sidecar (empty when the processor wrote them under their final names).
+    public var staged: OutputSet = OutputSet()
+    /// Warnings a user should see (they go into the sidecar and the log).
+    public var warnings: [String] = []
 
     public init(inputs: [ProcessedInput], sliceNames: [String], outputs: [JobOutput], stageSeconds: [String: Double],
                 settingsJSON: String, model: ProcessedModel?, alignmentJSON: String?, width: Int, height: Int,
@@ -80,8 +85,10 @@ public protocol StackProcessor: Sendable {
     /// - Throws: `ProcessFailure` (`.configuration`) when the profile or model is unusable.
     func identity() throws(ProcessFailure) -> ProcessorIdentity
 
-    /// Reads the stack from `inputs` (slice order), fuses it and writes the outputs atomically into
-    /// `outputDirectory` under `names` with `{stack}` = `stackName`. Does not write the sidecar.
+    /// Reads the stack from `inputs` (slice order), fuses it and writes the outputs into
+    /// `outputDirectory` under `names` with `{stack}` = `stackName` — staged under temporary names
+    /// (`ProcessReport.staged`) for the caller to commit with the sidecar, or atomically under their
+    /// final names. Does not write the sidecar.
     func process(inputs: [String], stackName: String, outputDirectory: String, names: OutputPatterns,
                  clock: @escaping @Sendable () -> Double) throws(ProcessFailure) -> ProcessReport
 }

@@ -8,7 +8,7 @@ import Foundation
 /// file's folder; the file name must end in `.prom`. Series:
 ///
 /// - `focusd_up` 1 while running, 0 after a clean exit; `focusd_start_time_seconds` (Unix time);
-/// - `focusd_stacks_total{result="done|failed|quarantined"}` (counter);
+/// - `focusd_stacks_total{result="done|duplicate|failed|quarantined"}` (counter; `duplicate`: identical content, profile and model as a finished stack, outputs linked, not fused);
 /// - `focusd_stack_seconds` (summary: `_sum`, `_count`) wall seconds per fused stack;
 /// - `focusd_pair_seconds` (summary) fusion seconds per pairwise step (fuse stage ÷ (slices − 1));
 /// - `focusd_queue_depth` stacks waiting;
@@ -20,7 +20,7 @@ public final class FocusdMetrics: @unchecked Sendable {
     public let mode: String
     private let lock = NSLock()
     private let startTime: Double
-    private var results: [String: Int] = ["done": 0, "failed": 0, "quarantined": 0]
+    private var results: [String: Int] = ["done": 0, "duplicate": 0, "failed": 0, "quarantined": 0]
     private var stackSeconds = (sum: 0.0, count: 0)
     private var pairSeconds = (sum: 0.0, count: 0)
     private var queueDepth = 0

@@ -24,7 +24,10 @@ public final class MetricsSink: @unchecked Sendable {
     func record(job: JobRecord, report: ProcessReport?, journal: Journal) {
         if let id = job.id, let current = try? journal.job(id: id), current.state.isFinal {
             let seconds = current.finishedAt.flatMap { end in current.startedAt.map { end - $0 } }
-            metrics.recordStack(result: current.state.rawValue, seconds: current.state == .done ? seconds : nil,
+            // A duplicate (identical content and profile: linked, not fused) is counted apart from fused stacks.
+            let duplicate = current.state == .done && report == nil
+            metrics.recordStack(result: duplicate ? "duplicate" : current.state.rawValue,
+                                seconds: current.state == .done && !duplicate ? seconds : nil,
                                 fuseSeconds: report?.stageSeconds["fuse"],
                                 pairs: report.map { max(0, $0.sliceCount - 1) * max(1, $0.outputs.filter { $0.role == "fused" }.count) } ?? 0)
         }

@@ -45,6 +45,22 @@ public struct ProvenanceSidecar {
     public var fingerprint: String
     /// `ProfileFingerprint` of the resolved settings and model: what `focusd reprocess` compares.
     public var profileFingerprint: String
+    /// The earlier output set of the same stack that this one replaced (a changed input fused again).
+    public var supersedes: SupersededSet?
+    /// The finished job with identical inputs, profile and model whose outputs these are (linked, not fused again).
+    public var duplicateOf: Int64?
+    /// Where archive moved each input (input path → archived path), once moved.
+    public var archivedTo: [String: String] = [:]
+
+    /// An output set replaced by a newer one under the same names.
+    public struct SupersededSet: Sendable, Equatable {
+        public var job: Int64
+        public var outputs: [JobOutput]
+        public init(job: Int64, outputs: [JobOutput]) {
+            self.job = job
+            self.outputs = outputs
+        }
+    }
 
     public init(jobID: Int64, attempt: Int, stackName: String, dropFolder: String, startTime: Date, endTime: Date,
                 succeeded: Bool, error: String?, software: SoftwareInfo, report: ProcessReport, fingerprint: String,
@@ -102,6 +118,14 @@ public struct ProvenanceSidecar {
             "focusd:profileFingerprint": profileFingerprint,
         ]
         if let error { action["error"] = error }
+        if let supersedes {
+            action["focusd:supersedes"] = [
+                "focusd:job": supersedes.job,
+                "focusd:outputs": supersedes.outputs.map { ["path": $0.path, "sha256": $0.sha256, "contentSize": $0.size] },
+            ] as [String: Any]
+        }
+        if let duplicateOf { action["focusd:duplicateOf"] = duplicateOf }
+        if !report.warnings.isEmpty { action["focusd:warnings"] = report.warnings }
 
         var graph: [[String: Any]] = [
             [
@@ -136,7 +160,7 @@ public struct ProvenanceSidecar {
                 "contentSize": input.size,
                 "sha256": input.sha256,
                 "position": i,
-            ])
+            ].merging(archivedTo[input.path].map { ["focusd:archivedTo": $0] } ?? [:]) { a, _ in a })
         }
         for output in report.outputs {
             graph.append([
@@ -202,5 +226,68 @@ public struct ProvenanceSidecar {
             "focusd:operatingSystem": "\(field(u.sysname)) \(field(u.release)) \(field(u.machine))",
             "focusd:processorCount": ProcessInfo.processInfo.activeProcessorCount,
         ]
+    }
+}
+
+extension ProvenanceSidecar {
+    /// The sidecar of a duplicate: `original` (another job's sidecar document) with its input and
+    /// output paths renamed (`renaming`: old path → new path), the action re-identified as this
+    /// job's, and `focusd:duplicateOf` naming the job that fused the identical inputs.
+    /// - Throws: `FileOperationError` (`EINVAL`) when `original` is not a sidecar document.
+    static func duplicate(of original: Data, renaming: [String: String], jobID: Int64, attempt: Int, stackName: String,
+                          original job: Int64, supersedes: (Int64, [JobOutput])?) throws(FileOperationError) -> Data {
+        guard var document = (try? JSONSerialization.jsonObject(with: original)) as? [String: Any],
+              let graph = document["@graph"] as? [[String: Any]] else {
+            throw FileOperationError(operation: "parse the sidecar of job \(job)", path: "", code: EINVAL)
+        }
+        func renamed(_ value: Any) -> Any {
+            switch value {
+            case let text as String: return renaming[text] ?? text
+            case let list as [Any]: return list.map(renamed)
+            case let object as [String: Any]: return object.mapValues(renamed)
+            default: return value
+            }
+        }
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let now = iso.string(from: Date())
+        let actionID = "#fusion-\(jobID)-\(attempt)"
+        var oldActionID: String?
+        var entities: [[String: Any]] = []
+        for var entity in graph {
+            let oldID = entity["@id"] as? String
+            if entity["@type"] as? String == "CreateAction" {
+                oldActionID = oldID
+                entity["@id"] = actionID
+                entity["name"] = "Fuse focus stack \(stackName)"
+                entity["startTime"] = now
+                entity["endTime"] = now
+                entity["focusd:job"] = jobID
+                entity["focusd:attempt"] = attempt
+                entity["focusd:duplicateOf"] = job
+                entity["focusd:supersedes"] = supersedes.map { id, outputs in
+                    ["focusd:job": id, "focusd:outputs": outputs.map { ["path": $0.path, "sha256": $0.sha256, "contentSize": $0.size] }] as [String: Any]
+                }
+            }
+            if let oldID, let newID = renaming[oldID], let name = entity["name"] as? String {
+                let oldBase = (oldID as NSString).lastPathComponent, newBase = (newID as NSString).lastPathComponent
+                entity["name"] = name.replacingOccurrences(of: oldBase, with: newBase)
+            }
+            entities.append(renamed(entity) as! [String: Any])
+        }
+        for index in entities.indices {
+            if entities[index]["@id"] as? String == "./" {
+                entities[index]["name"] = "focusd fusion of \(stackName)"
+                entities[index]["datePublished"] = now
+                if let old = oldActionID, (entities[index]["mentions"] as? [String: Any])?["@id"] as? String == old {
+                    entities[index]["mentions"] = ["@id": actionID]
+                }
+            }
+        }
+        document["@graph"] = entities
+        guard let data = try? JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) else {
+            throw FileOperationError(operation: "encode the sidecar", path: "", code: EINVAL)
+        }
+        return data + Data("\n".utf8)
     }
 }

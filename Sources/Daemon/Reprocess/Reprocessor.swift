@@ -185,10 +185,14 @@ public struct Reprocessor: Sendable {
                                         dropFolder: stack.archive, startTime: start, endTime: Date(), succeeded: true,
                                         error: nil, software: software, report: report, fingerprint: fingerprint,
                                         profileFingerprint: profileFingerprint)
+        // The images and, last, the sidecar are renamed into place together.
+        var staged = report.staged
         do {
-            try FileOperations.writeAtomically(sidecar.encoded(), to: sidecarPath)
+            try staged.stage(sidecar.encoded(), as: sidecarPath)
+            try staged.commit()
         } catch {
-            return failed("cannot write the sidecar: \(error)")
+            staged.discard()
+            return failed("cannot write the outputs: \(error)")
         }
         let seconds = Date().timeIntervalSince(start)
         do {

@@ -72,17 +72,24 @@ public final class DaemonService: Service, Sendable {
                     throw DaemonError("drop folder '\(drop.name)' \(key) in \(config.sourceFile): \(error); create it or fix the path")
                 }
             }
-            for removed in FileOperations.removeTemporaries(in: drop.output, markers: Self.temporaryMarkers) {
-                logger.notice("removed a temporary file left by an interrupted write", metadata: ["path": "\(removed)"])
-            }
         }
         let policies = Dictionary(uniqueKeysWithValues: config.dropFolders.map { ($0.name, $0.retry) })
         let policy: @Sendable (String) -> RetryPolicy = { policies[$0] ?? RetryPolicy() }
         do {
             for job in try journal.recoverInterrupted(now: wallClock(), policy: policy) {
-                logger.notice("job was interrupted by a stop or crash", metadata: ["job": "\(job.id ?? 0)", "stack": "\(job.stack)", "state": "\(job.state.rawValue)"])
+                if job.state == .done {
+                    logger.notice("finished the commit of an output set interrupted by a stop or crash", metadata: ["job": "\(job.id ?? 0)", "stack": "\(job.stack)"])
+                } else {
+                    logger.notice("job was interrupted by a stop or crash", metadata: ["job": "\(job.id ?? 0)", "stack": "\(job.stack)", "state": "\(job.state.rawValue)"])
+                }
             }
         } catch { throw DaemonError(error.description) }
+        // After recovery, which finishes an output set's interrupted commit from its temporary files.
+        for drop in config.dropFolders {
+            for removed in FileOperations.removeTemporaries(in: drop.output, markers: Self.temporaryMarkers) {
+                logger.notice("removed a temporary file left by an interrupted write", metadata: ["path": "\(removed)"])
+            }
+        }
         let watcher: InotifyWatcher
         do {
             watcher = try InotifyWatcher()
@@ -117,10 +124,13 @@ public final class DaemonService: Service, Sendable {
             control.intakeAlive()
             intake.scanAll(assumeClosed: true)
             if once {
-                for _ in 0..<2 {
+                // Files found by the scan are stable only after stable_seconds of watching.
+                let settle = (config.dropFolders.map(\.detection.stableSeconds).max() ?? 0) + 2 * config.pollIntervalSeconds
+                let until = monotonic() + settle
+                repeat {
                     if !intake.tick().isEmpty { control.signalWork() }
                     Thread.sleep(forTimeInterval: config.pollIntervalSeconds)
-                }
+                } while monotonic() < until
                 if !intake.tick().isEmpty { control.signalWork() }
                 control.markIntakeDone()
                 return

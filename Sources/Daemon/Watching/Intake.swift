@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import Logging
 #if canImport(Glibc)
 import Glibc
@@ -77,13 +78,14 @@ final class Intake {
                     }
                 case .regular:
                     if assumeClosed && drops[i].detector.files[childRel] == nil {
-                        observe(drop: i, rel: childRel, path: path, closed: true)
+                        observe(drop: i, rel: childRel, path: path, closed: true, fromScan: true)
                     } else {
                         observe(drop: i, rel: childRel, path: path, closed: nil)
                     }
                     if drops[i].detector.files[childRel] != nil { seen.insert(childRel) }
-                case .other(let kind):
-                    refuse(path, "\(kind), not a regular file; only regular files are read (symbolic links are never followed)")
+                case .other:
+                    observe(drop: i, rel: childRel, path: path, closed: nil)
+                    if drops[i].detector.files[childRel] != nil { seen.insert(childRel) }
                 case .missing:
                     break
                 }
@@ -102,7 +104,7 @@ final class Intake {
     /// characters or not valid UTF-8, an empty file found closed. Files that can never belong to a
     /// stack (not an image, not the marker) are not tracked at all, so a folder of a million stray
     /// files costs one listing, not a million stats per tick.
-    private func observe(drop i: Int, rel: String, path: String, closed: Bool?) {
+    private func observe(drop i: Int, rel: String, path: String, closed: Bool?, fromScan: Bool = false) {
         let rules = drops[i].configuration.detection
         switch FileOperations.inspect(path) {
         case .missing:
@@ -111,8 +113,15 @@ final class Intake {
         case .directory:
             drops[i].detector.removed(rel)
         case .other(let kind):
-            drops[i].detector.removed(rel)
-            refuse(path, "\(kind), not a regular file; only regular files are read (symbolic links are never followed)")
+            if rel.contains("/"), let sig = FileOperations.linkSignature(path) {
+                // Inside a stack folder: the folder is refused as a whole when complete (quarantined
+                // with an explanation), never fused from the other slices.
+                drops[i].detector.observeForeign(rel, signature: sig, now: now())
+                refuse(path, "\(kind), not a regular file; its stack folder will be quarantined when complete (symbolic links are never followed)")
+            } else {
+                drops[i].detector.removed(rel)
+                refuse(path, "\(kind), not a regular file; only regular files are read (symbolic links are never followed)")
+            }
         case .regular(let sig, let links):
             guard drops[i].detector.isRelevant(rel) else {
                 if closed == true && !rel.split(separator: "/").contains(where: { $0.hasPrefix(".") }) {
@@ -132,7 +141,7 @@ final class Intake {
                 drops[i].detector.removed(rel)
                 if closed == true { refuse(path, "an empty file; ignored until it has content") }
             } else {
-                drops[i].detector.observe(rel, signature: sig, now: now(), closed: closed)
+                drops[i].detector.observe(rel, signature: sig, now: now(), closed: closed, fromScan: fromScan)
             }
         }
     }
@@ -211,6 +220,7 @@ final class Intake {
             }
             let time = now()
             for stack in drops[i].detector.evaluate(now: time) {
+                guard mayBeClosed(drop: i, stack: stack, now: time) else { continue }
                 let inputs = zip(stack.inputs, stack.signatures).map { rel, sig in
                     JobInput(path: (root as NSString).appendingPathComponent(rel), size: sig.size, mtime: sig.mtime)
                 }
@@ -231,6 +241,50 @@ final class Intake {
             }
         }
         return inserted
+    }
+
+    /// Files found by a scan whose TIFF structure was incomplete, with when that was first seen.
+    private var incompleteSince: [String: Double] = [:]
+
+    /// How long a file found by a scan may stay structurally incomplete, unchanged and with no
+    /// visible writer before it is taken as it is (and, if unreadable, quarantined with the reason).
+    func incompleteGrace(_ rules: DetectionRules) -> Double { 10 * rules.stableSeconds }
+
+    /// The evidence a live close gives, for a stack the detector found complete: no visible process
+    /// has an input open for writing, and a TIFF known only from a scan is structurally complete.
+    /// Otherwise the inputs count as being written again and the stack is reported again later.
+    private func mayBeClosed(drop i: Int, stack: DetectedStack, now time: Double) -> Bool {
+        let root = drops[i].configuration.path
+        let absolute = stack.inputs.map { (root as NSString).appendingPathComponent($0) }
+        let writing = OpenWriters.openForWriting(absolute)
+        if !writing.isEmpty {
+            logger.debug("complete by its timing but still open for writing; waiting", metadata: [
+                "stack": "\(stack.name)", "files": "\(writing.sorted().joined(separator: ","))",
+            ])
+            drops[i].detector.reopen(stack.inputs, kind: stack.kind, name: stack.name, now: time)
+            return false
+        }
+        let rules = drops[i].configuration.detection
+        var incomplete: [String] = []
+        for (rel, path) in zip(stack.inputs, absolute) where drops[i].detector.isFromScan(rel) && !drops[i].detector.isForeign(rel) {
+            if let reason = TIFFCompleteness.incompleteReason(path) {
+                let first = incompleteSince[path] ?? time
+                incompleteSince[path] = first
+                if time - first < incompleteGrace(rules) {
+                    logger.debug("found by a scan and not yet a complete TIFF; waiting", metadata: ["path": "\(path)", "reason": "\(reason)"])
+                    incomplete.append(rel)
+                }
+            } else {
+                incompleteSince[path] = nil
+            }
+        }
+        if !incomplete.isEmpty {
+            drops[i].detector.restartStability(incomplete, now: time)
+            drops[i].detector.forget(kind: stack.kind, name: stack.name)
+            return false
+        }
+        for path in absolute { incompleteSince[path] = nil }
+        return true
     }
 
     /// Whether any drop folder has files whose stack is not yet complete.

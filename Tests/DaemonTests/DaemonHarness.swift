@@ -176,9 +176,9 @@ struct DaemonFixture {
     }
 }
 
-/// Bytes that pass the test processor's TIFF header check.
-/// A TIFF header with no directory (offset 0) and `tag` as its content: the daemon takes it as a
-/// complete file (nothing cut short), the test processor as a stack, the real pipeline as unreadable.
+/// Bytes that pass the test processor's TIFF header check: a TIFF header with no directory (offset 0)
+/// and `tag` as its content. The daemon takes it as a complete file (nothing cut short), the real
+/// pipeline as unreadable.
 func fakeTIFF(_ tag: String, size: Int = 64) -> Data {
     var d = Data([0x49, 0x49, 0x2A, 0x00, 0x00, 0x00, 0x00, 0x00])
     d.append(Data(tag.utf8))

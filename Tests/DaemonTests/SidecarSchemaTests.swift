@@ -60,6 +60,12 @@ import Testing
         #expect(!(try Self.schema().validate(broken)).isEmpty)
     }
 
+    /// Validates the sidecar at `path` against the schema (recording each error).
+    static func validate(_ path: String) throws {
+        let errors = try schema().validate(try load(path))
+        #expect(errors.isEmpty, "\(path): \(errors.joined(separator: "\n"))")
+    }
+
     /// Outputs exist and hash as the sidecar says; inputs are listed in slice order with their hashes.
     static func checkAgainstFiles(_ doc: [String: Any], inputs: [String]) throws {
         let graph = try #require(doc["@graph"] as? [[String: Any]])

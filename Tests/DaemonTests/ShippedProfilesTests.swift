@@ -58,6 +58,11 @@ struct ShippedProfilesTests {
             #expect(s.projection.mode == .decision)
         }
         #expect(fast.steps == 1)
+        // fast is default with the model deciding at a coarser scale, and nothing else: the time it
+        // saves and the quality it costs are measured in profiles/README.md.
+        var coarse = d
+        coarse.selection.modelScale = fast.selection.modelScale
+        #expect(fast == coarse && fast.selection.modelScale > d.selection.modelScale)
         // default: the fastest K within 0.005 Q_AB/F of the best measured (K = 1 for the shipped model,
         // whose curve is flat); quality: more steps and tree order.
         #expect(quality.steps == 4 && quality.order == .tree)

@@ -45,6 +45,10 @@ public struct FusionSettings: Codable, Sendable, Equatable {
     /// Worker threads for the numerical kernels (0 = all cores).
     public var threads: Int = 0
     public var outputFormat: OutputFormat = .same
+    /// With an integer `outputFormat` that differs from the stack's: the input values mapped onto the
+    /// format's full range. nil maps the fused image's own minimum…maximum (narrowing) or full range
+    /// onto full range (uint8 → uint16); see `FusionPipeline.convert`.
+    public var outputWindow: OutputWindow? = nil
     /// How N slices become one image: `selection` decides between measured slices and composes
     /// once (the default; DESIGN.md "Decide between sources, compose once"); `pairwise` fuses the
     /// running fused image with each next slice (the earlier design, needed for `projection: soft`
@@ -70,7 +74,7 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         case align, alignReference = "align_reference", gainOffset = "gain_offset", keepSize = "keep_size"
         case minimumAlignScore = "min_align_score"
         case tileSize = "tile_size", tileOverlap = "tile_overlap"
-        case threads, outputFormat = "output_format"
+        case threads, outputFormat = "output_format", outputWindow = "output_window"
         case composition, decision, decisionChannel = "decision_channel", evidenceSigma = "evidence_sigma"
         case evidenceWindow = "evidence_window", decisiveSpread = "decisive_spread", medianRadius = "median_radius"
         case surfaceRadius = "surface_radius", modelScale = "model_scale"
@@ -101,6 +105,7 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         tiling.overlap = try c.decodeIfPresent(Int.self, forKey: .tileOverlap) ?? d.tiling.overlap
         threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? d.threads
         outputFormat = try c.decodeIfPresent(OutputFormat.self, forKey: .outputFormat) ?? d.outputFormat
+        outputWindow = try c.decodeIfPresent(OutputWindow.self, forKey: .outputWindow)
         composition = try c.decodeIfPresent(Composition.self, forKey: .composition)
             ?? (projection.mode == .decision ? .selection : .pairwise)
         let ds = d.selection
@@ -142,6 +147,8 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         try c.encode(tiling.overlap, forKey: .tileOverlap)
         try c.encode(threads, forKey: .threads)
         try c.encode(outputFormat, forKey: .outputFormat)
+        // Written only when set, so settings (and profile fingerprints) from before the key are unchanged.
+        try c.encodeIfPresent(outputWindow, forKey: .outputWindow)
         try c.encode(composition, forKey: .composition)
         if composition == .selection {
             try c.encode(selection.decision, forKey: .decision)
@@ -189,6 +196,14 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         try check((0...64).contains(selection.surfaceRadius), .surfaceRadius, selection.surfaceRadius, "0…64 px")
         try check(selection.depthOfField >= 0 && selection.depthOfField <= 50, .depthOfField, selection.depthOfField, "0…50 slices")
         try check(selection.noiseTolerance > 0, .noiseTolerance, selection.noiseTolerance, "> 0")
+        if let window = outputWindow {
+            try check(window.low.isFinite && window.high.isFinite && window.low < window.high, .outputWindow,
+                      "[\(window.low), \(window.high)]", "[LO, HI] with LO < HI")
+            if outputFormat != .uint8 && outputFormat != .uint16 {
+                throw SettingsError(key: CodingKeys.outputWindow.rawValue,
+                                    message: "maps values onto an integer output format; set output_format to uint8 or uint16 (it is '\(outputFormat.rawValue)'), or remove output_window")
+            }
+        }
         if composition == .selection && projection.mode != .decision {
             throw SettingsError(key: CodingKeys.composition.rawValue,
                                 message: "composition 'selection' decides between measured slices and needs projection 'decision'; use composition 'pairwise' for projection '\(projection.mode.rawValue)'")

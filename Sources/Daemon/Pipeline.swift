@@ -84,6 +84,9 @@ public struct PipelineReport: Codable, Sendable {
     public var sliceCount: Int
     /// The stack's sample format (`uint8`, `uint16`, `float32`).
     public var format: String
+    /// How each fused image's values were mapped onto the output's sample format (`output_format`,
+    /// `output_window`); empty when the fused images kept the stack's format.
+    public var outputConversions: [OutputConversion]
     /// Warnings a user should see (e.g. a slice that could not be aligned).
     public var warnings: [String]
 }
@@ -186,13 +189,16 @@ public struct FusionPipeline: Sendable {
         }
 
         settings.applyThreads()
-        let stacks = try timed("load") { try StackLoader().open(inputs) }
-        let inputRecords = try timed("hash") { try Self.inputFiles(inputs).map { try FileRecord.of($0) } }
+        let (files, skipped) = try Self.inputFiles(inputs)
+        var warnings = skipped.map { "\($0): skipped, focusd wrote it (an earlier output, not a slice); move it out of the stack folder" }
+        // A folder is read as the files it lists, so focusd's own outputs stay out of the stack.
+        let stacks = try timed("load") { try StackLoader().open(inputs.count == 1 ? files : inputs) }
+        let inputRecords = try timed("hash") { try files.map { try FileRecord.of($0) } }
         let engineBundle = try settings.makeEngine(baseDirectory: baseDirectory)
 
         var outputRecords: [FileRecord] = []
         var alignments: [AlignmentResult] = []
-        var warnings: [String] = []
+        var conversions: [OutputConversion] = []
         var sliceNames: [String] = []
         var fusedGeometry: SliceGeometry?
         // Focus decided on one channel applies to every channel: the channel stacks are fused as one.
@@ -234,7 +240,9 @@ public struct FusionPipeline: Sendable {
                 for (position, channel) in unit.channels.enumerated() {
                     let paths = outputs.forChannel(channel, of: stacks.count)
                     let image = unit.channels.count == 1 ? result.fused : result.fused.channel(position)
-                    let fused = Self.convert(image, from: stack.geometry.format, to: format)
+                    let (fused, conversion) = Self.convert(image, from: stack.geometry.format, to: format,
+                                                           window: settings.outputWindow, path: paths.fused)
+                    if let conversion { conversions.append(conversion) }
                     try stage(fused, format, stack.metadata, as: paths.fused)
                 }
                 // One depth and confidence map per decision: per channel, or once for joined channels.
@@ -250,7 +258,14 @@ public struct FusionPipeline: Sendable {
             inputs: inputRecords, sliceNames: sliceNames, outputs: outputRecords, stageSeconds: stages,
             alignment: alignments, model: engineBundle.model, settings: settings,
             width: geometry.width, height: geometry.height, channels: geometry.channels,
-            sliceCount: stacks[0].count, format: geometry.format.rawValue, warnings: warnings)
+            sliceCount: stacks[0].count, format: geometry.format.rawValue, outputConversions: conversions,
+            warnings: warnings + Self.unusedWindowWarning(settings, conversions: conversions, format: geometry.format))
+    }
+
+    /// An explicit window that changed nothing (the stack already has the output format) is said, not dropped.
+    static func unusedWindowWarning(_ settings: FusionSettings, conversions: [OutputConversion], format: SampleFormat) -> [String] {
+        guard let window = settings.outputWindow, conversions.isEmpty else { return [] }
+        return ["output window \(window) not used: the stack is already \(format.rawValue), the output format; values are written unchanged"]
     }
 
     private func outputFormat(for input: SampleFormat) -> SampleFormat {
@@ -262,39 +277,30 @@ public struct FusionPipeline: Sendable {
         }
     }
 
-    /// Rescales between integer formats (full range to full range); float output keeps values.
-    static func convert(_ image: Image, from: SampleFormat, to: SampleFormat) -> Image {
-        guard from != to, let target = to.maximumValue else { return image }
-        let sourceMax: Float
-        if let m = from.maximumValue {
-            sourceMax = m
-        } else {
-            sourceMax = max(image.pixels.max() ?? 1, Float.leastNormalMagnitude)
-        }
-        let scale = target / sourceMax
-        var out = image
-        for i in out.pixels.indices { out.pixels[i] = min(max(out.pixels[i] * scale, 0), target) }
-        return out
-    }
-
-    /// The files behind the inputs, in order: a folder contributes its image files.
-    static func inputFiles(_ inputs: [String]) throws -> [String] {
+    /// The files behind the inputs, in order: a folder contributes its slices (`StackLoader`'s
+    /// order) except TIFFs focusd wrote (`skipped`: an earlier fused image or map left beside the slices).
+    /// - Throws: `PipelineError` (`.badInput`) when an input does not exist or a folder holds only focusd's outputs.
+    static func inputFiles(_ inputs: [String]) throws -> (files: [String], skipped: [String]) {
         var files: [String] = []
+        var skipped: [String] = []
         for input in inputs {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory) else {
                 throw PipelineError(.badInput, "\(input): not found; check the path (was the input moved or deleted?)")
             }
-            if isDirectory.boolValue {
-                let names = try FileManager.default.contentsOfDirectory(atPath: input)
-                    .filter { !$0.hasPrefix(".") && ImageFileKind.isImageName($0) }
-                    .sorted { $0.localizedStandardCompare($1) == .orderedAscending }
-                files += names.map { (input as NSString).appendingPathComponent($0) }
-            } else {
+            guard isDirectory.boolValue else {
                 files.append(input)
+                continue
             }
+            let slices = try StackLoader().sliceFiles(inFolder: input)
+            let outputs = slices.filter(ImageFile.isWrittenByFocusd)
+            guard outputs.count < slices.count else {
+                throw PipelineError(.badInput, "\(input): holds only images focusd wrote (\(outputs.map { ($0 as NSString).lastPathComponent }.joined(separator: ", "))), no slices; give the folder of the stack's slices")
+            }
+            files += slices.filter { !outputs.contains($0) }
+            skipped += outputs
         }
-        return files
+        return (files, skipped)
     }
 
     static func classify(_ error: any Error) -> PipelineError {

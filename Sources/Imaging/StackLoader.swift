@@ -59,8 +59,10 @@ public struct StackLoader: Sendable {
         return [try openFileList(inputs)]
     }
 
-    /// The image files of `folder`, in natural order.
-    func sliceFiles(inFolder folder: String) throws(ImagingError) -> [String] {
+    /// The image files of `folder` (by extension, hidden files and subfolders left out), in natural
+    /// order: the slices `open` reads from a folder.
+    /// - Throws: `.notFound` when the folder cannot be listed, `.emptyStack` when it holds no image file.
+    public func sliceFiles(inFolder folder: String) throws(ImagingError) -> [String] {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: folder)

@@ -48,6 +48,7 @@ struct AlignCommand: AsyncParsableCommand {
     var minimumScore: Double = Registration.AlignmentOptions().minimumScore
 
     func validate() throws {
+        try OutputPathCheck.requireTIFF(out.map { [("--out", $0)] } ?? [])
         try OutputPathCheck.validate(inputs: inputs, outputs: [("--transforms", transforms)] + (out.map { [("--out", $0)] } ?? []))
         if let reference, reference < 0 { throw ValidationError("--reference must be 0 or more (got \(reference))") }
         guard (-1...1).contains(minimumScore) else { throw ValidationError("--minimum-score must be between -1 and 1 (got \(minimumScore))") }

@@ -29,15 +29,24 @@ struct FuseCommand: AsyncParsableCommand {
     @Option(name: .customLong("confidence-map"), help: "Also write the confidence map (float32, 0…1).")
     var confidenceMap: String?
 
+    @Option(help: ArgumentHelp("With --output-format uint8/uint16: the input values mapped onto the format's full range, as LO:HI (e.g. 73:766; default: the fused image's own minimum:maximum).",
+                               valueName: "LO:HI"))
+    var window: String?
+
     @OptionGroup var fusion: FusionOptions
 
     func validate() throws {
-        try OutputPathCheck.validate(inputs: inputs, outputs: [("--out", out)]
-            + (depthMap.map { [("--depth-map", $0)] } ?? []) + (confidenceMap.map { [("--confidence-map", $0)] } ?? []))
+        let outputs = [("--out", out)] + (depthMap.map { [("--depth-map", $0)] } ?? [])
+            + (confidenceMap.map { [("--confidence-map", $0)] } ?? [])
+        try OutputPathCheck.requireTIFF(outputs)
+        try OutputPathCheck.validate(inputs: inputs, outputs: outputs)
+        if let window, OutputWindow(parsing: window) == nil {
+            throw ValidationError("--window \(window): give two numbers LO:HI, e.g. 73:766")
+        }
     }
 
     func run() async throws {
-        let settings = try fusion.settings()
+        let settings = try fusion.settings(window: window.flatMap(OutputWindow.init(parsing:)))
         let pipeline = FusionPipeline(settings: settings, baseDirectory: fusion.profileDirectory)
         let start = Date()
         let report = try pipeline.run(inputs: inputs,
@@ -45,6 +54,10 @@ struct FuseCommand: AsyncParsableCommand {
                                       clock: { Date().timeIntervalSinceReferenceDate })
         for warning in report.warnings {
             FileHandle.standardError.write(Data("focusd: warning: \(warning)\n".utf8))
+        }
+        for conversion in report.outputConversions {
+            let channel = report.outputConversions.count > 1 ? " (\((conversion.path as NSString).lastPathComponent))" : ""
+            FileHandle.standardError.write(Data("focusd: converted \(conversion)\(channel)\n".utf8))
         }
         let seconds = Date().timeIntervalSince(start)
         let channelText = report.channels == 1 ? "grey" : (report.channels == 3 ? "RGB" : "\(report.channels)-channel")
@@ -105,8 +118,9 @@ struct FusionOptions: ParsableArguments {
         return ((path as NSString).deletingLastPathComponent as NSString).standardizingPath
     }
 
-    /// The settings these flags describe, on top of the profile's or the defaults.
-    func settings() throws -> FusionSettings {
+    /// The settings these flags describe, on top of the profile's or the defaults; `window` is
+    /// `fuse --window` (the output window, which only `fuse` offers).
+    func settings(window: OutputWindow? = nil) throws -> FusionSettings {
         var s = FusionSettings()
         if let profile {
             let path = try ProfilesCommand.locate(profile, extra: nil)
@@ -140,6 +154,12 @@ struct FusionOptions: ParsableArguments {
         if let tileSize { s.tiling.size = tileSize }
         if let threads { s.threads = threads }
         if let outputFormat { s.outputFormat = outputFormat }
+        if let window {
+            guard s.outputFormat == .uint8 || s.outputFormat == .uint16 else {
+                throw ValidationError("--window \(window) maps values onto an integer output format; add --output-format uint8 or uint16")
+            }
+            s.outputWindow = window
+        }
         do {
             try s.validate()
         } catch {

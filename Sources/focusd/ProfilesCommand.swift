@@ -10,28 +10,15 @@ struct ProfilesCommand: AsyncParsableCommand {
         subcommands: [List.self, Show.self, Validate.self]
     )
 
-    /// Folders searched for profiles by name, in order: --dir, /etc/focusd/profiles, the checkout's
-    /// `profiles/` (beside the binary's build folder), /usr/local/share/focusd/profiles, /usr/share/focusd/profiles.
-    static func searchFolders(extra: String?) -> [String] {
-        var folders: [String] = []
-        if let extra { folders.append(extra) }
-        folders.append("/etc/focusd/profiles")
-        var up = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<3 {
-            up.deleteLastPathComponent()
-            folders.append(up.appendingPathComponent("profiles").path)
-        }
-        folders += ["/usr/local/share/focusd/profiles", "/usr/share/focusd/profiles"]
-        return folders
-    }
-
-    /// A profile given as a path, or by name (`default`, `reference.yaml`) from the search folders.
+    /// A profile given as a path, or by name (`default`) from the search folders (`ProfileSearchPath`,
+    /// shared with the daemon's `profile: NAME`).
+    /// - Throws: `ValidationError` (exit 2) naming the folders looked in.
     static func locate(_ nameOrPath: String, extra: String?) throws -> String {
-        if nameOrPath.contains("/") || FileManager.default.fileExists(atPath: nameOrPath) { return nameOrPath }
-        let file = nameOrPath.hasSuffix(".yaml") ? nameOrPath : nameOrPath + ".yaml"
-        let candidates = searchFolders(extra: extra).map { ($0 as NSString).appendingPathComponent(file) }
-        if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) { return found }
-        throw ValidationError("no profile '\(nameOrPath)'; looked in: \(candidates.joined(separator: ", "))")
+        do {
+            return try ProfileSearchPath.standard(extra: extra).locate(nameOrPath, relativeTo: FileManager.default.currentDirectoryPath)
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 
     struct List: AsyncParsableCommand {
@@ -39,48 +26,56 @@ struct ProfilesCommand: AsyncParsableCommand {
         @Option(help: "An extra folder of profiles, searched first.") var dir: String?
 
         func run() async throws {
-            var seen = Set<String>()
-            for folder in ProfilesCommand.searchFolders(extra: dir) {
-                guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
-                for name in names.sorted() where name.hasSuffix(".yaml") && seen.insert(name).inserted {
-                    let path = (folder as NSString).appendingPathComponent(name)
-                    let status: String
-                    do {
-                        let loaded = try ProfileLoader.load(.file(path), configurationFile: path)
-                        status = "engine \(loaded.settings.engine.rawValue)"
-                    } catch {
-                        status = "INVALID: \(error)"
-                    }
-                    print("\((name as NSString).deletingPathExtension)\t\(path)\t\(status)")
+            for (name, path) in ProfileSearchPath.standard(extra: dir).all() {
+                let status: String
+                do {
+                    let loaded = try ProfileLoader.load(.file(path), configurationFile: path)
+                    status = "engine \(loaded.settings.engine.rawValue)"
+                } catch {
+                    status = "INVALID: \(error)"
                 }
+                print("\(name)\t\(path)\t\(status)")
             }
         }
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print a profile's fully resolved settings (defaults filled in) as JSON.")
+        static let configuration = CommandConfiguration(
+            abstract: "Print a profile's fully resolved settings (defaults filled in, the model as an absolute path) as JSON.",
+            discussion: "The output is JSON only, and itself a valid profile: `focusd profiles show quality > pinned.yaml` pins every value.")
         @Argument(help: "A profile name (from the search folders) or file.") var profile: String
         @Option(help: "An extra folder of profiles, searched first.") var dir: String?
 
         func run() async throws {
             let path = try ProfilesCommand.locate(profile, extra: dir)
-            let loaded = try ProfileLoader.load(.file(path), configurationFile: path)
+            var (settings, base) = try ProfileLoader.load(.file(path), configurationFile: path)
+            if settings.model != nil {
+                do {
+                    settings.model = try settings.resolvedModelPath(baseDirectory: base)
+                } catch {
+                    throw ValidationError("\(path): \(error)")
+                }
+            }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print("# \(path)")
-            print(String(decoding: try encoder.encode(loaded.settings), as: UTF8.self))
+            print(String(decoding: try encoder.encode(settings), as: UTF8.self))
         }
     }
 
     struct Validate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check profiles: keys, values and (for FusionDiff) that the model loads. Exit 1 if any is invalid.")
-        @Argument(help: "Profile names or files.") var profiles: [String]
+            abstract: "Check profiles: keys, values and (for FusionDiff) that the model loads. Exit 1 if any is invalid.",
+            discussion: "Without PROFILES, every profile in the search folders (as 'focusd profiles list' shows them). One line per profile: 'ok<TAB>path' on stdout, or the problem on stderr.")
+        @Argument(help: "Profile names or files (default: every profile in the search folders).") var profiles: [String] = []
         @Option(help: "An extra folder of profiles, searched first.") var dir: String?
 
         func run() async throws {
+            let references = profiles.isEmpty ? ProfileSearchPath.standard(extra: dir).all().map(\.path) : profiles
+            guard !references.isEmpty else {
+                throw ValidationError("no profiles in the search folders (\(ProfileSearchPath.standard(extra: dir).folders.joined(separator: ", "))); name the profiles to check")
+            }
             var failures = 0
-            for profile in profiles {
+            for profile in references {
                 do {
                     let path = try ProfilesCommand.locate(profile, extra: dir)
                     let loaded = try ProfileLoader.load(.file(path), configurationFile: path)

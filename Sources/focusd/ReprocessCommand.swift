@@ -13,23 +13,29 @@ struct ReprocessCommand: AsyncParsableCommand {
         discussion: """
             Finds the stacks under each ARCHIVE with the daemon's rules, everything present taken as complete: \
             multi-page TIFFs, and folders of single-image slices (two or more, or a COMPLETE marker), searched \
-            recursively. Each stack's outputs go under --out at its path relative to the archive \
-            (a/b/run7.tif → OUT/a/b/run7_fused.tif, run7_depth.tif, run7.prov.json), written atomically with \
-            a provenance sidecar, as the daemon writes them. A stack is up to date when its sidecar records \
+            recursively; TIFFs focusd wrote (fused images, maps, aligned stacks) are skipped with a warning. \
+            Each stack's outputs go under --out at its path below the archive's own folder name \
+            (ARCHIVE = /data/archA, /data/archA/b/run7.tif → OUT/archA/b/run7_fused.tif, run7_depth.tif, \
+            run7.prov.json), however many archives are named, so a later run over some of them finds the \
+            same outputs; with --relative-to DIR, at its path below DIR instead (OUT/b/run7_fused.tif for \
+            --relative-to /data/archA). Outputs are written atomically with a provenance sidecar, as the daemon writes them. A stack is up to date when its sidecar records \
             the profile's fingerprint (resolved settings, model sha256, focusd's fusion version) and its \
             outputs still have the recorded sha256. A journal (OUT/.focusd-reprocess.sqlite; one per shard) lets a killed \
             run resume. Inputs are never modified.
 
-            Sharding for job arrays: --shard i/n (0-based i, 0 ≤ i < n) keeps the stacks whose id (path \
-            relative to the archive) hashes (sha256) to i mod n; n tasks with i = 0…n−1 cover the archive \
+            Sharding for job arrays: --shard i/n (0-based i, 0 ≤ i < n) keeps the stacks whose id (the \
+            output path above, e.g. archA/b/run7.tif) hashes (sha256) to i mod n; n tasks with i = 0…n−1 cover the archive \
             exactly once. Exit 0 when every stack succeeded, 1 when any failed, 2 for usage errors.
             """)
 
     @Option(help: "A profile name (as in 'focusd profiles list') or a profile YAML file.")
     var profile: String
 
-    @Option(help: "The output folder; outputs mirror each stack's path inside its archive.")
+    @Option(help: "The output folder; outputs mirror each stack's path under its archive's folder name (or below --relative-to).")
     var out: String
+
+    @Option(name: .customLong("relative-to"), help: ArgumentHelp("Mirror each stack's path below DIR (which must hold every archive) instead of below its archive's folder name.", valueName: "DIR"))
+    var relativeTo: String?
 
     @Argument(help: "Archive folders to search for stacks.")
     var archives: [String]
@@ -65,13 +71,7 @@ struct ReprocessCommand: AsyncParsableCommand {
         if let metricsFile, !metricsFile.hasSuffix(".prom") {
             throw ValidationError("--metrics-file \(metricsFile): must end in .prom (node_exporter's textfile collector reads only *.prom)")
         }
-        let output = ArchiveScanner.absolute(out)
-        for archive in archives {
-            let root = ArchiveScanner.absolute(archive)
-            if output == root || output.hasPrefix(root + "/") {
-                throw ValidationError("--out \(out) is inside the archive \(archive); its outputs would be taken for stacks. Put it outside")
-            }
-        }
+        try OutputPathCheck.validateReprocess(out: out, archives: archives)
     }
 
     func run() async throws {
@@ -83,7 +83,17 @@ struct ReprocessCommand: AsyncParsableCommand {
             settings: loaded.settings, baseDirectory: loaded.baseDirectory, profileName: profileName, outputDirectory: out,
             software: SoftwareInfo(name: FocusdBuild.name, version: FocusdBuild.version, gitCommit: FocusdBuild.gitCommit))
 
-        let all = try ArchiveScanner(rules: ArchiveScanner.presenceRules(pattern: pattern)).scan(archives)
+        let scan: ArchiveScan
+        do {
+            scan = try ArchiveScanner(rules: ArchiveScanner.presenceRules(pattern: pattern)).find(archives, relativeTo: relativeTo)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        for path in scan.skipped {
+            FileHandle.standardError.write(Data("focusd: warning: \(path): skipped, focusd wrote it (an earlier output, not a stack or slice); move it out of the archive\n".utf8))
+        }
+        let all = scan.stacks
+        try OutputPathCheck.validateReprocess(stacks: all, reprocessor: reprocessor, archives: archives)
         let stacks = all.filter { shardSpec.contains($0.id) }
         let shardText = shardSpec.count > 1 ? " in shard \(shardSpec)" : ""
 

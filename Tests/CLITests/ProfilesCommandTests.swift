@@ -35,8 +35,7 @@ struct ProfilesCommandTests {
     @Test func showFillsInDefaults() throws {
         let result = try CLI.run(["profiles", "show", shipped.appendingPathComponent("brightfield-rgb.yaml").path])
         #expect(result.status == 0, "stderr: \(result.stderr)")
-        let json = String(result.stdout.drop(while: { $0 != "{" }))
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         #expect(object["align"] as? String == "similarity")
         #expect(object["gain_offset"] as? Bool == true)
         #expect(object["projection"] as? String == "decision")   // a default the file does not set

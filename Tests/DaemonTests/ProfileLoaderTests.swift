@@ -45,6 +45,36 @@ import Testing
         }
     }
 
+    /// `profile: NAME` (no `/`, no `.yaml`) is found through the profile search path, as `--profile NAME`
+    /// of the commands; a path stays relative to the configuration file.
+    @Test func aProfileNameIsLookedUpInTheSearchFolders() throws {
+        let dir = TemporaryFolder("profile-name")
+        let folders = [dir.sub("etc"), dir.sub("shipped")]
+        for folder in folders { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        try "engine: control\n".write(toFile: "\(folders[0])/lab.yaml", atomically: true, encoding: .utf8)
+        try "engine: reference\n".write(toFile: "\(folders[1])/lab.yaml", atomically: true, encoding: .utf8)
+        try "engine: reference\nsteps: 5\n".write(toFile: "\(folders[1])/other.yaml", atomically: true, encoding: .utf8)
+        let search = ProfileSearchPath(folders: folders)
+        func config(_ profile: String) throws(ConfigurationError) -> DaemonConfiguration {
+            try DaemonConfiguration.parse("state_directory: /s\ndrop_folders:\n  - path: /d\n    output: /o\n    profile: \(profile)\n",
+                                          file: "/etc/focusd/focusd.yaml", baseDirectory: "/etc/focusd", profiles: search)
+        }
+        #expect(try config("lab").dropFolders[0].profile == .file("\(folders[0])/lab.yaml"), "the first folder wins")
+        #expect(try config("other").dropFolders[0].profile == .file("\(folders[1])/other.yaml"))
+        #expect(try config("mine/x.yaml").dropFolders[0].profile == .file("/etc/focusd/mine/x.yaml"), "a path, relative to the configuration")
+        let loaded = try ProfileLoader.load(try config("other").dropFolders[0].profile, configurationFile: "/etc/focusd/focusd.yaml")
+        #expect(loaded.settings.steps == 5)
+        do {
+            _ = try config("nope")
+            Issue.record("expected an error for an unknown profile name")
+        } catch {
+            #expect(error.key.hasSuffix("profile") && error.line == 5, "\(error)")
+            #expect(error.message.contains("\(folders[1])/nope.yaml"), "names where it looked: \(error)")
+        }
+        #expect(search.all().map(\.name) == ["lab", "other"])
+        #expect(ProfileSearchPath.isName("default") && !ProfileSearchPath.isName("default.yaml") && !ProfileSearchPath.isName("a/b"))
+    }
+
     @Test func inlineProfileErrorsPointIntoTheConfigurationFile() throws {
         let yaml = "state_directory: /s\ndrop_folders:\n  - path: /d\n    output: /o\n    profile:\n      engine: reference\n      seeed: 3\n"
         let config = try DaemonConfiguration.parse(yaml, file: "focusd.yaml", baseDirectory: "/etc")

@@ -23,8 +23,8 @@ import Testing
         ("min_align_score", { $0.alignment.minimumScore += 0.01 }),
         ("tile_size", { $0.tiling.size = 256 }),
         ("tile_overlap", { $0.tiling.overlap += 1 }),
-        ("threads", { $0.threads = 3 }),
         ("output_format", { $0.outputFormat = .float32 }),
+        ("output_window", { $0.outputFormat = .uint8; $0.outputWindow = OutputWindow(low: 0, high: 1000) }),
         ("composition", { $0.composition = .pairwise }),
         ("decision", { $0.selection.decision = .gated }),
         ("decision_channel", { $0.selection.decisionChannel = .mostSignal }),
@@ -41,7 +41,33 @@ import Testing
     ]
 
     @Test func everySettingsKeyIsCovered() {
-        #expect(Set(Self.changes.map(\.key)).union(["model"]) == Set(FusionSettings.keys))
+        #expect(Set(Self.changes.map(\.key)).union(["model", "threads"]) == Set(FusionSettings.keys))
+    }
+
+    /// Outputs are bit-identical across thread counts: two profiles that differ only in `threads` have
+    /// one fingerprint, by the settings route and by the daemon's (processor identity) route.
+    @Test func threadsLeaveTheFingerprintAlone() throws {
+        let base = "engine: reference\nsteps: 3\n"
+        let one = try ProfileLoader.parse(base + "threads: 1\n", file: "a.yaml")
+        let sixteen = try ProfileLoader.parse(base + "threads: 16\n", file: "b.yaml")
+        let unset = try ProfileLoader.parse(base, file: "c.yaml")
+        #expect(one.threads == 1 && sixteen.threads == 16)
+        let fingerprints = [one, sixteen, unset].map { ProfileFingerprint.compute(settings: $0, modelSHA256: nil) }
+        #expect(Set(fingerprints).count == 1)
+        let identities = try [one, sixteen, unset].map { try PipelineProcessor(settings: $0, baseDirectory: nil).identity() }
+        #expect(Set(identities.map(\.settingsJSON)).count == 1, "the dedupe fingerprint's settings must not carry threads")
+        #expect(ProfileFingerprint.compute(identity: identities[1]) == fingerprints[0])
+    }
+
+    /// An integer output format maps the data's range since output_window exists, so such profiles'
+    /// fingerprints moved once; profiles that keep the stack's format did not.
+    @Test func onlyIntegerOutputFormatsCarryTheWindowMarker() {
+        var s = FusionSettings()
+        #expect(!ProfileFingerprint.canonicalSettings(ProfileFingerprint.encode(s)).contains("output_window"))
+        s.outputFormat = .uint8
+        #expect(ProfileFingerprint.canonicalSettings(ProfileFingerprint.encode(s)).contains(#""output_window":"data range""#))
+        s.outputWindow = OutputWindow(low: 73, high: 766)
+        #expect(ProfileFingerprint.canonicalSettings(ProfileFingerprint.encode(s)).contains(#""output_window":[73,766]"#))
     }
 
     @Test func sameSettingsGiveTheSameFingerprint() throws {
@@ -97,7 +123,7 @@ import Testing
         #expect(canonical.contains("\"align_reference\":null"))
         #expect(!canonical.contains("\"model\":"))
         let object = try? JSONSerialization.jsonObject(with: Data(canonical.utf8)) as? [String: Any]
-        #expect(Set(object?.keys.map { $0 } ?? []) == Set(FusionSettings.keys).subtracting(["model", "views"]))
+        #expect(Set(object?.keys.map { $0 } ?? []) == Set(FusionSettings.keys).subtracting(["model", "views", "output_window"]))
         // A key added later is left out at its default, so fingerprints recorded before it stay valid.
         #expect(ProfileFingerprint.canonicalSettings(#"{"engine":"reference","views":1}"#)
                 == ProfileFingerprint.canonicalSettings(#"{"engine":"reference"}"#))

@@ -69,24 +69,32 @@ enum SyntheticArchive {
         try FileManager.default.createSymbolicLink(atPath: "\(archive)/b/c/loop", withDestinationPath: archive)
 
         let stacks = try ArchiveScanner().scan([archive])
-        #expect(stacks.map(\.id) == ["a/run1.tif", "a/run2", "a/run2.tif", "b/c/run3.tif", "b/marked"])
+        #expect(stacks.map(\.id) == ["archive/a/run1.tif", "archive/a/run2", "archive/a/run2.tif", "archive/b/c/run3.tif", "archive/b/marked"])
         let byID = Dictionary(uniqueKeysWithValues: stacks.map { ($0.id, $0) })
-        #expect(byID["a/run2"]?.inputs.map { ($0 as NSString).lastPathComponent } == ["s1.tif", "s2.tif", "s10.tif"],
+        #expect(byID["archive/a/run2"]?.inputs.map { ($0 as NSString).lastPathComponent } == ["s1.tif", "s2.tif", "s10.tif"],
                 "natural order, as the daemon")
-        #expect(byID["a/run2"]?.kind == .folder)
-        #expect(byID["a/run1.tif"]?.stackName == "run1")
-        #expect(byID["a/run2"]?.stackName == "run2")
-        #expect(byID["a/run2.tif"]?.stackName == "run2.tif", "a colliding file keeps its extension")
-        #expect(byID["b/c/run3.tif"]?.outputFolder == "b/c")
+        #expect(byID["archive/a/run2"]?.kind == .folder)
+        #expect(byID["archive/a/run1.tif"]?.stackName == "run1")
+        #expect(byID["archive/a/run2"]?.stackName == "run2")
+        #expect(byID["archive/a/run2.tif"]?.stackName == "run2.tif", "a colliding file keeps its extension")
+        #expect(byID["archive/b/c/run3.tif"]?.outputFolder == "archive/b/c")
+        // Relative to the archive itself: the layout of the archive alone.
+        #expect(try ArchiveScanner().scan([archive], relativeTo: archive).map(\.id)
+                == ["a/run1.tif", "a/run2", "a/run2.tif", "b/c/run3.tif", "b/marked"])
 
-        // A folder given directly as the archive is one stack of slices.
+        // A folder given directly as the archive is one stack of slices, named after it.
         let single = try ArchiveScanner().scan(["\(archive)/a/run2"])
-        #expect(single.map(\.id) == ["."])
-        #expect(single.first?.stackName == "run2")
-        // Several archives: ids prefixed by the archive's name.
+        #expect(single.map(\.id) == ["run2"])
+        #expect(single.first?.stackName == "run2" && single.first?.outputFolder == "")
+        #expect(try ArchiveScanner().scan(["\(archive)/a/run2"], relativeTo: "\(archive)/a/run2").map(\.id) == ["."])
+        // Several archives: the same ids as each alone, under the archive's name.
         let two = try ArchiveScanner().scan(["\(archive)/a", "\(archive)/b"])
         #expect(two.map(\.id) == ["a/run1.tif", "a/run2", "a/run2.tif", "b/c/run3.tif", "b/marked"])
+        #expect(try ArchiveScanner().scan(["\(archive)/b"]).map(\.id) == ["b/c/run3.tif", "b/marked"])
         #expect(throws: ReprocessError.self) { try ArchiveScanner().scan(["\(archive)/nope"]) }
+        // Archives inside one another, or outside --relative-to, are refused.
+        #expect(throws: ReprocessError.self) { try ArchiveScanner().scan([archive, "\(archive)/a"]) }
+        #expect(throws: ReprocessError.self) { try ArchiveScanner().scan(["\(archive)/a"], relativeTo: "\(archive)/b") }
     }
 
     /// With the daemon's loose-file pattern, matching slices group into one stack per `stack` value,
@@ -99,12 +107,12 @@ enum SyntheticArchive {
         try SyntheticArchive.writeStack("\(archive)/day1/whole.tif", slices: 2)
         let rules = try ArchiveScanner.presenceRules(pattern: #"(?<stack>.+)_z(?<z>\d+)\.tif"#)
         let stacks = try ArchiveScanner(rules: rules).scan([archive])
-        #expect(stacks.map(\.id) == ["day1/cellA", "day1/cellB", "day1/whole.tif"])
+        #expect(stacks.map(\.id) == ["archive/day1/cellA", "archive/day1/cellB", "archive/day1/whole.tif"])
         let cellA = try #require(stacks.first)
-        #expect(cellA.kind == .loose && cellA.stackName == "cellA" && cellA.outputFolder == "day1")
+        #expect(cellA.kind == .loose && cellA.stackName == "cellA" && cellA.outputFolder == "archive/day1")
         #expect(cellA.inputs.map { ($0 as NSString).lastPathComponent } == ["cellA_z1.tif", "cellA_z2.tif", "cellA_z10.tif"])
         // Without the pattern the same files are one folder of slices (and the multi-page file its own stack).
-        #expect(try ArchiveScanner().scan([archive]).map(\.id) == ["day1", "day1/whole.tif"])
+        #expect(try ArchiveScanner().scan([archive]).map(\.id) == ["archive/day1", "archive/day1/whole.tif"])
         #expect(throws: ReprocessError.self) { try ArchiveScanner.presenceRules(pattern: "(unclosed") }
         #expect(throws: ReprocessError.self) { try ArchiveScanner.presenceRules(pattern: #"(?<stack>.+)\.tif"#) }
     }
@@ -129,14 +137,14 @@ enum SyntheticArchive {
         let outcomes = reprocessor.run(plan.toRun, jobs: 2, journal: journal, metrics: metrics, onFinish: { _ in }, tick: {})
         #expect(outcomes.count == 3)
         #expect(outcomes.allSatisfy { $0.error == nil }, "\(outcomes.compactMap(\.error))")
-        for path in ["a/run1_fused.tif", "a/run1_depth.tif", "a/run1.prov.json", "a/run2_fused.tif", "a/run2.prov.json",
-                     "b/c/run3_fused.tif", "b/c/run3.prov.json"] {
+        for path in ["archive/a/run1_fused.tif", "archive/a/run1_depth.tif", "archive/a/run1.prov.json", "archive/a/run2_fused.tif",
+                     "archive/a/run2.prov.json", "archive/b/c/run3_fused.tif", "archive/b/c/run3.prov.json"] {
             #expect(FileManager.default.fileExists(atPath: "\(out)/\(path)"), "\(path)")
         }
         #expect(SyntheticArchive.tree(archive) == before, "inputs are never modified")
 
         // Sidecars: valid against the schema, outputs hash as recorded, inputs in slice order.
-        let doc = try SidecarSchemaTests.load("\(out)/a/run2.prov.json")
+        let doc = try SidecarSchemaTests.load("\(out)/archive/a/run2.prov.json")
         let errors = try SidecarSchemaTests.schema().validate(doc)
         #expect(errors.isEmpty, "\(errors.joined(separator: "\n"))")
         try SidecarSchemaTests.checkAgainstFiles(doc, inputs: ["s1.tif", "s2.tif", "s10.tif"].map { "\(archive)/a/run2/\($0)" })
@@ -160,9 +168,9 @@ enum SyntheticArchive {
         #expect(stale.toRun.allSatisfy { if case .outOfDate(let why) = $0.reason { why.contains("profile or model changed") } else { false } })
 
         // A modified output makes its stack out of date (and only that one).
-        try Data("tampered".utf8).write(to: URL(fileURLWithPath: "\(out)/b/c/run3_depth.tif"))
+        try Data("tampered".utf8).write(to: URL(fileURLWithPath: "\(out)/archive/b/c/run3_depth.tif"))
         let tampered = try reprocessor.plan(stacks, journal: journal)
-        #expect(tampered.toRun.map(\.stack.id) == ["b/c/run3.tif"])
+        #expect(tampered.toRun.map(\.stack.id) == ["archive/b/c/run3.tif"])
         #expect(tampered.toRun.first.map { "\($0.reason)".contains("does not match the sha256") } == true)
     }
 
@@ -181,13 +189,13 @@ enum SyntheticArchive {
         let journal = try ReprocessJournal(path: reprocessor.journalPath())
         let outcomes = reprocessor.run(try reprocessor.plan(stacks, journal: journal).toRun, jobs: 1, journal: journal,
                                        metrics: nil, onFinish: { _ in }, tick: {})
-        let failure = try #require(outcomes.first { $0.stack.id == "bad" })
+        let failure = try #require(outcomes.first { $0.stack.id == "archive/bad" })
         #expect(failure.error?.contains("z2.tif") == true, "\(failure.error ?? "")")
-        #expect(outcomes.first { $0.stack.id == "good.tif" }?.error == nil)
-        #expect(!FileManager.default.fileExists(atPath: "\(out)/bad.prov.json"))
+        #expect(outcomes.first { $0.stack.id == "archive/good.tif" }?.error == nil)
+        #expect(!FileManager.default.fileExists(atPath: "\(out)/archive/bad.prov.json"))
 
         let next = try reprocessor.plan(stacks, journal: journal)
-        #expect(next.toRun.map(\.stack.id) == ["bad"])
+        #expect(next.toRun.map(\.stack.id) == ["archive/bad"])
         #expect(next.toRun.first.map { if case .failedBefore = $0.reason { true } else { false } } == true)
     }
 
@@ -198,11 +206,11 @@ enum SyntheticArchive {
         let reprocessor = try Reprocessor(settings: FusionSettings(), baseDirectory: nil, profileName: "reference",
                                           outputDirectory: out, software: Self.software)
         let journal = try ReprocessJournal(path: reprocessor.journalPath())
-        _ = try journal.start("s.tif", profileFingerprint: reprocessor.profileFingerprint, now: 0)   // a killed run
+        _ = try journal.start("archive/s.tif", profileFingerprint: reprocessor.profileFingerprint, now: 0)   // a killed run
         let plan = try reprocessor.plan(try ArchiveScanner().scan([archive]), journal: journal)
         #expect(plan.toRun.map(\.reason) == [.interrupted])
         _ = reprocessor.run(plan.toRun, jobs: 1, journal: journal, metrics: nil, onFinish: { _ in }, tick: {})
-        #expect(try journal.entries(for: ["s.tif"])["s.tif"]?.attempts == 2)
+        #expect(try journal.entries(for: ["archive/s.tif"])["archive/s.tif"]?.attempts == 2)
         #expect(try reprocessor.plan(try ArchiveScanner().scan([archive]), journal: journal).toRun.isEmpty)
     }
 
@@ -236,6 +244,64 @@ enum SyntheticArchive {
         #expect(try reprocessor(copyA).plan(stacks, journal: journal).toRun.isEmpty, "the model enters by content, not path")
         let b = try reprocessor(modelB)
         #expect(b.profileFingerprint != a.profileFingerprint)
-        #expect(try b.plan(stacks, journal: journal).toRun.map(\.stack.id) == ["m.tif"])
+        #expect(try b.plan(stacks, journal: journal).toRun.map(\.stack.id) == ["archive/m.tif"])
+    }
+
+    /// Outputs mirror each stack's path under its archive's own name, so a run over archives A and B
+    /// and a later run over A alone find the same outputs: A's stacks are up to date, nothing is fused again.
+    @Test func aSubsetOfTheArchivesFindsItsOutputsUpToDate() throws {
+        let dir = TemporaryFolder("reprocess-subset")
+        let archiveA = dir.sub("archA"), archiveB = dir.sub("archB"), out = dir.sub("out")
+        try SyntheticArchive.writeStack("\(archiveA)/run7.tif", slices: 2, seed: 1)
+        try SyntheticArchive.writeSliceFolder("\(archiveA)/day2/run8", names: ["z1.tif", "z2.tif"], seed: 2)
+        try SyntheticArchive.writeStack("\(archiveB)/run7.tif", slices: 2, seed: 3)
+        let reprocessor = try Reprocessor(settings: FusionSettings(), baseDirectory: nil, profileName: "reference",
+                                          outputDirectory: out, software: Self.software)
+        let journal = try ReprocessJournal(path: reprocessor.journalPath())
+        let both = try ArchiveScanner().scan([archiveA, archiveB])
+        let outcomes = reprocessor.run(try reprocessor.plan(both, journal: journal).toRun, jobs: 1, journal: journal,
+                                       metrics: nil, onFinish: { _ in }, tick: {})
+        #expect(outcomes.count == 3 && outcomes.allSatisfy { $0.error == nil }, "\(outcomes.compactMap(\.error))")
+        for path in ["archA/run7_fused.tif", "archA/day2/run8_fused.tif", "archB/run7_fused.tif"] {
+            #expect(FileManager.default.fileExists(atPath: "\(out)/\(path)"), "\(path)")
+        }
+        let alone = try ArchiveScanner().scan([archiveA])
+        #expect(alone.map(\.id) == ["archA/day2/run8", "archA/run7.tif"])
+        let plan = try reprocessor.plan(alone, journal: journal)
+        #expect(plan.toRun.isEmpty, "\(plan.toRun.map { "\($0.stack.id): \($0.reason)" })")
+        #expect(plan.upToDate.count == 2)
+    }
+
+    /// `threads` changes the time, never the pixels: a profile that differs from another only in its
+    /// thread count has the same fingerprint, and finds the other's outputs up to date.
+    @Test func aDifferentThreadCountLeavesOutputsUpToDate() throws {
+        let dir = TemporaryFolder("reprocess-threads")
+        let archive = dir.sub("archive"), out = dir.sub("out")
+        try SyntheticArchive.writeStack("\(archive)/t.tif", slices: 2)
+        let one = try ProfileLoader.parse("engine: reference\nthreads: 1\n", file: "one.yaml")
+        let eight = try ProfileLoader.parse("engine: reference\nthreads: 8\n", file: "eight.yaml")
+        let first = try Reprocessor(settings: one, baseDirectory: nil, profileName: "one", outputDirectory: out, software: Self.software)
+        let second = try Reprocessor(settings: eight, baseDirectory: nil, profileName: "eight", outputDirectory: out, software: Self.software)
+        #expect(first.profileFingerprint == second.profileFingerprint)
+        #expect(first.identity == second.identity, "the dedupe fingerprint's settings too")
+        let stacks = try ArchiveScanner().scan([archive])
+        let journal = try ReprocessJournal(path: first.journalPath())
+        _ = first.run(try first.plan(stacks, journal: journal).toRun, jobs: 1, journal: journal, metrics: nil, onFinish: { _ in }, tick: {})
+        let plan = try second.plan(stacks, journal: journal)
+        #expect(plan.toRun.isEmpty && plan.upToDate.count == 1, "\(plan.toRun.map { "\($0.reason)" })")
+    }
+
+    /// TIFFs focusd wrote into an archive (a fused image beside the slices) are neither stacks nor slices.
+    @Test func focusdOutputsInsideAnArchiveAreSkipped() throws {
+        let dir = TemporaryFolder("reprocess-skip")
+        let archive = dir.sub("archive")
+        try SyntheticArchive.writeSliceFolder("\(archive)/run9", names: ["z1.tif", "z2.tif"])
+        let fused = SyntheticArchive.slices(count: 1)
+        try TIFFWriter.write(fused, format: .uint16, to: "\(archive)/run9/run9_fused.tif", software: "focusd 0.1.0")
+        try TIFFWriter.write(SyntheticArchive.slices(count: 3), format: .uint16, to: "\(archive)/aligned.tif", software: "focusd 0.1.0")
+        let scan = try ArchiveScanner().find([archive])
+        #expect(scan.stacks.map(\.id) == ["archive/run9"])
+        #expect(scan.stacks.first?.inputs.map { ($0 as NSString).lastPathComponent } == ["z1.tif", "z2.tif"])
+        #expect(scan.skipped == ["\(archive)/aligned.tif", "\(archive)/run9/run9_fused.tif"])
     }
 }

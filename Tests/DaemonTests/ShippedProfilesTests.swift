@@ -58,6 +58,11 @@ struct ShippedProfilesTests {
             #expect(s.projection.mode == .decision)
         }
         #expect(fast.steps == 1)
+        // fast is default with the model deciding at a coarser scale, and nothing else: the time it
+        // saves and the quality it costs are measured in profiles/README.md.
+        var coarse = d
+        coarse.selection.modelScale = fast.selection.modelScale
+        #expect(fast == coarse && fast.selection.modelScale > d.selection.modelScale)
         // default: the fastest K within 0.005 Q_AB/F of the best measured (K = 1 for the shipped model,
         // whose curve is flat); quality: more steps and tree order.
         #expect(quality.steps == 4 && quality.order == .tree)
@@ -91,6 +96,9 @@ struct ShippedProfilesTests {
         ("engine: reference\ntile_size: 10\n", "tile_size", 2, "out of range"),
         ("engine: reference\nthreads: 999\n", "threads", 2, "out of range"),
         ("engine: reference\nmin_align_score: 3\n", "min_align_score", 2, "out of range"),
+        ("engine: reference\noutput_format: uint8\noutput_window: [766, 73]\n", "output_window", 3, "out of range"),
+        ("engine: reference\noutput_window: [73, 766]\n", "output_window", 2, "set output_format to uint8 or uint16"),
+        ("engine: reference\noutput_format: uint8\noutput_window: [73]\n", "output_window", 3, "invalid value"),
         ("engine: reference\nsteps: many\n", "steps", 2, "expected a value"),
         ("engine: reference\ngain_offset: perhaps\n", "gain_offset", 2, "expected a value"),
         ("engine: reference\nseed: -1\n", "seed", 2, "expected a value"),

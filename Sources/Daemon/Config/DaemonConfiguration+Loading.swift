@@ -20,8 +20,10 @@ extension DaemonConfiguration {
         return try parse(text, file: path, baseDirectory: base.isEmpty ? FileManager.default.currentDirectoryPath : base)
     }
 
-    /// Parses configuration text; relative paths are resolved against `baseDirectory`.
-    public static func parse(_ text: String, file: String = "<string>", baseDirectory: String) throws(ConfigurationError) -> DaemonConfiguration {
+    /// Parses configuration text; relative paths are resolved against `baseDirectory`, profile names
+    /// (`profile: default`) through `profiles`, as `--profile` of the commands.
+    public static func parse(_ text: String, file: String = "<string>", baseDirectory: String,
+                             profiles: ProfileSearchPath = .standard()) throws(ConfigurationError) -> DaemonConfiguration {
         let reader = YAMLReader(file: file)
         let root = try reader.root(text)
         func absolute(_ p: String) -> String {
@@ -64,12 +66,16 @@ extension DaemonConfiguration {
             var profile = ProfileReference.defaults
             if let pnode = m.node("profile") {
                 if let scalar = pnode.scalar {
-                    profile = .file(absolute(scalar.string))
+                    do {
+                        profile = .file(try profiles.locate(scalar.string, relativeTo: baseDirectory))
+                    } catch {
+                        throw m.invalid("profile", error.description)
+                    }
                 } else if pnode.mapping != nil {
                     let yaml = (try? Yams.serialize(node: pnode)) ?? ""
                     profile = .inline(yaml: yaml, line: pnode.mark?.line)
                 } else {
-                    throw m.invalid("profile", "expected a profile file path or a mapping of settings")
+                    throw m.invalid("profile", "expected a profile name (default, fluorescence-16bit, …), a profile file path or a mapping of settings")
                 }
             }
 

@@ -13,7 +13,7 @@ import Logging
 /// drop_folders:
 ///   - path: /data/drop/scope1            # watched recursively
 ///     name: scope1                       # optional; defaults to the folder's name
-///     profile: /etc/focusd/profiles/default.yaml   # a profile file, or an inline mapping of settings
+///     profile: default                   # a profile name (as `focusd profiles list`), a file, or an inline mapping
 ///     output: /data/fused/scope1
 ///     archive: /data/archive/scope1      # optional: inputs are moved here after success
 ///     quarantine: /data/quarantine/scope1  # optional; default <state_directory>/quarantine/<name>

@@ -31,10 +31,15 @@ public struct PipelineProcessor: StackProcessor {
         }
     }
 
+    /// What decides this processor's outputs: the settings as JSON and the model's hash. `threads`
+    /// is recorded as 0 (outputs are bit-identical across thread counts), so the dedupe and profile
+    /// fingerprints built from it do not change with the machine's or batch task's thread count.
     public func identity() throws(ProcessFailure) -> ProcessorIdentity {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let json = (try? encoder.encode(settings)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        var decisive = settings
+        decisive.threads = 0
+        let json = (try? encoder.encode(decisive)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         var modelHash: String?
         if settings.engine == .fusiondiff {
             let path: String

@@ -14,6 +14,11 @@ import Foundation
 /// filled in, keys sorted, an unset optional key as `null`) without `model`: the model enters by its
 /// content, so moving or renaming the model file keeps outputs up to date, while any other change —
 /// a setting, a retrained model, a change to the fusion code (`fusionVersion`) — makes them out of date.
+/// `threads` enters as 0 whatever its value: outputs are bit-identical across thread counts, so
+/// setting threads per machine or batch task never makes an archive out of date. An integer
+/// `output_format` without `output_window` enters with `output_window: "data range"`: such outputs
+/// map the fused image's own range since that behaviour began (earlier ones mapped full range to
+/// full range), so they are fused again once, and profiles that keep the format are unaffected.
 /// The daemon records it in every sidecar (`focusd:profileFingerprint`) and `focusd reprocess`
 /// compares it to decide whether an output is up to date.
 public enum ProfileFingerprint {
@@ -58,13 +63,24 @@ public enum ProfileFingerprint {
     /// key existed stay up to date.
     static let laterKeyDefaults: [String: Int] = ["views": 1]
 
+    /// Optional keys added after fingerprints were first recorded: left out of the canonical form when unset.
+    static let laterOptionalKeys: Set<String> = ["output_window"]
+
     /// Sorted-key JSON of the settings with every key present (`null` when unset) and `model` removed.
     public static func canonicalSettings(_ json: String) -> String {
         guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { return json }
         var resolved = object
         for (key, value) in laterKeyDefaults where resolved[key] == nil || (resolved[key] as? Int) == value { resolved[key] = nil }
-        for key in FusionSettings.keys where resolved[key] == nil && laterKeyDefaults[key] == nil { resolved[key] = NSNull() }
+        for key in FusionSettings.keys where resolved[key] == nil && laterKeyDefaults[key] == nil
+            && !laterOptionalKeys.contains(key) {
+            resolved[key] = NSNull()
+        }
         resolved["model"] = nil
+        // Threads change the time, never the pixels.
+        if resolved["threads"] != nil { resolved["threads"] = 0 }
+        if let format = resolved["output_format"] as? String, format == "uint8" || format == "uint16", resolved["output_window"] == nil {
+            resolved["output_window"] = "data range"
+        }
         guard let data = try? JSONSerialization.data(withJSONObject: resolved, options: [.sortedKeys, .withoutEscapingSlashes]) else {
             return json
         }

@@ -3,9 +3,10 @@ import Imaging
 
 /// A stack found in an archive, and where `focusd reprocess` writes its outputs.
 public struct ArchiveStack: Sendable, Equatable {
-    /// The stack's path relative to its archive root (`2026/scope1/run7.tif`, `2026/scope1/run8` for a
-    /// folder of slices, `.` for slices lying in the root itself). With several archives, prefixed with
-    /// the archive folder's name. The shard key.
+    /// The stack's path under its archive root's name (`archA/2026/scope1/run7.tif`, `archA/2026/scope1/run8`
+    /// for a folder of slices, `archA` for slices lying in the root itself), the same however many
+    /// archives one run names; with `relativeTo`, its path relative to that folder instead (`.` for
+    /// slices lying in it). Also the output path under `--out` and the shard key.
     public var id: String
     public var kind: StackKind
     /// The archive root it was found in (absolute).
@@ -19,6 +20,13 @@ public struct ArchiveStack: Sendable, Equatable {
     public var stackName: String
 }
 
+/// What a scan found: the stacks, and the TIFFs it left out because focusd wrote them.
+public struct ArchiveScan: Sendable {
+    public var stacks: [ArchiveStack]
+    /// Files skipped as focusd's own outputs (absolute), e.g. a fused image written into the archive.
+    public var skipped: [String]
+}
+
 /// Finds every complete stack under archive folders with the daemon's detection rules, in
 /// "complete by presence" mode: nothing is waited for, everything present is taken as written.
 ///
@@ -30,7 +38,9 @@ public struct ArchiveStack: Sendable, Equatable {
 /// - with a loose-file `pattern` (the daemon's `detection.pattern`, named captures `stack` and `z`),
 ///   single-image files whose names match it are grouped into one stack per `stack` value instead
 ///   (`run7_z01.tif`, `run7_z02.tif` → stack `run7`, id `<folder>/run7`), ordered by `z`;
-/// - subfolders are searched the same way (symbolic links are not followed, as by the daemon).
+/// - subfolders are searched the same way (symbolic links are not followed, as by the daemon);
+/// - TIFFs focusd wrote (Software tag `focusd <version>`: fused images, maps, aligned stacks) are
+///   skipped and listed in `ArchiveScan.skipped`, so outputs written into an archive are never fused.
 /// Grouping, ordering, hidden-file and marker rules are `StackDetector`'s (the daemon's).
 public struct ArchiveScanner: Sendable {
     public var rules: DetectionRules
@@ -60,27 +70,54 @@ public struct ArchiveScanner: Sendable {
         return rules
     }
 
-    /// The stacks under `archives`, sorted by id. Several archives get their folder name as an id prefix.
-    /// - Throws: `ReprocessError` when an archive is not a readable folder or two archives share a name.
-    public func scan(_ archives: [String]) throws(ReprocessError) -> [ArchiveStack] {
+    /// The stacks under `archives`, sorted by id (see `find`).
+    public func scan(_ archives: [String], relativeTo base: String? = nil) throws(ReprocessError) -> [ArchiveStack] {
+        try find(archives, relativeTo: base).stacks
+    }
+
+    /// The stacks under `archives` and the focusd outputs skipped. Each stack's id (and output path) is
+    /// its path under its archive's folder name, or, with `base`, relative to `base` — never dependent
+    /// on which other archives the run names, so a run over a subset finds the same outputs.
+    /// - Throws: `ReprocessError` when an archive is not a readable folder, lies outside `base`, lies
+    ///   inside another archive, or two archives share a folder name (without `base`).
+    public func find(_ archives: [String], relativeTo base: String? = nil) throws(ReprocessError) -> ArchiveScan {
         var stacks: [ArchiveStack] = []
-        var prefixes = Set<String>()
-        for archive in archives {
-            let root = Self.absolute(archive)
+        var skipped: [String] = []
+        var prefixes: [String: String] = [:]
+        let roots = archives.map(Self.absolute)
+        for (archive, root) in zip(archives, roots) {
             var isFolder: ObjCBool = false
             guard FileManager.default.fileExists(atPath: root, isDirectory: &isFolder), isFolder.boolValue else {
                 throw ReprocessError("\(archive): not a folder; give archive folders (the stacks are found inside them)")
             }
-            let prefix = archives.count > 1 ? (root as NSString).lastPathComponent : ""
-            if archives.count > 1 && !prefixes.insert(prefix).inserted {
-                throw ReprocessError("two archives are both named '\(prefix)'; outputs are mirrored under --out by archive name, so run them separately or rename one")
+            if let outer = roots.first(where: { root.hasPrefix($0 == "/" ? "/" : $0 + "/") && $0 != root }) {
+                throw ReprocessError("\(archive) lies inside the archive \(outer), which holds its stacks already; name only \(outer)")
             }
-            try walk(root: root, relative: "", prefix: prefix, into: &stacks)
+            let prefix: String
+            if let base {
+                let folder = Self.absolute(base)
+                guard root == folder || root.hasPrefix(folder == "/" ? "/" : folder + "/") else {
+                    throw ReprocessError("\(archive) is not inside --relative-to \(base); give a folder that holds every archive")
+                }
+                prefix = root == folder ? "" : String(root.dropFirst(folder == "/" ? 1 : folder.count + 1))
+            } else {
+                guard root != "/" else {
+                    throw ReprocessError("\(archive): the file system's root has no folder name to mirror under --out; give --relative-to /")
+                }
+                prefix = (root as NSString).lastPathComponent
+            }
+            if let other = prefixes[prefix] {
+                throw ReprocessError("the archives \(other) and \(archive) both map to '\(prefix.isEmpty ? "." : prefix)' under --out; "
+                                     + "give --relative-to a folder that holds both (their paths below it then differ), or run them separately with different --out")
+            }
+            prefixes[prefix] = archive
+            try walk(root: root, relative: "", prefix: prefix, into: &stacks, skipped: &skipped)
         }
-        return Self.assignNames(stacks).sorted { $0.id < $1.id }
+        return ArchiveScan(stacks: Self.assignNames(stacks).sorted { $0.id < $1.id }, skipped: skipped.sorted())
     }
 
-    private func walk(root: String, relative: String, prefix: String, into stacks: inout [ArchiveStack]) throws(ReprocessError) {
+    private func walk(root: String, relative: String, prefix: String, into stacks: inout [ArchiveStack],
+                      skipped: inout [String]) throws(ReprocessError) {
         let folder = relative.isEmpty ? root : (root as NSString).appendingPathComponent(relative)
         let names: [String]
         do {
@@ -94,6 +131,11 @@ public struct ArchiveScanner: Sendable {
         // Single-image files go in as a folder of slices ("slices/<name>"), multi-page TIFFs as stack files.
         for name in names where !name.hasPrefix(".") || name == rules.marker {
             let path = (folder as NSString).appendingPathComponent(name)
+            let ext = (name as NSString).pathExtension.lowercased()
+            if (ext == "tif" || ext == "tiff") && ImageFile.isWrittenByFocusd(path) {
+                skipped.append(path)
+                continue
+            }
             guard let signature = FileOperations.signature(path) else {
                 // Real folders only: a symbolic link could lead back up the tree (as for the daemon,
                 // links are not followed).
@@ -129,7 +171,7 @@ public struct ArchiveScanner: Sendable {
             }
         }
         for name in subfolders.sorted() {
-            try walk(root: root, relative: Self.join(relative, name), prefix: prefix, into: &stacks)
+            try walk(root: root, relative: Self.join(relative, name), prefix: prefix, into: &stacks, skipped: &skipped)
         }
     }
 

@@ -86,6 +86,14 @@ public struct Reprocessor: Sendable {
         stack.outputFolder.isEmpty ? outputDirectory : (outputDirectory as NSString).appendingPathComponent(stack.outputFolder)
     }
 
+    /// Every file a stack's run may write (fused image, maps, sidecar; multi-channel stacks add
+    /// `_c<channel>` to the first three), for checking that none lands on or among the inputs.
+    public func outputPaths(_ stack: ArchiveStack) -> [String] {
+        let folder = outputFolder(stack)
+        return ([names.fused, names.sidecar] + [names.depth, names.confidence].compactMap { $0 })
+            .map { (folder as NSString).appendingPathComponent(OutputPatterns.resolve($0, stack: stack.stackName)) }
+    }
+
     /// Sorts `stacks` into up to date and to run (with the reason), reading sidecars, hashing outputs
     /// and (when given) the journal.
     public func plan(_ stacks: [ArchiveStack], journal: ReprocessJournal?) throws(ReprocessError) -> ReprocessPlan {

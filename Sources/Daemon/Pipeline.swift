@@ -121,6 +121,8 @@ public struct FusionPipeline: Sendable {
     public let settings: FusionSettings
     /// Folder against which a relative model path is resolved (the profile's folder).
     public let baseDirectory: String?
+    /// A memory limit below the cgroup's and the machine's (the daemon's `memory_limit_mib`), or nil.
+    public var memoryLimitBytes: Int? = nil
 
     public init(settings: FusionSettings, baseDirectory: String? = nil) {
         self.settings = settings
@@ -193,6 +195,7 @@ public struct FusionPipeline: Sendable {
         var warnings = skipped.map { "\($0): skipped, focusd wrote it (an earlier output, not a slice); move it out of the stack folder" }
         // A folder is read as the files it lists, so focusd's own outputs stay out of the stack.
         let stacks = try timed("load") { try StackLoader().open(inputs.count == 1 ? files : inputs) }
+        try checkMemory(stacks, inputs: inputs)
         let inputRecords = try timed("hash") { try files.map { try FileRecord.of($0) } }
         let engineBundle = try settings.makeEngine(baseDirectory: baseDirectory)
 
@@ -260,6 +263,24 @@ public struct FusionPipeline: Sendable {
             width: geometry.width, height: geometry.height, channels: geometry.channels,
             sliceCount: stacks[0].count, format: geometry.format.rawValue, outputConversions: conversions,
             warnings: warnings + Self.unusedWindowWarning(settings, conversions: conversions, format: geometry.format))
+    }
+
+    /// Refuses, before any pixel is decoded, a stack whose fusion would need more memory than the
+    /// process may have (bad input: it will never fit here), or than is free now (transient: retried).
+    func checkMemory(_ stacks: [any SliceSource], inputs: [String]) throws(PipelineError) {
+        guard let g = stacks.first?.geometry else { return }
+        let joint = settings.composition == .selection && settings.selection.decisionChannel != .luminance && ChannelStack.canJoin(stacks)
+        let channels = joint ? stacks.reduce(0) { $0 + $1.geometry.channels } : g.channels
+        let needed = settings.estimatedPeakBytes(width: g.width, height: g.height, channels: channels)
+        let limit = MemoryBudget.limit(configured: memoryLimitBytes)
+        let name = inputs.count == 1 ? inputs[0] : "\(inputs[0]) (and \(inputs.count - 1) more)"
+        let what = "fusing this \(g.width)×\(g.height) stack with \(channels) channel(s) (engine \(settings.engine.rawValue))"
+        if needed > limit.bytes {
+            throw PipelineError(.badInput, "\(name): \(what) needs about \(byteCount(needed)), more than the \(byteCount(limit.bytes)) allowed by \(limit.source); raise that limit, fuse it with a lighter profile (reference needs about a third of default's memory) or crop the stack")
+        }
+        if let available = MemoryBudget.availableBytes(), needed - MemoryBudget.residentBytes() > available {
+            throw PipelineError(.transient, "\(name): \(what) needs about \(byteCount(needed)) but only \(byteCount(available)) is free now; retried when memory is freed")
+        }
     }
 
     /// An explicit window that changed nothing (the stack already has the output format) is said, not dropped.

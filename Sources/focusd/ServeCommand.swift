@@ -31,7 +31,8 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: configuration,
             software: SoftwareInfo(name: FocusdBuild.name, version: FocusdBuild.version, gitCommit: FocusdBuild.gitCommit),
             logger: logger, once: once,
-            processorFactory: PipelineProcessor.factory(configurationFile: configuration.sourceFile))
+            processorFactory: PipelineProcessor.factory(configurationFile: configuration.sourceFile,
+                                                        memoryLimitBytes: configuration.memoryLimitMiB.map { $0 << 20 }))
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             // The service returns after a graceful shutdown, or by itself with --once: both are success.
             services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],

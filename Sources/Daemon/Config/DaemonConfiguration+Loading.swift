@@ -35,6 +35,7 @@ extension DaemonConfiguration {
         let state = absolute(try root.requiredString("state_directory"))
         var config = DaemonConfiguration(stateDirectory: state, dropFolders: [], sourceFile: file)
         if let w = try root.int("workers", in: 1...64) { config.workers = w }
+        if let m = try root.int("memory_limit_mib", in: 64...(1 << 30)) { config.memoryLimitMiB = m }
         if let level = try root.string("log_level") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
                 throw root.invalid("log_level", "'\(level)' is not a log level; use trace, debug, info, notice, warning, error or critical")

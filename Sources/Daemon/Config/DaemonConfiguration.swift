@@ -6,6 +6,7 @@ import Logging
 /// ```yaml
 /// state_directory: /var/lib/focusd       # journal (SQLite) and default quarantine
 /// workers: 1                             # stacks fused at the same time
+/// memory_limit_mib: 4096                 # optional: refuse stacks whose fusion would need more (below MemoryMax and RAM)
 /// log_level: info                        # trace, debug, info, notice, warning, error, critical
 /// shutdown_timeout_seconds: 60           # on SIGTERM: wait this long for running jobs, then re-queue them
 /// poll_interval_seconds: 0.25            # how often pending files are re-examined
@@ -27,6 +28,8 @@ import Logging
 public struct DaemonConfiguration: Sendable, Equatable {
     public var stateDirectory: String
     public var workers: Int = 1
+    /// A memory limit for the daemon in MiB, below the cgroup's (`MemoryMax=`) and the machine's; nil: those alone.
+    public var memoryLimitMiB: Int? = nil
     public var logLevel: Logger.Level = .info
     public var shutdownTimeoutSeconds: Double = 60
     public var pollIntervalSeconds: Double = 0.25

@@ -7,18 +7,21 @@ import Registration
 public struct PipelineProcessor: StackProcessor {
     public let settings: FusionSettings
     public let baseDirectory: String?
+    /// The daemon's `memory_limit_mib` in bytes (below the cgroup's and the machine's), or nil.
+    public var memoryLimitBytes: Int?
 
-    public init(settings: FusionSettings, baseDirectory: String?) {
+    public init(settings: FusionSettings, baseDirectory: String?, memoryLimitBytes: Int? = nil) {
         self.settings = settings
         self.baseDirectory = baseDirectory
+        self.memoryLimitBytes = memoryLimitBytes
     }
 
     /// Builds the processor for a drop folder from its profile; the factory `DaemonService` takes.
-    public static func factory(configurationFile: String) -> ProcessorFactory {
+    public static func factory(configurationFile: String, memoryLimitBytes: Int? = nil) -> ProcessorFactory {
         { drop throws(ProcessFailure) -> any StackProcessor in
             do {
                 let (settings, base) = try ProfileLoader.load(drop.profile, configurationFile: configurationFile)
-                let processor = PipelineProcessor(settings: settings, baseDirectory: base)
+                let processor = PipelineProcessor(settings: settings, baseDirectory: base, memoryLimitBytes: memoryLimitBytes)
                 _ = try processor.identity()
                 return processor
             } catch let error as ConfigurationError {
@@ -62,8 +65,9 @@ public struct PipelineProcessor: StackProcessor {
         let report: PipelineReport
         let staged: OutputSet
         do {
-            (report, staged) = try FusionPipeline(settings: settings, baseDirectory: baseDirectory)
-                .runStaged(inputs: inputs, stackName: stackName, outputDirectory: outputDirectory, names: names, clock: clock)
+            var pipeline = FusionPipeline(settings: settings, baseDirectory: baseDirectory)
+            pipeline.memoryLimitBytes = memoryLimitBytes
+            (report, staged) = try pipeline.runStaged(inputs: inputs, stackName: stackName, outputDirectory: outputDirectory, names: names, clock: clock)
         } catch {
             let kind: FailureKind = switch error.errorClass {
             case .badInput: .badInput

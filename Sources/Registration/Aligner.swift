@@ -75,16 +75,15 @@ public struct Aligner: Sendable {
         }}
         if let error = errors.compactMap({ $0 }).first { throw error }
 
-        let transforms = slices.map { $0! }
-        let crop: [Int]
+        var result = AlignmentResult(reference: reference, model: options.model, width: width, height: height,
+                                     crop: [0, 0, width, height], slices: slices.map { $0! })
         if options.keepSize {
-            crop = [0, 0, width, height]
+            result.padding = PaddedBorder.plan(for: result)
         } else {
-            let matrices = transforms.filter(\.aligned).compactMap { Affine(rows: $0.matrix) }
-            crop = CommonCrop.rectangle(width: width, height: height, sliceToReference: matrices) ?? [0, 0, width, height]
+            let matrices = result.slices.filter(\.aligned).compactMap { Affine(rows: $0.matrix) }
+            result.crop = CommonCrop.rectangle(width: width, height: height, sliceToReference: matrices) ?? [0, 0, width, height]
         }
-        return AlignmentResult(reference: reference, model: options.model, width: width, height: height,
-                               crop: crop, slices: transforms)
+        return result
     }
 }
 

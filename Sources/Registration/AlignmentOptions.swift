@@ -31,7 +31,8 @@ public struct AlignmentOptions: Sendable, Codable, Equatable {
     /// Also estimate a per-slice brightness gain and offset (`reference ≈ gain·slice + offset`),
     /// applied by `AlignedStack`. Off: gain 1, offset 0.
     public var estimateGainOffset: Bool
-    /// Keep the full frame (areas a slice does not cover are filled from its nearest edge pixel)
+    /// Keep the full frame (the default: outputs of one instrument keep one size; what a slice does
+    /// not cover is filled from the nearest slice that covers the whole frame, see `PaddedBorder`)
     /// instead of cropping to the area every slice covers.
     public var keepSize: Bool
     /// Slices whose match score (the enhanced correlation coefficient, −1…1, between the
@@ -43,7 +44,7 @@ public struct AlignmentOptions: Sendable, Codable, Equatable {
     public var minimumScore: Double
 
     public init(model: TransformModel = .similarity, reference: Int? = nil, estimateGainOffset: Bool = false,
-                keepSize: Bool = false, minimumScore: Double = 0.2) {
+                keepSize: Bool = true, minimumScore: Double = 0.2) {
         self.model = model
         self.reference = reference
         self.estimateGainOffset = estimateGainOffset

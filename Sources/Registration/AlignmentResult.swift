@@ -50,7 +50,8 @@ public struct SliceTransform: Codable, Sendable, Equatable {
 /// Encodes to the `T.json` form of `focusd align --transforms`:
 /// `{"reference": r, "model": "similarity", "width": W, "height": H, "crop": [x, y, w, h],
 ///   "slices": [{"index": i, "matrix": [[a, b, tx], [c, d, ty]], "gain": g, "offset": o,
-///   "score": s, "aligned": true}, ...]}` (a slice left unaligned also carries `"warning"`).
+///   "score": s, "aligned": true}, ...], "padding": {...}}` (a slice left unaligned also carries
+///   `"warning"`; `padding`, see `PaddedBorder`, only when the full frame is kept).
 public struct AlignmentResult: Codable, Sendable, Equatable {
     /// 0-based index of the reference slice.
     public var reference: Int
@@ -58,19 +59,24 @@ public struct AlignmentResult: Codable, Sendable, Equatable {
     /// Size of the input slices in pixels.
     public var width: Int
     public var height: Int
-    /// The output frame in reference pixel coordinates, `[x, y, w, h]`: the largest axis-aligned
-    /// rectangle every aligned slice covers, or the full frame when `keepSize` was asked for.
+    /// The output frame in reference pixel coordinates, `[x, y, w, h]`: the full frame with
+    /// `keepSize` (the default), else the largest axis-aligned rectangle every aligned slice covers.
     public var crop: [Int]
     /// One entry per slice, in stack order.
     public var slices: [SliceTransform]
+    /// With `keepSize`: the area every slice covers, the padded border and where its pixels come
+    /// from (`PaddedBorder`); absent when the output is cropped to the covered area.
+    public var padding: PaddedBorder?
 
-    public init(reference: Int, model: TransformModel, width: Int, height: Int, crop: [Int], slices: [SliceTransform]) {
+    public init(reference: Int, model: TransformModel, width: Int, height: Int, crop: [Int], slices: [SliceTransform],
+                padding: PaddedBorder? = nil) {
         self.reference = reference
         self.model = model
         self.width = width
         self.height = height
         self.crop = crop
         self.slices = slices
+        self.padding = padding
     }
 
     /// Every slice's warning, in stack order (slices left unaligned).

@@ -27,8 +27,15 @@ import Imaging
         for slice in result.slices {
             #expect(cornerDistanceFromIdentity(slice, width: 256, height: 256) <= 0.01, "slice \(slice.index)")
         }
-        // Hundredths of a pixel off the identity may cost the border pixel, no more.
-        #expect(result.crop[0] <= 1 && result.crop[1] <= 1 && result.crop[2] >= 254 && result.crop[3] >= 254)
+        // A stack with no drift keeps its size (the default keeps the full frame)…
+        #expect(result.crop == [0, 0, 256, 256])
+        #expect(AlignedStack(stack, alignment: result).geometry.width == 256 && AlignedStack(stack, alignment: result).geometry.height == 256)
+        let padding = try #require(result.padding)
+        #expect(padding.border.allSatisfy { $0 <= 1 }, "\(padding.border)")
+        // …while cropping, hundredths of a pixel off the identity may cost the border pixel, no more.
+        let cropped = try Aligner(options: AlignmentOptions(keepSize: false)).align(stack)
+        #expect(cropped.padding == nil)
+        #expect(cropped.crop[0] <= 1 && cropped.crop[1] <= 1 && cropped.crop[2] >= 254 && cropped.crop[3] >= 254)
     }
 
     @Test func aligned16BitStackGivesIdentity() throws {
@@ -108,7 +115,9 @@ import Imaging
         let result = try Aligner().align(stack)
         let data = try result.jsonData()
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        #expect(Set(object.keys) == ["reference", "model", "width", "height", "crop", "slices"])
+        #expect(Set(object.keys) == ["reference", "model", "width", "height", "crop", "slices", "padding"])
+        let padding = try #require(object["padding"] as? [String: Any])
+        #expect(Set(padding.keys) == ["covered", "border", "filledFrom"])
         #expect(object["model"] as? String == "similarity")
         #expect(object["width"] as? Int == 160 && object["height"] as? Int == 128)
         let slices = try #require(object["slices"] as? [[String: Any]])
@@ -130,7 +139,7 @@ import Imaging
         let configuration = SyntheticFocusStack.Configuration(sliceCount: 5, width: 192, height: 160)
         let synthetic = SyntheticFocusStack(base: base, configuration: configuration)
         let stack = try materialise(synthetic)
-        let result = try Aligner().align(stack)
+        let result = try Aligner(options: AlignmentOptions(keepSize: false)).align(stack)
         let aligned = AlignedStack(stack, alignment: result)
         #expect(aligned.geometry.width == result.crop[2] && aligned.geometry.height == result.crop[3])
         #expect(aligned.geometry.channels == 3 && aligned.geometry.format == .uint8)
@@ -148,10 +157,30 @@ import Imaging
         let reference = try aligned.slice(at: result.reference)
         #expect(reference[0, 0, 0] == stack.slices[result.reference][result.crop[0], result.crop[1], 0])
         #expect(reference[3, 5, 1] == stack.slices[result.reference][result.crop[0] + 3, result.crop[1] + 5, 1])
-        // Keep-size pads instead of cropping.
-        let padded = try Aligner(options: AlignmentOptions(keepSize: true)).align(stack)
+        // Keep-size (the default) pads instead of cropping: the covered area is the crop's, and what a
+        // slice does not cover comes from the nearest slice that covers the whole frame, resampled.
+        let padded = try Aligner().align(stack)
         #expect(padded.crop == [0, 0, 192, 160])
-        #expect(AlignedStack(stack, alignment: padded).geometry.width == 192)
+        let padding = try #require(padded.padding)
+        #expect(padding.covered == result.crop)
+        #expect(padding.border == [result.crop[0], result.crop[1], 192 - result.crop[0] - result.crop[2], 160 - result.crop[1] - result.crop[3]])
+        #expect(padding.filledFrom[padded.reference] == nil)
+        let full = AlignedStack(stack, alignment: padded)
+        #expect(full.geometry.width == 192 && full.geometry.height == 160)
+        var checked = 0
+        for k in padded.slices.indices {
+            guard let j = padding.filledFrom[k] else { continue }
+            #expect(j != k && PaddedBorder.coversFrame(Affine(rows: padded.slices[j].matrix)!, width: 192, height: 160))
+            let toSlice = Affine(rows: padded.slices[k].matrix)!.inverse!
+            let slice = try full.slice(at: k), filler = try full.slice(at: j)
+            for (x, y) in [(0, 0), (191, 0), (0, 159), (191, 159), (96, 0), (0, 80), (191, 80), (96, 159)] {
+                let p = toSlice.apply(Double(x), Double(y))
+                guard p.x < -0.01 || p.x > 191.01 || p.y < -0.01 || p.y > 159.01 else { continue }
+                for c in 0..<3 { #expect(slice[x, y, c] == filler[x, y, c], "slice \(k) pixel (\(x), \(y)) from slice \(j)") }
+                checked += 1
+            }
+        }
+        #expect(checked > 0, "drift of up to 30 px leaves some corner uncovered")
     }
 
     @Test func modelNoneAndBadReference() throws {

@@ -32,7 +32,7 @@ public struct AlignmentOptions: Sendable, Codable, Equatable {
     /// applied by `AlignedStack`. Off: gain 1, offset 0.
     public var estimateGainOffset: Bool
     /// Keep the full frame (the default: outputs of one instrument keep one size; what a slice does
-    /// not cover is filled from the nearest slice that covers the whole frame, see `PaddedBorder`)
+    /// not cover repeats its nearest edge pixel, and `AlignmentResult.padding` records how much)
     /// instead of cropping to the area every slice covers.
     public var keepSize: Bool
     /// Slices whose match score (the enhanced correlation coefficient, −1…1, between the

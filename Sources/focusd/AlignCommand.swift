@@ -17,9 +17,9 @@ struct AlignCommand: AsyncParsableCommand {
         their luminance, coarse to fine and to sub-pixel accuracy. T.json records, per slice, the \
         2×3 matrix from the slice's pixel coordinates to the reference's (origin at the centre of \
         the top-left pixel), gain, offset, match score and whether it was aligned, and the output \
-        frame. The full frame is kept (the padding entry gives the area every slice covers, the \
-        padded border and the slice each slice's border was filled from: the nearest one covering \
-        the whole frame); --crop cuts to the area every slice covers instead. A slice that cannot be aligned (blank, or a score under \
+        frame. The full frame is kept (a slice's uncovered border repeats its edge pixels; the padding \
+        entry gives the area every slice covers and the padded border); --crop cuts to the area every \
+        slice covers instead. A slice that cannot be aligned (blank, or a score under \
         --minimum-score) stays unaligned with a warning. With several channels (OME/ImageJ), the \
         first channel's transforms are applied to every channel.
         """

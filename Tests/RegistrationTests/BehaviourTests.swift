@@ -89,7 +89,8 @@ import Imaging
         configuration.noise = 1
         let synthetic = SyntheticFocusStack(base: base, configuration: configuration)
         let stack = try materialise(synthetic)
-        let result = try Aligner(options: AlignmentOptions(estimateGainOffset: true)).align(stack)
+        // Cropped to the area every slice covers, so the means below compare measured pixels only.
+        let result = try Aligner(options: AlignmentOptions(estimateGainOffset: true, keepSize: false)).align(stack)
         let plain = try Aligner().align(stack)
         for i in 0..<5 {
             // Gains are multiplicative about 0, so the fit should find no offset to speak of.
@@ -117,7 +118,7 @@ import Imaging
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         #expect(Set(object.keys) == ["reference", "model", "width", "height", "crop", "slices", "padding"])
         let padding = try #require(object["padding"] as? [String: Any])
-        #expect(Set(padding.keys) == ["covered", "border", "filledFrom"])
+        #expect(Set(padding.keys) == ["covered", "border"])
         #expect(object["model"] as? String == "similarity")
         #expect(object["width"] as? Int == 160 && object["height"] as? Int == 128)
         let slices = try #require(object["slices"] as? [[String: Any]])
@@ -157,30 +158,18 @@ import Imaging
         let reference = try aligned.slice(at: result.reference)
         #expect(reference[0, 0, 0] == stack.slices[result.reference][result.crop[0], result.crop[1], 0])
         #expect(reference[3, 5, 1] == stack.slices[result.reference][result.crop[0] + 3, result.crop[1] + 5, 1])
-        // Keep-size (the default) pads instead of cropping: the covered area is the crop's, and what a
-        // slice does not cover comes from the nearest slice that covers the whole frame, resampled.
+        // Keep-size (the default) pads instead of cropping, and records the covered area and border.
         let padded = try Aligner().align(stack)
         #expect(padded.crop == [0, 0, 192, 160])
         let padding = try #require(padded.padding)
         #expect(padding.covered == result.crop)
         #expect(padding.border == [result.crop[0], result.crop[1], 192 - result.crop[0] - result.crop[2], 160 - result.crop[1] - result.crop[3]])
-        #expect(padding.filledFrom[padded.reference] == nil)
+        #expect(padding.border.contains { $0 > 0 }, "drift of up to 30 px leaves a border")
         let full = AlignedStack(stack, alignment: padded)
         #expect(full.geometry.width == 192 && full.geometry.height == 160)
-        var checked = 0
-        for k in padded.slices.indices {
-            guard let j = padding.filledFrom[k] else { continue }
-            #expect(j != k && PaddedBorder.coversFrame(Affine(rows: padded.slices[j].matrix)!, width: 192, height: 160))
-            let toSlice = Affine(rows: padded.slices[k].matrix)!.inverse!
-            let slice = try full.slice(at: k), filler = try full.slice(at: j)
-            for (x, y) in [(0, 0), (191, 0), (0, 159), (191, 159), (96, 0), (0, 80), (191, 80), (96, 159)] {
-                let p = toSlice.apply(Double(x), Double(y))
-                guard p.x < -0.01 || p.x > 191.01 || p.y < -0.01 || p.y > 159.01 else { continue }
-                for c in 0..<3 { #expect(slice[x, y, c] == filler[x, y, c], "slice \(k) pixel (\(x), \(y)) from slice \(j)") }
-                checked += 1
-            }
-        }
-        #expect(checked > 0, "drift of up to 30 px leaves some corner uncovered")
+        // Inside the covered area the padded slices equal the cropped ones.
+        let slice = try full.slice(at: 0), croppedSlice = try aligned.slice(at: 0)
+        #expect(slice[result.crop[0] + 4, result.crop[1] + 7, 2] == croppedSlice[4, 7, 2])
     }
 
     @Test func modelNoneAndBadReference() throws {

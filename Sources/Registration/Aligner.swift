@@ -67,6 +67,11 @@ public struct Aligner: Sendable {
                         errorOut.base[chain] = error
                         return
                     }
+                    if options.breathing != 0 {
+                        // The known magnification replaces the neighbour's linear part; its shift stays.
+                        let scale = options.breathingScale(of: index, reference: reference, count: count)
+                        previous = Affine(a: scale, b: 0, tx: previous.tx, c: 0, d: scale, ty: previous.ty)
+                    }
                     let outcome = estimator.estimate(image: image, initial: previous, index: index, name: name)
                     out.base[index] = outcome.transform
                     if outcome.transform.aligned { previous = outcome.warp }

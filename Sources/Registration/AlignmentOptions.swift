@@ -42,13 +42,28 @@ public struct AlignmentOptions: Sendable, Codable, Equatable {
     /// score 0.76–0.99 and the defocused synthetic test stacks 0.85–0.99, while a noise-only
     /// slice scores near 0 (the tests check it stays under this default).
     public var minimumScore: Double
+    /// The instrument's focus breathing when it is known (a per-instrument calibration): the change of
+    /// magnification across the stack, slice `k` of `N` showing the specimen at
+    /// `1 + breathing·(k − ⌊N/2⌋)/(N − 1)` (as `focusd simulate --breathing` makes it), taken relative
+    /// to the reference slice. 0 (the default) assumes none. Each slice starts from this scale about the
+    /// frame centre, and with `translation` keeps it, fitting only the shift: on sparse, noisy
+    /// fluorescence a fitted scale takes up the apparent motion of defocused light, a known one does not.
+    public var breathing: Double
 
     public init(model: TransformModel = .similarity, reference: Int? = nil, estimateGainOffset: Bool = false,
-                keepSize: Bool = true, minimumScore: Double = 0.2) {
+                keepSize: Bool = true, minimumScore: Double = 0.2, breathing: Double = 0) {
         self.model = model
         self.reference = reference
         self.estimateGainOffset = estimateGainOffset
         self.keepSize = keepSize
         self.minimumScore = minimumScore
+        self.breathing = breathing
+    }
+
+    /// The magnification of slice `index` relative to slice `reference` under `breathing`.
+    public func breathingScale(of index: Int, reference: Int, count: Int) -> Double {
+        guard count > 1, breathing != 0 else { return 1 }
+        func magnification(_ k: Int) -> Double { 1 + breathing * Double(k - count / 2) / Double(count - 1) }
+        return magnification(index) / magnification(reference)
     }
 }

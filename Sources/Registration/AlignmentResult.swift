@@ -82,6 +82,29 @@ public struct AlignmentResult: Codable, Sendable, Equatable {
     /// Every slice's warning, in stack order (slices left unaligned).
     public var warnings: [String] { slices.compactMap(\.warning) }
 
+    /// The focus breathing these transforms show, in `AlignmentOptions.breathing`'s units (magnification
+    /// change across the stack): the least-squares slope, weighted by match score, of each aligned slice's
+    /// magnification relative to the reference against `(k − reference)/(N − 1)`. `nil` with fewer than
+    /// two aligned slices besides the reference. Fit it once per objective on a stack with dense texture
+    /// (a similarity alignment of beads or a brightfield specimen), then give it to profiles as
+    /// `align_breathing`.
+    public var fittedBreathing: Double? {
+        let n = slices.count
+        guard n > 2 else { return nil }
+        var sxy = 0.0, sxx = 0.0, used = 0
+        for slice in slices where slice.aligned && slice.index != reference {
+            guard let m = Affine(rows: slice.matrix), m.scale > 0 else { continue }
+            let magnification = 1 / m.scale   // the matrix maps slice pixels to reference pixels
+            let x = Double(slice.index - reference) / Double(n - 1)
+            let w = max(slice.score, 0)
+            sxy += w * x * (magnification - 1)
+            sxx += w * x * x
+            used += 1
+        }
+        guard used >= 2, sxx > 0 else { return nil }
+        return sxy / sxx
+    }
+
     /// The identity alignment of a `count`-slice stack of `width × height` slices (model `none`).
     public static func identity(count: Int, width: Int, height: Int, reference: Int? = nil) -> AlignmentResult {
         AlignmentResult(reference: reference ?? count / 2, model: .none, width: width, height: height,

@@ -52,19 +52,23 @@ struct AlignCommand: AsyncParsableCommand {
     @Option(name: .customLong("minimum-score"), help: "Slices whose match score (−1…1) ends below this stay unaligned.")
     var minimumScore: Double = Registration.AlignmentOptions().minimumScore
 
+    @Option(help: "The instrument's known focus breathing: magnification change across the stack (0.01 = 1 %), linear in slice index; with --model translation only the shift is fitted.")
+    var breathing: Double = 0
+
     func validate() throws {
         try OutputPathCheck.validate(inputs: inputs, outputs: [("--transforms", transforms)] + (out.map { [("--out", $0)] } ?? []))
         if let reference, reference < 0 { throw ValidationError("--reference must be 0 or more (got \(reference))") }
         guard (-1...1).contains(minimumScore) else { throw ValidationError("--minimum-score must be between -1 and 1 (got \(minimumScore))") }
         guard !inputs.isEmpty else { throw ValidationError("give at least one input") }
         if crop && keepSize { throw ValidationError("--crop and --keep-size contradict each other; give one") }
+        guard abs(breathing) <= 0.1 else { throw ValidationError("--breathing must be within ±0.1 (got \(breathing))") }
     }
 
     func run() async throws {
         let stacks = try StackLoader().open(inputs)
         guard let first = stacks.first else { throw AlignCommandError.nothingToAlign(inputs: inputs) }
         let options = Registration.AlignmentOptions(model: model, reference: reference, estimateGainOffset: gainOffset,
-                                                    keepSize: !crop, minimumScore: minimumScore)
+                                                    keepSize: !crop, minimumScore: minimumScore, breathing: breathing)
         let start = Date()
         let result = try Aligner(options: options).align(first)
         let seconds = Date().timeIntervalSince(start)
@@ -73,6 +77,10 @@ struct AlignCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("focusd: warning: \(warning)\n".utf8))
         }
         let alignedCount = result.slices.filter(\.aligned).count
+        if model == .similarity || model == .affine, let fitted = result.fittedBreathing {
+            print(String(format: "breathing shown by these slices: %+.4f (magnification change across the stack; "
+                         + "a calibration for profiles' align_breathing when the stack has dense texture)", fitted))
+        }
         let frame = result.padding.map { "full frame, padded border \($0.border) (left, top, right, bottom)" } ?? "crop \(result.crop)"
         print("aligned \(alignedCount) of \(result.slices.count) slices (\(model.rawValue), reference \(result.reference)) "
               + "in \(String(format: "%.2f", seconds)) s; \(frame) → \(transforms)")

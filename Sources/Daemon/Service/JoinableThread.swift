@@ -78,7 +78,7 @@ final class JoinableThread: @unchecked Sendable {
                 // The body (and all it captured) is released at the end of this scope, on this
                 // thread, before the thread ends.
                 let body = Unmanaged<Body>.fromOpaque(context!).takeRetainedValue()
-                _ = focusd_name_current_thread(String(body.name.utf8.prefix(15))!)
+                _ = focusd_name_current_thread(String(decoding: body.name.utf8.prefix(15), as: UTF8.self))
                 finished = body.finished
                 body.run()
             }

@@ -28,6 +28,7 @@ let package = Package(
         ),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CInotify", path: "Sources/CInotify"),
+        .systemLibrary(name: "CThreads", path: "Sources/CThreads"),
 
         // MARK: Swift modules
         .target(name: "Checksum"),
@@ -44,7 +45,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "Checksum", "Imaging", "Registration", "NN", "FusionDiff", "Fusion", "CInotify",
+                "Checksum", "Imaging", "Registration", "NN", "FusionDiff", "Fusion", "CInotify", "CThreads",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),

@@ -72,7 +72,7 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         case projection, projectionWindow = "projection_window", islandFraction = "island_fraction"
         case bandRadius = "band_radius", bandEpsilon = "band_epsilon"
         case align, alignReference = "align_reference", gainOffset = "gain_offset", keepSize = "keep_size"
-        case minimumAlignScore = "min_align_score"
+        case minimumAlignScore = "min_align_score", alignBreathing = "align_breathing"
         case tileSize = "tile_size", tileOverlap = "tile_overlap"
         case threads, outputFormat = "output_format", outputWindow = "output_window"
         case composition, decision, decisionChannel = "decision_channel", evidenceSigma = "evidence_sigma"
@@ -101,6 +101,7 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         alignment.estimateGainOffset = try c.decodeIfPresent(Bool.self, forKey: .gainOffset) ?? d.alignment.estimateGainOffset
         alignment.keepSize = try c.decodeIfPresent(Bool.self, forKey: .keepSize) ?? d.alignment.keepSize
         alignment.minimumScore = try c.decodeIfPresent(Double.self, forKey: .minimumAlignScore) ?? d.alignment.minimumScore
+        alignment.breathing = try c.decodeIfPresent(Double.self, forKey: .alignBreathing) ?? d.alignment.breathing
         tiling.size = try c.decodeIfPresent(Int.self, forKey: .tileSize) ?? d.tiling.size
         tiling.overlap = try c.decodeIfPresent(Int.self, forKey: .tileOverlap) ?? d.tiling.overlap
         threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? d.threads
@@ -143,6 +144,7 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         try c.encode(alignment.estimateGainOffset, forKey: .gainOffset)
         try c.encode(alignment.keepSize, forKey: .keepSize)
         try c.encode(alignment.minimumScore, forKey: .minimumAlignScore)
+        try c.encode(alignment.breathing, forKey: .alignBreathing)
         try c.encode(tiling.size, forKey: .tileSize)
         try c.encode(tiling.overlap, forKey: .tileOverlap)
         try c.encode(threads, forKey: .threads)
@@ -180,6 +182,7 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         try check(projection.bandEpsilon > 0, .bandEpsilon, projection.bandEpsilon, "> 0")
         try check(alignment.reference.map { $0 >= 0 } ?? true, .alignReference, alignment.reference ?? 0, "a slice index ≥ 0")
         try check((-1...1).contains(alignment.minimumScore), .minimumAlignScore, alignment.minimumScore, "−1…1")
+        try check(abs(alignment.breathing) <= 0.1, .alignBreathing, alignment.breathing, "−0.1…0.1 (a magnification change of at most 10 % across the stack)")
         try check(tiling.size == 0 || tiling.size >= 64, .tileSize, tiling.size, "0 (untiled) or ≥ 64")
         try check(tiling.overlap >= 0 && (tiling.size == 0 || tiling.overlap * 2 < tiling.size), .tileOverlap, tiling.overlap,
                   "≥ 0 and less than half the tile size")

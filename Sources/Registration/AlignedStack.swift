@@ -4,7 +4,10 @@ import Imaging
 /// onto the reference grid (bicubic, every channel, float data), brightness-corrected with its
 /// gain and offset, and cut to the alignment's crop.
 ///
-/// Outside a slice (only with `keepSize`) its nearest edge pixel is repeated. Integer formats are
+/// Outside a slice (only with `keepSize`) its nearest edge pixel is repeated: a smeared border has no
+/// focus evidence, so fusion takes those pixels from the slices that do cover them. (Filling it with a
+/// neighbouring slice's measured pixels instead gives a false focus signal there: measured on the
+/// drifting fluorescence stacks of `focusd bench stacks`, 34.2 → 32.4 dB.) Integer formats are
 /// clamped to their range (0…255, 0…65535), since bicubic interpolation can overshoot; values are
 /// not rounded. Slices left unaligned are passed through with the identity (and cropped).
 public struct AlignedStack: SliceSource {

@@ -67,6 +67,11 @@ public struct Aligner: Sendable {
                         errorOut.base[chain] = error
                         return
                     }
+                    if options.breathing != 0 {
+                        // The known magnification replaces the neighbour's linear part; its shift stays.
+                        let scale = options.breathingScale(of: index, reference: reference, count: count)
+                        previous = Affine(a: scale, b: 0, tx: previous.tx, c: 0, d: scale, ty: previous.ty)
+                    }
                     let outcome = estimator.estimate(image: image, initial: previous, index: index, name: name)
                     out.base[index] = outcome.transform
                     if outcome.transform.aligned { previous = outcome.warp }
@@ -75,16 +80,15 @@ public struct Aligner: Sendable {
         }}
         if let error = errors.compactMap({ $0 }).first { throw error }
 
-        let transforms = slices.map { $0! }
-        let crop: [Int]
+        var result = AlignmentResult(reference: reference, model: options.model, width: width, height: height,
+                                     crop: [0, 0, width, height], slices: slices.map { $0! })
         if options.keepSize {
-            crop = [0, 0, width, height]
+            result.padding = PaddedBorder.plan(for: result)
         } else {
-            let matrices = transforms.filter(\.aligned).compactMap { Affine(rows: $0.matrix) }
-            crop = CommonCrop.rectangle(width: width, height: height, sliceToReference: matrices) ?? [0, 0, width, height]
+            let matrices = result.slices.filter(\.aligned).compactMap { Affine(rows: $0.matrix) }
+            result.crop = CommonCrop.rectangle(width: width, height: height, sliceToReference: matrices) ?? [0, 0, width, height]
         }
-        return AlignmentResult(reference: reference, model: options.model, width: width, height: height,
-                               crop: crop, slices: transforms)
+        return result
     }
 }
 

@@ -31,7 +31,8 @@ public struct AlignmentOptions: Sendable, Codable, Equatable {
     /// Also estimate a per-slice brightness gain and offset (`reference ≈ gain·slice + offset`),
     /// applied by `AlignedStack`. Off: gain 1, offset 0.
     public var estimateGainOffset: Bool
-    /// Keep the full frame (areas a slice does not cover are filled from its nearest edge pixel)
+    /// Keep the full frame (the default: outputs of one instrument keep one size; what a slice does
+    /// not cover repeats its nearest edge pixel, and `AlignmentResult.padding` records how much)
     /// instead of cropping to the area every slice covers.
     public var keepSize: Bool
     /// Slices whose match score (the enhanced correlation coefficient, −1…1, between the
@@ -41,13 +42,28 @@ public struct AlignmentOptions: Sendable, Codable, Equatable {
     /// score 0.76–0.99 and the defocused synthetic test stacks 0.85–0.99, while a noise-only
     /// slice scores near 0 (the tests check it stays under this default).
     public var minimumScore: Double
+    /// The instrument's focus breathing when it is known (a per-instrument calibration): the change of
+    /// magnification across the stack, slice `k` of `N` showing the specimen at
+    /// `1 + breathing·(k − ⌊N/2⌋)/(N − 1)` (as `focusd simulate --breathing` makes it), taken relative
+    /// to the reference slice. 0 (the default) assumes none. Each slice starts from this scale about the
+    /// frame centre, and with `translation` keeps it, fitting only the shift: on sparse, noisy
+    /// fluorescence a fitted scale takes up the apparent motion of defocused light, a known one does not.
+    public var breathing: Double
 
     public init(model: TransformModel = .similarity, reference: Int? = nil, estimateGainOffset: Bool = false,
-                keepSize: Bool = false, minimumScore: Double = 0.2) {
+                keepSize: Bool = true, minimumScore: Double = 0.2, breathing: Double = 0) {
         self.model = model
         self.reference = reference
         self.estimateGainOffset = estimateGainOffset
         self.keepSize = keepSize
         self.minimumScore = minimumScore
+        self.breathing = breathing
+    }
+
+    /// The magnification of slice `index` relative to slice `reference` under `breathing`.
+    public func breathingScale(of index: Int, reference: Int, count: Int) -> Double {
+        guard count > 1, breathing != 0 else { return 1 }
+        func magnification(_ k: Int) -> Double { 1 + breathing * Double(k - count / 2) / Double(count - 1) }
+        return magnification(index) / magnification(reference)
     }
 }

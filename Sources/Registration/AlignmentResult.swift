@@ -50,7 +50,8 @@ public struct SliceTransform: Codable, Sendable, Equatable {
 /// Encodes to the `T.json` form of `focusd align --transforms`:
 /// `{"reference": r, "model": "similarity", "width": W, "height": H, "crop": [x, y, w, h],
 ///   "slices": [{"index": i, "matrix": [[a, b, tx], [c, d, ty]], "gain": g, "offset": o,
-///   "score": s, "aligned": true}, ...]}` (a slice left unaligned also carries `"warning"`).
+///   "score": s, "aligned": true}, ...], "padding": {...}}` (a slice left unaligned also carries
+///   `"warning"`; `padding`, see `PaddedBorder`, only when the full frame is kept).
 public struct AlignmentResult: Codable, Sendable, Equatable {
     /// 0-based index of the reference slice.
     public var reference: Int
@@ -58,23 +59,51 @@ public struct AlignmentResult: Codable, Sendable, Equatable {
     /// Size of the input slices in pixels.
     public var width: Int
     public var height: Int
-    /// The output frame in reference pixel coordinates, `[x, y, w, h]`: the largest axis-aligned
-    /// rectangle every aligned slice covers, or the full frame when `keepSize` was asked for.
+    /// The output frame in reference pixel coordinates, `[x, y, w, h]`: the full frame with
+    /// `keepSize` (the default), else the largest axis-aligned rectangle every aligned slice covers.
     public var crop: [Int]
     /// One entry per slice, in stack order.
     public var slices: [SliceTransform]
+    /// With `keepSize`: the area every slice covers, the padded border and where its pixels come
+    /// from (`PaddedBorder`); absent when the output is cropped to the covered area.
+    public var padding: PaddedBorder?
 
-    public init(reference: Int, model: TransformModel, width: Int, height: Int, crop: [Int], slices: [SliceTransform]) {
+    public init(reference: Int, model: TransformModel, width: Int, height: Int, crop: [Int], slices: [SliceTransform],
+                padding: PaddedBorder? = nil) {
         self.reference = reference
         self.model = model
         self.width = width
         self.height = height
         self.crop = crop
         self.slices = slices
+        self.padding = padding
     }
 
     /// Every slice's warning, in stack order (slices left unaligned).
     public var warnings: [String] { slices.compactMap(\.warning) }
+
+    /// The focus breathing these transforms show, in `AlignmentOptions.breathing`'s units (magnification
+    /// change across the stack): the least-squares slope, weighted by match score, of each aligned slice's
+    /// magnification relative to the reference against `(k − reference)/(N − 1)`. `nil` with fewer than
+    /// two aligned slices besides the reference. Fit it once per objective on a stack with dense texture
+    /// (a similarity alignment of beads or a brightfield specimen), then give it to profiles as
+    /// `align_breathing`.
+    public var fittedBreathing: Double? {
+        let n = slices.count
+        guard n > 2 else { return nil }
+        var sxy = 0.0, sxx = 0.0, used = 0
+        for slice in slices where slice.aligned && slice.index != reference {
+            guard let m = Affine(rows: slice.matrix), m.scale > 0 else { continue }
+            let magnification = 1 / m.scale   // the matrix maps slice pixels to reference pixels
+            let x = Double(slice.index - reference) / Double(n - 1)
+            let w = max(slice.score, 0)
+            sxy += w * x * (magnification - 1)
+            sxx += w * x * x
+            used += 1
+        }
+        guard used >= 2, sxx > 0 else { return nil }
+        return sxy / sxx
+    }
 
     /// The identity alignment of a `count`-slice stack of `width × height` slices (model `none`).
     public static func identity(count: Int, width: Int, height: Int, reference: Int? = nil) -> AlignmentResult {

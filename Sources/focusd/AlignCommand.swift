@@ -16,8 +16,10 @@ struct AlignCommand: AsyncParsableCommand {
         (the middle one unless --reference is given), by the enhanced correlation coefficient of \
         their luminance, coarse to fine and to sub-pixel accuracy. T.json records, per slice, the \
         2×3 matrix from the slice's pixel coordinates to the reference's (origin at the centre of \
-        the top-left pixel), gain, offset, match score and whether it was aligned, and the crop \
-        every slice covers. A slice that cannot be aligned (blank, or a score under \
+        the top-left pixel), gain, offset, match score and whether it was aligned, and the output \
+        frame. The full frame is kept (a slice's uncovered border repeats its edge pixels; the padding \
+        entry gives the area every slice covers and the padded border); --crop cuts to the area every \
+        slice covers instead. A slice that cannot be aligned (blank, or a score under \
         --minimum-score) stays unaligned with a warning. With several channels (OME/ImageJ), the \
         first channel's transforms are applied to every channel.
         """
@@ -41,11 +43,17 @@ struct AlignCommand: AsyncParsableCommand {
     @Flag(name: .customLong("gain-offset"), help: "Also estimate and apply a per-slice brightness gain and offset.")
     var gainOffset = false
 
-    @Flag(name: .customLong("keep-size"), help: "Keep the full frame (edges repeated) instead of cropping to the common area.")
+    @Flag(name: .customLong("crop"), help: "Crop to the area every slice covers instead of keeping the full frame.")
+    var crop = false
+
+    @Flag(name: .customLong("keep-size"), help: ArgumentHelp("Keep the full frame (the default; kept for scripts that pass it).", visibility: .hidden))
     var keepSize = false
 
     @Option(name: .customLong("minimum-score"), help: "Slices whose match score (−1…1) ends below this stay unaligned.")
     var minimumScore: Double = Registration.AlignmentOptions().minimumScore
+
+    @Option(help: "The instrument's known focus breathing: magnification change across the stack (0.01 = 1 %), linear in slice index; with --model translation only the shift is fitted.")
+    var breathing: Double = 0
 
     func validate() throws {
         try OutputPathCheck.requireTIFF(out.map { [("--out", $0)] } ?? [])
@@ -53,13 +61,15 @@ struct AlignCommand: AsyncParsableCommand {
         if let reference, reference < 0 { throw ValidationError("--reference must be 0 or more (got \(reference))") }
         guard (-1...1).contains(minimumScore) else { throw ValidationError("--minimum-score must be between -1 and 1 (got \(minimumScore))") }
         guard !inputs.isEmpty else { throw ValidationError("give at least one input") }
+        if crop && keepSize { throw ValidationError("--crop and --keep-size contradict each other; give one") }
+        guard abs(breathing) <= 0.1 else { throw ValidationError("--breathing must be within ±0.1 (got \(breathing))") }
     }
 
     func run() async throws {
         let stacks = try StackLoader().open(inputs)
         guard let first = stacks.first else { throw AlignCommandError.nothingToAlign(inputs: inputs) }
         let options = Registration.AlignmentOptions(model: model, reference: reference, estimateGainOffset: gainOffset,
-                                                    keepSize: keepSize, minimumScore: minimumScore)
+                                                    keepSize: !crop, minimumScore: minimumScore, breathing: breathing)
         let start = Date()
         let result = try Aligner(options: options).align(first)
         let seconds = Date().timeIntervalSince(start)
@@ -68,8 +78,13 @@ struct AlignCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("focusd: warning: \(warning)\n".utf8))
         }
         let alignedCount = result.slices.filter(\.aligned).count
+        if model == .similarity || model == .affine, let fitted = result.fittedBreathing {
+            print(String(format: "breathing shown by these slices: %+.4f (magnification change across the stack; "
+                         + "a calibration for profiles' align_breathing when the stack has dense texture)", fitted))
+        }
+        let frame = result.padding.map { "full frame, padded border \($0.border) (left, top, right, bottom)" } ?? "crop \(result.crop)"
         print("aligned \(alignedCount) of \(result.slices.count) slices (\(model.rawValue), reference \(result.reference)) "
-              + "in \(String(format: "%.2f", seconds)) s; crop \(result.crop) → \(transforms)")
+              + "in \(String(format: "%.2f", seconds)) s; \(frame) → \(transforms)")
         guard let out else { return }
         for (channel, stack) in stacks.enumerated() {
             let aligned = AlignedStack(stack, alignment: result)

@@ -6,7 +6,8 @@ import Registration
 
 /// `focusd bench align`: alignment speed, memory and accuracy on two synthetic stacks with known
 /// transforms, made from the dev data: 65 slices of 1600×1200 RGB (from the circuit board) and
-/// 31 slices of 512×800 16-bit grey (from the light-sheet mitochondria stack).
+/// 31 slices of 512×800 16-bit grey (from the light-sheet mitochondria stack); and accuracy on
+/// simulated fluorescence stacks that breathe, with a profile's alignment (`+Breathing`).
 struct BenchAlignCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "align",
@@ -16,8 +17,19 @@ struct BenchAlignCommand: AsyncParsableCommand {
         noise) and kept as 8/16-bit samples, decoded to float slice by slice as a file would be; \
         the timing covers alignment only (median of --runs). Memory: the peak resident memory \
         added while aligning (Linux VmHWM after resetting it) and the process's ru_maxrss.
+        The breathing set: 16-bit widefield fluorescence simulated from in-focus textures (by default \
+        three of shared/data/train/microscopy; --textures for others, e.g. held-out images) with \
+        --breathing (magnification change across the stack), --drift and --photons, aligned with \
+        --profile's alignment settings; corner error per slice against the simulator's true transform.
+        Examples:
+          focusd bench align --set breathing
+          focusd bench align --set breathing --textures ../shared/data/train/microscopy/fly_nuclei_fluorescence.tif
         """
     )
+
+    enum StackSet: String, ExpressibleByArgument, CaseIterable {
+        case synthetic, breathing, all
+    }
 
     @Option(help: "Shared data folder (default: <cwd>/../shared/data).")
     var data: String?
@@ -28,12 +40,37 @@ struct BenchAlignCommand: AsyncParsableCommand {
     @Option(help: "Slices in the RGB stack.")
     var slices: Int = 65
 
+    @Option(help: "Stacks to measure: synthetic (the RGB and 16-bit stacks), breathing (simulated fluorescence) or all.")
+    var set: StackSet = .all
+
+    @Option(help: "The profile (name or YAML file) whose alignment settings align the breathing set.")
+    var profile: String = "fluorescence-16bit"
+
+    @Option(parsing: .upToNextOption, help: "In-focus textures of the breathing set (paths; the first channel is used).")
+    var textures: [String] = []
+
+    @Option(help: "Breathing set: magnification change from the first slice to the last (0.01 = 1 %).")
+    var breathing: Double = 0.01
+
+    @Option(help: "Breathing set: stage drift per slice, pixels r.m.s.")
+    var drift: Double = 0.4
+
+    @Option(help: "Breathing set: photo-electrons at the brightest in-focus pixel.")
+    var photons: Double = 300
+
+    @Option(help: "Breathing set: square centre crop of each texture, pixels.")
+    var crop: Int = 512
+
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         guard slices >= 2 else { throw ValidationError("--slices must be at least 2") }
+        guard abs(breathing) <= 0.1 else { throw ValidationError("--breathing \(breathing): must be within ±0.1") }
+        guard (0...20).contains(drift) else { throw ValidationError("--drift \(drift): must be 0…20 px") }
+        guard photons > 0 else { throw ValidationError("--photons must be positive") }
+        guard crop >= 64 else { throw ValidationError("--crop must be at least 64") }
     }
 
     struct Measurement: Codable {
@@ -57,6 +94,17 @@ struct BenchAlignCommand: AsyncParsableCommand {
 
     func run() async throws {
         let root = data ?? FileManager.default.currentDirectoryPath + "/../shared/data"
+        let breathingResults = set == .synthetic ? [] : try measureBreathing(root: root, options: try profileAlignment())
+        if set == .breathing {
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(breathingResults), as: UTF8.self))
+            } else {
+                Self.printBreathing(breathingResults, profile: profile)
+            }
+            return
+        }
         let board = try ImageFile.read(root + "/dev/stacks/focusstack_pcb/slice_003.jpg").image
         let mitochondria = try ImageFile.read(root + "/dev/stacks/dfnn_lightsheet_mitochondria/slice_017.tif").image
 
@@ -77,11 +125,13 @@ struct BenchAlignCommand: AsyncParsableCommand {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let maxrssMiB = Double(usage.ru_maxrss) / 1024
         if json {
-            struct Report: Codable { var stacks: [Measurement]; var maxrssMiB: Double; var cores: Int; var loadAverage: String }
+            struct Report: Codable {
+                var stacks: [Measurement]; var breathing: [BreathingMeasurement]; var maxrssMiB: Double; var cores: Int; var loadAverage: String
+            }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let report = Report(stacks: results, maxrssMiB: maxrssMiB, cores: ProcessInfo.processInfo.activeProcessorCount,
-                                loadAverage: Self.loadAverage())
+            let report = Report(stacks: results, breathing: breathingResults, maxrssMiB: maxrssMiB,
+                                cores: ProcessInfo.processInfo.activeProcessorCount, loadAverage: Self.loadAverage())
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
             return
         }
@@ -92,6 +142,7 @@ struct BenchAlignCommand: AsyncParsableCommand {
                          m.name, m.slices, m.width, m.height, m.channels, m.format, m.medianAlignSeconds, m.alignCPUSeconds,
                          m.alignSeconds.count, m.renderSeconds, memory, m.cornerErrorMedian, m.cornerErrorMax, m.unaligned))
         }
+        Self.printBreathing(breathingResults, profile: profile)
         print(String(format: "process ru_maxrss %.0f MiB (includes the stored stacks); %d cores; load average %@",
                      maxrssMiB, ProcessInfo.processInfo.activeProcessorCount, Self.loadAverage()))
     }
@@ -126,19 +177,10 @@ struct BenchAlignCommand: AsyncParsableCommand {
         let times = runsMeasured.map(\.wall)
         let cpu = runsMeasured[runsMeasured.count / 2].cpu
         let alignment = result!
-        var errors = [Double]()
-        let w = Double(synthetic.geometry.width - 1), h = Double(synthetic.geometry.height - 1)
-        for i in 0..<synthetic.count where i != alignment.reference {
-            let truth = synthetic.trueMatrix(i), estimate = alignment.slices[i].matrix
-            var worst = 0.0
-            for (x, y) in [(0.0, 0.0), (w, 0), (0, h), (w, h)] {
-                let dx = (truth[0][0] - estimate[0][0]) * x + (truth[0][1] - estimate[0][1]) * y + truth[0][2] - estimate[0][2]
-                let dy = (truth[1][0] - estimate[1][0]) * x + (truth[1][1] - estimate[1][1]) * y + truth[1][2] - estimate[1][2]
-                worst = max(worst, (dx * dx + dy * dy).squareRoot())
-            }
-            errors.append(worst)
-        }
-        errors.sort()
+        let errors = (0..<synthetic.count).filter { $0 != alignment.reference }.map { i in
+            Self.cornerError(truth: synthetic.trueMatrix(i), estimate: alignment.slices[i].matrix,
+                             width: synthetic.geometry.width, height: synthetic.geometry.height)
+        }.sorted()
         let g = synthetic.geometry
         return Measurement(name: name, slices: synthetic.count, width: g.width, height: g.height, channels: g.channels,
                            format: g.format.rawValue, renderSeconds: renderSeconds, alignSeconds: times,

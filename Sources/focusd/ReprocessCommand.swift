@@ -100,6 +100,7 @@ struct ReprocessCommand: AsyncParsableCommand {
         if dryRun {
             let journal = FileManager.default.fileExists(atPath: reprocessor.journalPath(shard: shardSpec))
                 ? try ReprocessJournal(path: reprocessor.journalPath(shard: shardSpec)) : nil
+            defer { if let journal { Self.close(journal) } }
             let plan = try reprocessor.plan(stacks, journal: journal)
             for item in plan.toRun { print("would fuse\t\(item.stack.id)\t\(item.reason)") }
             print("reprocess (dry run): \(stacks.count) of \(all.count) stacks\(shardText); \(plan.upToDate.count) up to date, "
@@ -110,6 +111,8 @@ struct ReprocessCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: reprocessor.outputDirectory, withIntermediateDirectories: true)
         let lock = try ShardLock.acquire(folder: reprocessor.outputDirectory, shard: shardSpec)
         let journal = try ReprocessJournal(path: reprocessor.journalPath(shard: shardSpec))
+        // Closed here, on every way out: the workers are joined by then (`Reprocessor.run`).
+        defer { Self.close(journal) }
         let plan = try reprocessor.plan(stacks, journal: journal)
         print("reprocess: \(stacks.count) of \(all.count) stacks\(shardText); \(plan.upToDate.count) up to date, "
               + "\(plan.toRun.count) to fuse with profile \(profileName) (fingerprint \(reprocessor.profileFingerprint.prefix(12))), "
@@ -160,6 +163,15 @@ struct ReprocessCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("focusd: failed: \(failure.stack.id): \(failure.error ?? "")\n".utf8))
             }
             throw ExitCode(1)
+        }
+    }
+}
+
+extension ReprocessCommand {
+    /// Closes the journal, warning (not failing: the sidecars already record the outputs) when SQLite refuses.
+    static func close(_ journal: ReprocessJournal) {
+        do { try journal.close() } catch {
+            FileHandle.standardError.write(Data("focusd: warning: \(error.message)\n".utf8))
         }
     }
 }

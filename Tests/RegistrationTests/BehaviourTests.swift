@@ -27,8 +27,15 @@ import Imaging
         for slice in result.slices {
             #expect(cornerDistanceFromIdentity(slice, width: 256, height: 256) <= 0.01, "slice \(slice.index)")
         }
-        // Hundredths of a pixel off the identity may cost the border pixel, no more.
-        #expect(result.crop[0] <= 1 && result.crop[1] <= 1 && result.crop[2] >= 254 && result.crop[3] >= 254)
+        // A stack with no drift keeps its size (the default keeps the full frame)…
+        #expect(result.crop == [0, 0, 256, 256])
+        #expect(AlignedStack(stack, alignment: result).geometry.width == 256 && AlignedStack(stack, alignment: result).geometry.height == 256)
+        let padding = try #require(result.padding)
+        #expect(padding.border.allSatisfy { $0 <= 1 }, "\(padding.border)")
+        // …while cropping, hundredths of a pixel off the identity may cost the border pixel, no more.
+        let cropped = try Aligner(options: AlignmentOptions(keepSize: false)).align(stack)
+        #expect(cropped.padding == nil)
+        #expect(cropped.crop[0] <= 1 && cropped.crop[1] <= 1 && cropped.crop[2] >= 254 && cropped.crop[3] >= 254)
     }
 
     @Test func aligned16BitStackGivesIdentity() throws {
@@ -82,7 +89,8 @@ import Imaging
         configuration.noise = 1
         let synthetic = SyntheticFocusStack(base: base, configuration: configuration)
         let stack = try materialise(synthetic)
-        let result = try Aligner(options: AlignmentOptions(estimateGainOffset: true)).align(stack)
+        // Cropped to the area every slice covers, so the means below compare measured pixels only.
+        let result = try Aligner(options: AlignmentOptions(estimateGainOffset: true, keepSize: false)).align(stack)
         let plain = try Aligner().align(stack)
         for i in 0..<5 {
             // Gains are multiplicative about 0, so the fit should find no offset to speak of.
@@ -108,7 +116,9 @@ import Imaging
         let result = try Aligner().align(stack)
         let data = try result.jsonData()
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        #expect(Set(object.keys) == ["reference", "model", "width", "height", "crop", "slices"])
+        #expect(Set(object.keys) == ["reference", "model", "width", "height", "crop", "slices", "padding"])
+        let padding = try #require(object["padding"] as? [String: Any])
+        #expect(Set(padding.keys) == ["covered", "border"])
         #expect(object["model"] as? String == "similarity")
         #expect(object["width"] as? Int == 160 && object["height"] as? Int == 128)
         let slices = try #require(object["slices"] as? [[String: Any]])
@@ -130,7 +140,7 @@ import Imaging
         let configuration = SyntheticFocusStack.Configuration(sliceCount: 5, width: 192, height: 160)
         let synthetic = SyntheticFocusStack(base: base, configuration: configuration)
         let stack = try materialise(synthetic)
-        let result = try Aligner().align(stack)
+        let result = try Aligner(options: AlignmentOptions(keepSize: false)).align(stack)
         let aligned = AlignedStack(stack, alignment: result)
         #expect(aligned.geometry.width == result.crop[2] && aligned.geometry.height == result.crop[3])
         #expect(aligned.geometry.channels == 3 && aligned.geometry.format == .uint8)
@@ -148,10 +158,18 @@ import Imaging
         let reference = try aligned.slice(at: result.reference)
         #expect(reference[0, 0, 0] == stack.slices[result.reference][result.crop[0], result.crop[1], 0])
         #expect(reference[3, 5, 1] == stack.slices[result.reference][result.crop[0] + 3, result.crop[1] + 5, 1])
-        // Keep-size pads instead of cropping.
-        let padded = try Aligner(options: AlignmentOptions(keepSize: true)).align(stack)
+        // Keep-size (the default) pads instead of cropping, and records the covered area and border.
+        let padded = try Aligner().align(stack)
         #expect(padded.crop == [0, 0, 192, 160])
-        #expect(AlignedStack(stack, alignment: padded).geometry.width == 192)
+        let padding = try #require(padded.padding)
+        #expect(padding.covered == result.crop)
+        #expect(padding.border == [result.crop[0], result.crop[1], 192 - result.crop[0] - result.crop[2], 160 - result.crop[1] - result.crop[3]])
+        #expect(padding.border.contains { $0 > 0 }, "drift of up to 30 px leaves a border")
+        let full = AlignedStack(stack, alignment: padded)
+        #expect(full.geometry.width == 192 && full.geometry.height == 160)
+        // Inside the covered area the padded slices equal the cropped ones.
+        let slice = try full.slice(at: 0), croppedSlice = try aligned.slice(at: 0)
+        #expect(slice[result.crop[0] + 4, result.crop[1] + 7, 2] == croppedSlice[4, 7, 2])
     }
 
     @Test func modelNoneAndBadReference() throws {

@@ -64,4 +64,24 @@ import Imaging
             #expect(abs(scale - 1) <= 1e-3, "slice \(slice.index): scale \(scale)")
         }
     }
+
+    /// A known breathing (issue 23): with translation the scale comes from the calibration, not the
+    /// fit, and a similarity alignment of a textured stack recovers that calibration.
+    @Test func knownBreathingWithTranslation() throws {
+        let base = TestData.grey(TestData.centre(try TestData.circuitBoard(), width: 448, height: 448))
+        var configuration = SyntheticFocusStack.Configuration(sliceCount: 11, width: 256, height: 256)
+        configuration.breathing = 0.01   // slice → base scale 0.99 … 1.01: content magnification falls ~2 %
+        configuration.maximumRotationDegrees = 0
+        configuration.maximumDrift = 10
+        configuration.seed = 7
+        let synthetic = SyntheticFocusStack(base: base, configuration: configuration)
+        let stack = try materialise(synthetic)
+        let calibration = try #require(try Aligner().align(stack).fittedBreathing)
+        #expect(abs(calibration + 0.02) <= 0.002, "fitted breathing \(calibration)")
+        let plain = cornerErrors(try Aligner(options: AlignmentOptions(model: .translation)).align(stack), truth: synthetic)
+        let known = cornerErrors(try Aligner(options: AlignmentOptions(model: .translation, breathing: calibration)).align(stack),
+                                 truth: synthetic)
+        #expect(plain.max()! >= 1, "translation alone leaves the breathing: \(plain.max()!) px")
+        #expect(median(known) <= 0.1 && known.max()! <= 0.3, "median \(median(known)) px, max \(known.max()!) px")
+    }
 }

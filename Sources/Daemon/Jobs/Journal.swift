@@ -115,6 +115,13 @@ public final class Journal: Sendable {
         do { return try pool.read(body) } catch { throw JournalError(path: path, message: "\(error)") }
     }
 
+    /// Closes the database; every later call throws. The daemon calls it after joining its threads,
+    /// so SQLite's connections end at a known point and never in a thread-exit destructor.
+    /// - Throws: `JournalError` with SQLite's message.
+    public func close() throws(JournalError) {
+        do { try pool.close() } catch { throw JournalError(path: path, message: "cannot close: \(error)") }
+    }
+
     /// A canonical hash of inputs' paths, sizes and mtimes.
     public static func signature(of inputs: [JobInput]) -> String {
         let text = inputs.map { "\($0.path)\t\($0.size)\t\(String(format: "%.9f", $0.mtime))" }.joined(separator: "\n")

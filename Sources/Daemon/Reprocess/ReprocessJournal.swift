@@ -131,4 +131,14 @@ public final class ReprocessJournal: Sendable {
     public func attempts(of stackID: String) throws(ReprocessError) -> Int {
         try entries(for: [stackID])[stackID]?.attempts ?? 0
     }
+
+    /// Closes the database; every later call throws. The owner calls it once no worker uses the
+    /// journal any more and before the process exits, so the SQLite connection ends at a known point
+    /// on the owner's thread — never in whichever thread happens to drop the last reference while
+    /// the process is already in `exit()`.
+    /// - Throws: `ReprocessError` with SQLite's message (the file stays consistent: SQLite's journal
+    ///   covers an unclean close).
+    public func close() throws(ReprocessError) {
+        do { try pool.close() } catch { throw ReprocessError("reprocess journal \(path): cannot close: \(error)") }
+    }
 }

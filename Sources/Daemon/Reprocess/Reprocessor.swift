@@ -127,7 +127,8 @@ public struct Reprocessor: Sendable {
     }
 
     /// Fuses `items` with `jobs` worker threads. `onFinish` is called (from a worker) after each stack;
-    /// `tick` about once a second on the calling thread until all are done. Returns the outcomes in order of completion.
+    /// `tick` about once a second on the calling thread until all are done. Returns the outcomes in order
+    /// of completion, after every worker thread has ended (joined): nothing of the run is left on another thread.
     public func run(_ items: [ReprocessItem], jobs: Int, journal: ReprocessJournal, metrics: FocusdMetrics?,
                     onFinish: @escaping @Sendable (ReprocessOutcome) -> Void, tick: () -> Void) -> [ReprocessOutcome] {
         let queue = WorkQueue(items)
@@ -135,8 +136,8 @@ public struct Reprocessor: Sendable {
         let processor = PipelineProcessor(settings: settings, baseDirectory: baseDirectory)
         let workers = max(1, min(jobs, items.count))
         queue.expect(workers: workers)
-        for i in 0..<workers {
-            startThread(name: "focusd-reprocess-\(i)") { [self] in
+        let threads = (0..<workers).map { i in
+            JoinableThread(name: "focusd-reprocess-\(i)") { [self] in
                 while let item = queue.next() {
                     metrics?.setQueueDepth(queue.waiting)
                     let outcome = fuse(item.stack, processor: processor, journal: journal, metrics: metrics)
@@ -147,6 +148,8 @@ public struct Reprocessor: Sendable {
             }
         }
         while !queue.waitForWorkers(seconds: 1) { tick() }
+        // Joined, so the workers' references to the journal are gone before the caller closes it.
+        for thread in threads { thread.join() }
         tick()
         return queue.outcomes
     }

@@ -180,12 +180,12 @@ public final class DaemonService: Service, Sendable {
         }
 
         let shutdownTimeout = config.shutdownTimeoutSeconds
-        await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
+        let threads = await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group -> [JoinableThread] in
                 // Not awaited through the group: a worker stuck in a long fusion must not hold up the
-                // exit after the shutdown timeout. Each thread reports its end on `sink`.
-                startThread(name: "focusd-intake", intakeBody)
-                for i in 0..<config.workers { startThread(name: "focusd-worker-\(i)", workerBody) }
+                // exit after the shutdown timeout. Each thread reports its end on `sink`, and is joined below.
+                let threads = [JoinableThread(name: "focusd-intake", intakeBody)]
+                    + (0..<config.workers).map { JoinableThread(name: "focusd-worker-\($0)", workerBody) }
                 let interval = notifier.watchdogInterval ?? .seconds(5)
                 let stuckAfter = max(30, 4 * Double(interval.components.seconds))
                 group.addTask {
@@ -253,15 +253,31 @@ public final class DaemonService: Service, Sendable {
                     _ = try? journal.recoverInterrupted(now: wallClock(), policy: policy)
                 }
                 group.cancelAll()
+                return threads
             }
         } onGracefulShutdown: {
             sink.yield(.shutdownRequested)
         }
         sink.finish()
+        // Every thread that has ended is joined, so what it captured (the journal above all) is released
+        // here, not by a thread-exit destructor racing with the process's exit. Threads that reported
+        // their end finish within moments; only a worker abandoned at the shutdown timeout is still busy.
+        let joinDeadline = Date().addingTimeInterval(2)
+        let abandoned = threads.filter { !$0.join(before: joinDeadline) }
         metricsSink?.metrics.markStopped()
         metricsSink?.write(journal: journal)
         notifier.stopping()
         logger.info("stopped", metadata: ["status": "\(Self.statusLine(journal: journal, running: 0))"])
+        if abandoned.isEmpty {
+            do { try journal.close() } catch {
+                logger.warning("cannot close the job journal", metadata: ["error": "\(error)"])
+            }
+        } else {
+            // An abandoned worker still holds the journal and may finish while the process exits: one
+            // reference is kept for good, so the database is never deinitialised on that thread.
+            _ = Unmanaged.passRetained(journal)
+            logger.warning("threads still running at exit", metadata: ["threads": "\(abandoned.map(\.name).joined(separator: ","))"])
+        }
         withExtendedLifetime(lock) {}
     }
 

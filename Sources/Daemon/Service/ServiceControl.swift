@@ -74,11 +74,3 @@ final class ServiceControl: @unchecked Sendable {
 
     var runningCount: Int { condition.lock(); defer { condition.unlock() }; return running.count }
 }
-
-/// Starts `body` on its own thread, so blocking I/O and fusion stay off the cooperative pool.
-func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
-    let thread = Thread(block: body)
-    thread.name = name
-    thread.stackSize = 16 << 20
-    thread.start()
-}

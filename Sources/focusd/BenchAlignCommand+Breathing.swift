@@ -1,0 +1,110 @@
+import Daemon
+import Foundation
+import Imaging
+import Registration
+import Simulation
+
+/// The breathing set of `focusd bench align`: simulated 16-bit widefield fluorescence stacks (sparse
+/// bright structure, photon noise) whose magnification changes with focus and whose stage drifts,
+/// aligned with a profile's alignment settings (by default `fluorescence-16bit`'s), scored against
+/// the simulator's true transforms.
+extension BenchAlignCommand {
+    /// The textures tuned against (in `shared/data/train/microscopy`); others are held-out checks.
+    static let breathingTextures = ["microtubules_16bit.tif", "bacteria_cords_16bit.tif", "nuclei_golgi_2ch_16bit.tif"]
+    /// Slice counts, rotated over the textures.
+    static let breathingDepths = [16, 24, 32]
+
+    struct BreathingMeasurement: Codable {
+        var name: String
+        var texture: String
+        var slices: Int
+        var width: Int
+        var height: Int
+        var breathing: Double
+        var drift: Double
+        var photons: Double
+        var model: String
+        var alignSeconds: Double
+        var cornerErrorMedian: Double
+        var cornerErrorMax: Double
+        var unaligned: Int
+        var reference: Int
+        /// Per slice (stack order, the reference slice 0): the largest corner error, pixels.
+        var cornerErrors: [Double]
+    }
+
+    /// The alignment settings of `profile` (a name or a YAML file).
+    func profileAlignment() throws -> Registration.AlignmentOptions {
+        let path = try ProfilesCommand.locate(profile, extra: nil)
+        return try ProfileLoader.load(.file(path), configurationFile: path).settings.alignment
+    }
+
+    /// Simulates and aligns one breathing stack per texture.
+    func measureBreathing(root: String, options: Registration.AlignmentOptions) throws -> [BreathingMeasurement] {
+        let files = textures.isEmpty ? Self.breathingTextures.map { root + "/train/microscopy/" + $0 } : textures
+        var results: [BreathingMeasurement] = []
+        for (i, file) in files.enumerated() {
+            var image = try ImageFile.read(file).image
+            if image.channels > 1 { image = image.channel(0) }
+            image = BenchmarkStack.centreCrop(image, side: crop)
+            var settings = MicroscopeSimulation(modality: .fluorescence, slices: Self.breathingDepths[i % Self.breathingDepths.count],
+                                                photons: photons, seed: UInt64(7000 + i))
+            settings.breathing = breathing
+            settings.drift = drift
+            settings.surfaceSteps = 1 + i % 3
+            let simulated: SimulatedStack
+            do { simulated = try MicroscopeSimulator(settings: settings).simulate(texture: image) } catch {
+                throw BenchStacksError(path: file, message: "\(error)")
+            }
+            let start = Date()
+            let alignment = try Aligner(options: options).align(simulated.stack)
+            let seconds = Date().timeIntervalSince(start)
+            let errors = simulated.transforms.indices.map { k in
+                Self.cornerError(truth: Self.sliceToReference(simulated.transforms[k], width: image.width, height: image.height),
+                                 estimate: alignment.slices[k].matrix, width: image.width, height: image.height)
+            }
+            let scored = errors.indices.filter { $0 != alignment.reference }.map { errors[$0] }.sorted()
+            let name = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+            results.append(BreathingMeasurement(
+                name: "fl-breathing-\(name)", texture: file, slices: settings.slices, width: image.width, height: image.height,
+                breathing: breathing, drift: drift, photons: photons, model: options.model.rawValue, alignSeconds: seconds,
+                cornerErrorMedian: scored[scored.count / 2], cornerErrorMax: scored.last ?? 0,
+                unaligned: alignment.slices.filter { !$0.aligned }.count, reference: alignment.reference, cornerErrors: errors))
+        }
+        return results
+    }
+
+    /// The simulator's slice → reference pixel map: slice pixel `x` shows the specimen at
+    /// `(x − c)/scale + c − shift` of the reference frame (`MicroscopeSimulator.warped`).
+    static func sliceToReference(_ t: (scale: Double, dx: Double, dy: Double), width: Int, height: Int) -> [[Double]] {
+        let cx = Double(width - 1) / 2, cy = Double(height - 1) / 2
+        let s = 1 / t.scale
+        return [[s, 0, cx - s * cx - t.dx], [0, s, cy - s * cy - t.dy]]
+    }
+
+    /// The largest distance, over the four corner pixels, between where two slice → reference maps send them.
+    static func cornerError(truth: [[Double]], estimate: [[Double]], width: Int, height: Int) -> Double {
+        let w = Double(width - 1), h = Double(height - 1)
+        var worst = 0.0
+        for (x, y) in [(0.0, 0.0), (w, 0), (0, h), (w, h)] {
+            let dx = (truth[0][0] - estimate[0][0]) * x + (truth[0][1] - estimate[0][1]) * y + truth[0][2] - estimate[0][2]
+            let dy = (truth[1][0] - estimate[1][0]) * x + (truth[1][1] - estimate[1][1]) * y + truth[1][2] - estimate[1][2]
+            worst = max(worst, (dx * dx + dy * dy).squareRoot())
+        }
+        return worst
+    }
+
+    static func printBreathing(_ results: [BreathingMeasurement], profile: String) {
+        for m in results {
+            print(String(format: "%@: %d slices %d×%d uint16, breathing %.2f %%, drift %.1f px, %.0f photons, %@ (%@): "
+                         + "align %.2f s, corner error median %.3f px max %.3f px, unaligned %d",
+                         m.name, m.slices, m.width, m.height, 100 * m.breathing, m.drift, m.photons, m.model, profile,
+                         m.alignSeconds, m.cornerErrorMedian, m.cornerErrorMax, m.unaligned))
+        }
+        let pooled = results.flatMap { m in m.cornerErrors.indices.filter { $0 != m.reference }.map { m.cornerErrors[$0] } }.sorted()
+        if !pooled.isEmpty {
+            print(String(format: "breathing set: %d stacks, %d slices: corner error median %.3f px, max %.3f px",
+                         results.count, pooled.count, pooled[pooled.count / 2], pooled.last ?? 0))
+        }
+    }
+}

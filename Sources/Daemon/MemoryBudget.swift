@@ -10,11 +10,16 @@ import Glibc
 /// kernel's OOM killer.
 public enum MemoryBudget {
     /// The memory this process may use in all: the smallest of the cgroup's limit (v2
-    /// `memory.max`, v1 `memory.limit_in_bytes` — systemd's `MemoryMax=`), the machine's RAM and
-    /// `configured` (the daemon's `memory_limit_mib`), with where it came from.
+    /// `memory.max`, v1 `memory.limit_in_bytes` — systemd's `MemoryMax=`), the address-space limit
+    /// (`ulimit -v`), the machine's RAM and `configured` (the daemon's `memory_limit_mib`), with
+    /// where it came from.
     public static func limit(configured: Int? = nil) -> (bytes: Int, source: String) {
         var best = (bytes: physicalMemory(), source: "the machine's RAM")
         if let cgroup = cgroupLimit(), cgroup.bytes < best.bytes { best = cgroup }
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_AS.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max, Int(clamping: limit.rlim_cur) < best.bytes {
+            best = (Int(clamping: limit.rlim_cur), "the address-space limit (ulimit -v, systemd LimitAS=)")
+        }
         if let configured, configured < best.bytes { best = (configured, "memory_limit_mib in the daemon configuration") }
         return best
     }

@@ -37,10 +37,10 @@ struct AlignmentSidecarTests {
 
         let result = try CLI.run(["reprocess", "--profile", profile, "--out", out, archive])
         #expect(result.status == 0, "stderr: \(result.stderr)")
-        let fused = try ImageFile.read("\(out)/drift_fused.tif").image
+        let fused = try ImageFile.read("\(out)/archive/drift_fused.tif").image
         #expect(fused.width == 96 && fused.height == 96, "a drifting stack keeps its size")
 
-        let sidecar = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/drift.prov.json")))
+        let sidecar = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/archive/drift.prov.json")))
         let alignments = try #require(Self.alignment(in: sidecar))
         let first = try #require(alignments.first)
         #expect(first["crop"] as? [Int] == [0, 0, 96, 96])

@@ -27,6 +27,7 @@ p.add_argument("--max-gap", type=float, default=2.0, help="longest run between t
 p.add_argument("--streamed", type=int, default=8, help="stacks written page by page with pauses longer than stable_seconds")
 p.add_argument("--term-every", type=int, default=4, help="every Nth stop is a clean SIGTERM, besides the --kills SIGKILLs (0: none)")
 p.add_argument("--pages", type=int, default=5, help="pages of a streamed stack")
+p.add_argument("--daemon-user", help="run focusd as this user (needs root): it then cannot see the writers' open files, as with a writer on another machine")
 a = p.parse_args(sys.argv[2:])
 rng = random.Random(a.seed)
 work = a.work or tempfile.mkdtemp(prefix="focusd-crash-")
@@ -119,9 +120,19 @@ def write_stack(i):
                     time.sleep(0.06)
     expected[name] = files
 
+if a.daemon_user:
+    for d in [work] + [os.path.join(work, d) for d in ("drop", "out", "quarantine", "state", "logs")]:
+        os.chmod(d, 0o777)
+    os.chmod(config, 0o644)
+
 def start(k):
     log = open(os.path.join(work, "logs", f"serve-{k:03d}.log"), "wb")
-    return subprocess.Popen([a.binary, "serve", "--config", config], stdout=subprocess.DEVNULL, stderr=log)
+    prefix = []
+    if a.daemon_user:
+        import pwd
+        pw = pwd.getpwnam(a.daemon_user)
+        prefix = ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups"]
+    return subprocess.Popen(prefix + [a.binary, "serve", "--config", config], stdout=subprocess.DEVNULL, stderr=log)
 
 peak_kib = 0
 def peak(proc):

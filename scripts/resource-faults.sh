@@ -95,22 +95,41 @@ def disk_full():
     mnt = os.path.join(base, "disk-full-mnt"); mount_tmpfs(mnt, "1m")
     try:
         w, out, st = setup("disk-full", output=mnt)
-        # Leave ~64 KiB: a 256×256 stack's fused and depth images (≈ 0.4 MiB) cannot fit.
-        sh(f"dd if=/dev/zero of={mnt}/filler bs=1k count=960 2>/dev/null")
+        # Leave 136 KiB: room for a 256×256 stack's fused image (33 pages of 4 KiB) and its depth map
+        # (1 page), not for the sidecar as well — a set that can be written only in part.
+        total_free = os.statvfs(mnt).f_bavail * os.statvfs(mnt).f_frsize // 1024
+        sh(f"dd if=/dev/zero of={mnt}/filler bs=1k count={total_free - 136} 2>/dev/null")
+        free_kib = os.statvfs(mnt).f_bavail * os.statvfs(mnt).f_frsize // 1024
         proc = serve(w)
+        # Watched every 10 ms from the moment the stack arrives: never a fused image without its
+        # depth map and sidecar, never a sidecar without its images.
+        partial, stop_watch = [], []
+        import threading
+        def watch():
+            full = {"big.prov.json", "big_depth.tif", "big_fused.tif"}
+            while not stop_watch:
+                seen = {f for f in os.listdir(mnt) if f.startswith("big") and not f.startswith(".")}
+                if seen and seen != full: partial.append(sorted(seen))
+                time.sleep(0.01)
+        watcher = threading.Thread(target=watch); watcher.start()
         put(w, "drop-faulty", "big", 1, size=256)
         retried = wait(lambda: "No space left on device" in log(w) and "will retry" in log(w), 30)
         put(w, "drop-healthy", "ok1", 2)
         healthy = wait(lambda: jobs(st).get("ok1", ("",))[0] == "done", 30)
         temps_while_full = temporaries(mnt)
+        visible_while_full = sorted(f for f in os.listdir(mnt) if f != "filler")
+        enospc_on = sorted(set(l.split("No space left")[0][-80:].split("/")[-1] for l in log(w).splitlines() if "No space left" in l))[:3]
         os.unlink(f"{mnt}/filler")                      # space freed: the next retry succeeds
         recovered = wait(lambda: jobs(st).get("big", ("",))[0] == "done", 30)
+        stop_watch.append(True); watcher.join()
         j = jobs(st); rc = stop(proc)
-        lines = [f"output on a 1 MiB tmpfs filled to 64 KiB free; job 'big': {j.get('big')}",
-                 f"ENOSPC logged and retried: {retried}; healthy folder served meanwhile: {healthy}",
-                 f"temporary files in the full output folder: {temps_while_full}; after recovery: {temporaries(mnt)}",
-                 f"files after recovery: {sorted(f for f in os.listdir(mnt))}; exit {rc}"]
-        report("disk-full", retried and healthy and recovered and not temps_while_full and not temporaries(mnt) and rc == 0, lines)
+        lines = [f"output on a 1 MiB tmpfs with {free_kib} KiB free; job 'big': {j.get('big')}",
+                 f"ENOSPC logged and retried: {retried} (while writing: {enospc_on}); healthy folder served meanwhile: {healthy}",
+                 f"visible in the full output folder while full: {visible_while_full}; temporary files: {temps_while_full}",
+                 f"partial sets seen by the 10 ms watcher at any time: {len(partial)} {partial[:3]}",
+                 f"files after recovery: {sorted(f for f in os.listdir(mnt))}; temporaries: {temporaries(mnt)}; exit {rc}"]
+        report("disk-full", retried and healthy and recovered and not partial and not visible_while_full and not temps_while_full
+               and not temporaries(mnt) and rc == 0, lines)
     finally:
         umount(mnt)
 

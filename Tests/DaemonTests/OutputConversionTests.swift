@@ -55,4 +55,30 @@ import Testing
         #expect(conversion.source == .dataRange && conversion.window.high - conversion.window.low > 500, "\(conversion)")
         #expect(Set(try ImageFile.read(out).image.pixels).count > 200)
     }
+
+    @Test func theDaemonsSidecarRecordsTheConversionAndValidates() throws {
+        let dir = TemporaryFolder("conversion-sidecar")
+        let stack = dir.sub("dim.tif")
+        let slices = (0..<2).map { z in
+            Image(width: 32, height: 32, channels: 1, pixels: (0..<1024).map { Float(73 + ($0 * (z + 5)) % 694) })
+        }
+        try TIFFWriter.write(slices, format: .uint16, to: stack)
+        var settings = FusionSettings()
+        settings.outputFormat = .uint8
+        let processor = PipelineProcessor(settings: settings, baseDirectory: nil)
+        var names = OutputPatterns()
+        names.depth = nil
+        let report = try processor.process(inputs: [stack], stackName: "dim", outputDirectory: dir.path, names: names, clock: { 0 })
+        report.staged.discard()
+        let sidecar = ProvenanceSidecar(jobID: 1, attempt: 1, stackName: "dim", dropFolder: dir.path, startTime: Date(), endTime: Date(),
+                                        succeeded: true, error: nil, software: SoftwareInfo(version: "t", gitCommit: "0"),
+                                        report: report, fingerprint: String(repeating: "a", count: 64),
+                                        profileFingerprint: String(repeating: "b", count: 64))
+        let document = sidecar.jsonObject()
+        let profile = try #require((document["@graph"] as? [[String: Any]])?.first { $0["@id"] as? String == "#profile" })
+        let conversions = try #require(profile["focusd:outputConversions"] as? [[String: Any]])
+        #expect(conversions.first?["to"] as? String == "uint8" && conversions.first?["source"] != nil, "\(conversions)")
+        let errors = try SidecarSchemaTests.schema().validate(document)
+        #expect(errors.isEmpty, "\(errors)")
+    }
 }

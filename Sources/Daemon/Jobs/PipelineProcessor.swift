@@ -79,6 +79,11 @@ public struct PipelineProcessor: StackProcessor {
         var converted = Self.convert(report, names: names, stackName: stackName)
         converted.staged = staged
         converted.warnings = report.warnings
+        if !report.outputConversions.isEmpty {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            converted.outputConversionsJSON = (try? encoder.encode(report.outputConversions)).map { String(decoding: $0, as: UTF8.self) }
+        }
         return converted
     }
 

@@ -36,6 +36,8 @@ public struct ProcessReport: Sendable {
     public var staged: OutputSet = OutputSet()
     /// Warnings a user should see (they go into the sidecar and the log).
     public var warnings: [String] = []
+    /// Conversions to a narrower sample format (the window mapped onto the format's range), as a JSON array.
+    public var outputConversionsJSON: String? = nil
 
     public init(inputs: [ProcessedInput], sliceNames: [String], outputs: [JobOutput], stageSeconds: [String: Double],
                 settingsJSON: String, model: ProcessedModel?, alignmentJSON: String?, width: Int, height: Int,

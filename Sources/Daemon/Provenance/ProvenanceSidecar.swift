@@ -88,6 +88,7 @@ public struct ProvenanceSidecar {
             "focusd:settings": ["@type": "@json"],
             "focusd:configuration": ["@type": "@json"],
             "focusd:alignment": ["@type": "@json"],
+            "focusd:outputConversions": ["@type": "@json"],
         ] as [String: Any],
     ] }
 
@@ -196,6 +197,7 @@ public struct ProvenanceSidecar {
             "focusd:sampleFormat": report.format,
         ]
         if let alignment = report.alignmentJSON.flatMap(Self.parseJSON) { profile["focusd:alignment"] = alignment }
+        if let conversions = report.outputConversionsJSON.flatMap(Self.parseJSON) { profile["focusd:outputConversions"] = conversions }
         graph.append(profile)
         return ["@context": Self.context, "@graph": graph]
     }

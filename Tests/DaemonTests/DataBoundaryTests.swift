@@ -124,6 +124,22 @@ import Testing
         try SidecarSchemaTests.validate("\(f.output)/copy.prov.json")
     }
 
+    @Test func aDuplicateOfAStackWhoseOutputsWereChangedIsFusedAfresh() async throws {
+        let f = DaemonFixture()
+        let processor = TestProcessor()
+        try await f.serving(f.configuration(), processor: processor) {
+            drop(fakeTIFF("same"), at: "\(f.drop)/first.tif")
+            _ = try await f.jobsWhenSettled(count: 1)
+            // Someone edited the earlier output: it can no longer stand for the new stack.
+            FileManager.default.createFile(atPath: "\(f.output)/first_fused.tif", contents: fakeTIFF("edited"))
+            drop(fakeTIFF("same"), at: "\(f.drop)/copy.tif")
+            _ = try await f.jobsWhenSettled(count: 2)
+        }
+        #expect(processor.calls == ["first", "copy"])
+        #expect(try f.journal().allJobs().last?.duplicateOf == nil)
+        #expect(FileManager.default.contents(atPath: "\(f.output)/copy_fused.tif") == fakeTIFF("same"))
+    }
+
     @Test func theSidecarRecordsWhereArchiveMovedTheInputs() async throws {
         let f = DaemonFixture()
         try await f.serving(f.configuration(archive: true), processor: TestProcessor()) {

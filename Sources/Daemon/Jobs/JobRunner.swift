@@ -194,10 +194,13 @@ struct JobRunner: Sendable {
         finish(&job, .succeed, log: log, sidecar: sidecar)
     }
 
-    /// Whether the files of a finished job's output set are still there, as recorded.
+    /// Whether the files of a finished job's output set are still there, byte for byte as recorded
+    /// (a duplicate's outputs are links to them: they must be what the sidecar says).
     static func outputsIntact(_ job: JobRecord) -> Bool {
         guard let outputs = job.outputs, !outputs.isEmpty, let sidecar = job.sidecar, FileOperations.signature(sidecar) != nil else { return false }
-        return outputs.allSatisfy { FileOperations.signature($0.path)?.size == $0.size }
+        return outputs.allSatisfy {
+            FileOperations.signature($0.path)?.size == $0.size && (try? SHA256.hex(fileAt: $0.path)) == $0.sha256
+        }
     }
 
     /// A stack with the same content, profile and model as a finished job, arriving under another

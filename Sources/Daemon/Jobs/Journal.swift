@@ -221,11 +221,12 @@ public final class Journal: Sendable {
         }
     }
 
-    /// The finished job whose fingerprint equals `fingerprint`, if any.
+    /// The finished job whose fingerprint equals `fingerprint` and whose outputs were not replaced
+    /// by a newer version of its stack, if any.
     public func doneJob(fingerprint: String, excluding id: Int64?) throws(JournalError) -> JobRecord? {
         try read { db in
             try JobRecord.filter(Column("fingerprint") == fingerprint && Column("state") == JobState.done.rawValue
-                                 && Column("id") != (id ?? -1)).order(Column("id")).fetchOne(db)
+                                 && Column("id") != (id ?? -1) && Column("superseded_by") == nil).order(Column("id")).fetchOne(db)
         }
     }
 

@@ -9,6 +9,17 @@ import Registration
 /// resolved value is recorded in every provenance sidecar.
 public struct FusionSettings: Codable, Sendable, Equatable {
     /// The fusion engine.
+    /// The values each enumerated profile key takes (for error messages that list them).
+    public static let choices: [String: [String]] = [
+        "engine": Engine.allCases.map(\.rawValue),
+        "output_format": OutputFormat.allCases.map(\.rawValue),
+        "composition": Composition.allCases.map(\.rawValue),
+        "order": PairOrder.allCases.map(\.rawValue),
+        "projection": ProjectionMode.allCases.map(\.rawValue),
+        "align": TransformModel.allCases.map(\.rawValue),
+        "decision": SelectionOptions.Decision.allCases.map(\.rawValue),
+    ]
+
     public enum Engine: String, Codable, Sendable, CaseIterable {
         /// Classical Laplacian-pyramid fusion (baseline and fallback, no model).
         case reference

@@ -68,6 +68,10 @@ struct AlignCommand: AsyncParsableCommand {
     func run() async throws {
         let stacks = try StackLoader().open(inputs)
         guard let first = stacks.first else { throw AlignCommandError.nothingToAlign(inputs: inputs) }
+        // A reference past the last slice is a usage error (exit 2), known only once the stack is open.
+        if let reference, reference >= first.count {
+            throw ValidationError(RegistrationError.referenceOutOfRange(reference: reference, count: first.count).description)
+        }
         let options = Registration.AlignmentOptions(model: model, reference: reference, estimateGainOffset: gainOffset,
                                                     keepSize: !crop, minimumScore: minimumScore, breathing: breathing)
         let start = Date()

@@ -82,11 +82,11 @@ struct ShippedProfilesTests {
     /// Each kind of profile error names the key and the line it is on.
     @Test(arguments: [
         ("name: x\nengine: reference\nstepz: 4\n", "stepz", 3, "unknown profile key"),
-        ("engine: warp\n", "engine", 1, "invalid value"),
-        ("engine: reference\nprojection: blurry\n", "projection", 2, "invalid value"),
-        ("engine: reference\norder: zigzag\n", "order", 2, "invalid value"),
-        ("engine: reference\nalign: warp\n", "align", 2, "invalid value"),
-        ("engine: reference\noutput_format: int7\n", "output_format", 2, "invalid value"),
+        ("engine: warp\n", "engine", 1, "'warp' is not a valid value; use one of reference, control, fusiondiff"),
+        ("engine: reference\nprojection: blurry\n", "projection", 2, "'blurry' is not a valid value; use one of"),
+        ("engine: reference\norder: zigzag\n", "order", 2, "'zigzag' is not a valid value; use one of sequential"),
+        ("engine: reference\nalign: warp\n", "align", 2, "'warp' is not a valid value; use one of none, translation, similarity, affine"),
+        ("engine: reference\noutput_format: int7\n", "output_format", 2, "'int7' is not a valid value; use one of same, uint8, uint16, float32"),
         ("engine: reference\n\nsteps: 0\n", "steps", 3, "out of range"),
         ("engine: reference\nsteps: 2001\n", "steps", 2, "out of range"),
         ("engine: reference\nviews: 9\n", "views", 2, "out of range"),

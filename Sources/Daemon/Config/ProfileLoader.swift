@@ -67,7 +67,14 @@ public enum ProfileLoader {
         case .keyNotFound(let key, _):
             return (key.stringValue, "is required")
         case .dataCorrupted(let context):
-            return (context.codingPath.first?.stringValue ?? "", "invalid value: \(context.debugDescription)")
+            let key = context.codingPath.first?.stringValue ?? ""
+            // Swift's own wording ("Cannot initialize Engine from invalid String value fusiondif") is
+            // not for users: name the value and list the ones the key takes.
+            if let range = context.debugDescription.range(of: "from invalid String value "), let choices = FusionSettings.choices[key] {
+                let value = context.debugDescription[range.upperBound...]
+                return (key, "'\(value)' is not a valid value; use one of \(choices.joined(separator: ", "))")
+            }
+            return (key, "invalid value: \(context.debugDescription)")
         @unknown default:
             return ("", "\(error)")
         }

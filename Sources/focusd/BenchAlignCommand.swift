@@ -93,7 +93,8 @@ struct BenchAlignCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let root = data ?? FileManager.default.currentDirectoryPath + "/../shared/data"
+        let root = data ?? SharedData.path("")
+        try SharedData.requireExisting(root, flag: "--data", what: "the shared data folder")
         let breathingResults = set == .synthetic ? [] : try measureBreathing(root: root, options: try profileAlignment())
         if set == .breathing {
             if json {

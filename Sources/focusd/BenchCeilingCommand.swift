@@ -24,7 +24,7 @@ struct BenchCeilingCommand: ParsableCommand {
               focusd bench ceiling --profile default --profile quality --pairs 3 --json
             """)
 
-    @Option(help: "Folder of pairs NN_A.* / NN_B.*.") var dataset: String = "../shared/data/dev/lytro"
+    @Option(help: "Folder of pairs NN_A.* / NN_B.*.") var dataset: String = SharedData.path("dev/lytro")
     @Option(help: "Profiles whose decision maps are measured besides the control's (repeatable; 'none' for the control only).")
     var profile: [String] = ["default"]
     @Option(help: "Pixels from a boundary within which the band flips and blends may act.") var band: Int = 2
@@ -35,6 +35,7 @@ struct BenchCeilingCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
+        try SharedData.requireExisting(dataset, flag: "--dataset", what: "a folder of NN_A.* / NN_B.* pairs (shared data's dev/lytro)")
         guard band >= 1 else { throw ValidationError("--band must be ≥ 1") }
         guard (1...20).contains(passes) else { throw ValidationError("--passes must be 1…20") }
         guard (0...10).contains(shiftRange) else { throw ValidationError("--shift-range must be 0…10") }

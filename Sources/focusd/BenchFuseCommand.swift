@@ -25,12 +25,13 @@ struct BenchFuseCommand: AsyncParsableCommand {
     @Option(help: "Step counts K.") var steps: String = "1,2,4,8,16,32"
     @Option(help: "Runs per measurement (median).") var repeats: Int = 1
     @Option(help: "Stack to fuse (folder or multi-page TIFF); 'none' to skip.")
-    var stack: String = "../shared/data/dev/stacks/dfnn_lightsheet_mitochondria"
+    var stack: String = SharedData.path("dev/stacks/dfnn_lightsheet_mitochondria")
     @Option(help: "K for the stack fusion.") var stackSteps: Int = 2
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
+        if stack != "none" { try SharedData.requireExisting(stack, flag: "--stack", what: "a stack (folder or multi-page TIFF), or 'none'") }
         if parse(sizes).isEmpty || parse(steps).isEmpty { throw ValidationError("--sizes and --steps take comma-separated positive integers") }
         if parse(sizes).contains(where: { $0 % 8 != 0 }) { throw ValidationError("--sizes must be multiples of 8") }
         if repeats < 1 { throw ValidationError("--repeats must be at least 1") }

@@ -19,7 +19,7 @@ struct BenchQualityCommand: AsyncParsableCommand {
               focusd bench quality --model a.safetensors --model b.safetensors --steps 1,2,4 --projection decision,none --svg q.svg
             """)
 
-    @Option(help: "Folder of pairs NN_A.* / NN_B.*.") var dataset: String = "../shared/data/dev/lytro"
+    @Option(help: "Folder of pairs NN_A.* / NN_B.*.") var dataset: String = SharedData.path("dev/lytro")
     @Option(help: "Model files (repeatable); none = baselines only.") var model: [String] = []
     @Option(help: "Step counts K.") var steps: String = "1,2,4,8,16,32"
     @Option(help: "Projection modes: decision, soft, none.") var projection: String = "decision,none"
@@ -31,6 +31,7 @@ struct BenchQualityCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
+        try SharedData.requireExisting(dataset, flag: "--dataset", what: "a folder of NN_A.* / NN_B.* pairs (shared data's dev/lytro)")
         if stepList.isEmpty { throw ValidationError("--steps takes comma-separated positive integers") }
         if projectionList.isEmpty { throw ValidationError("--projection takes decision, soft and/or none") }
         if viewList.isEmpty || viewList.contains(where: { !(1...SymmetryView.all.count).contains($0) }) {

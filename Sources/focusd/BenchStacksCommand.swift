@@ -31,7 +31,7 @@ struct BenchStacksCommand: AsyncParsableCommand {
             """)
 
     @Option(help: "Folder of in-focus textures (the set's file names are looked for in it).")
-    var textures: String = "../shared/data/train/microscopy"
+    var textures: String = SharedData.path("train/microscopy")
     @Option(parsing: .upToNextOption,
             help: "Instead of the dev set: these in-focus images (paths), each as fluorescence at every photon level and 16-bit brightfield.")
     var files: [String] = []
@@ -55,6 +55,7 @@ struct BenchStacksCommand: AsyncParsableCommand {
     static let shippedProfiles = ["default", "fast", "quality", "reference", "fluorescence-16bit", "brightfield-rgb"]
 
     func validate() throws {
+        if files.isEmpty { try SharedData.requireExisting(textures, flag: "--textures", what: "the folder of in-focus microscope images (shared data's train/microscopy)") }
         if crop < 32 { throw ValidationError("--crop must be at least 32") }
     }
 

@@ -137,14 +137,14 @@ enum SyntheticArchive {
         let outcomes = reprocessor.run(plan.toRun, jobs: 2, journal: journal, metrics: metrics, onFinish: { _ in }, tick: {})
         #expect(outcomes.count == 3)
         #expect(outcomes.allSatisfy { $0.error == nil }, "\(outcomes.compactMap(\.error))")
-        for path in ["archive/a/run1_fused.tif", "archive/a/run1_depth.tif", "archive/a/run1.prov.json", "archive/a/run2_fused.tif",
-                     "archive/a/run2.prov.json", "archive/b/c/run3_fused.tif", "archive/b/c/run3.prov.json"] {
+        for path in ["archive/a/run1_fused.tif", "archive/a/run1_depth.tif", "archive/a/run1-ro-crate-metadata.json", "archive/a/run2_fused.tif",
+                     "archive/a/run2-ro-crate-metadata.json", "archive/b/c/run3_fused.tif", "archive/b/c/run3-ro-crate-metadata.json"] {
             #expect(FileManager.default.fileExists(atPath: "\(out)/\(path)"), "\(path)")
         }
         #expect(SyntheticArchive.tree(archive) == before, "inputs are never modified")
 
         // Sidecars: valid against the schema, outputs hash as recorded, inputs in slice order.
-        let doc = try SidecarSchemaTests.load("\(out)/archive/a/run2.prov.json")
+        let doc = try SidecarSchemaTests.load("\(out)/archive/a/run2-ro-crate-metadata.json")
         let errors = try SidecarSchemaTests.schema().validate(doc)
         #expect(errors.isEmpty, "\(errors.joined(separator: "\n"))")
         try SidecarSchemaTests.checkAgainstFiles(doc, inputs: ["s1.tif", "s2.tif", "s10.tif"].map { "\(archive)/a/run2/\($0)" })
@@ -192,7 +192,7 @@ enum SyntheticArchive {
         let failure = try #require(outcomes.first { $0.stack.id == "archive/bad" })
         #expect(failure.error?.contains("z2.tif") == true, "\(failure.error ?? "")")
         #expect(outcomes.first { $0.stack.id == "archive/good.tif" }?.error == nil)
-        #expect(!FileManager.default.fileExists(atPath: "\(out)/archive/bad.prov.json"))
+        #expect(!FileManager.default.fileExists(atPath: "\(out)/archive/bad-ro-crate-metadata.json"))
 
         let next = try reprocessor.plan(stacks, journal: journal)
         #expect(next.toRun.map(\.stack.id) == ["archive/bad"])

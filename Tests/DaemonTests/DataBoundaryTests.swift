@@ -148,6 +148,24 @@ import Testing
         #expect(FileManager.default.contents(atPath: "\(f.output)/copy_fused.tif") == fakeTIFF("same"))
     }
 
+    @Test func aDuplicateOfAJobWithASidecarOfTheReleaseBeforeIsFusedAfresh() async throws {
+        let f = DaemonFixture()
+        let processor = TestProcessor()
+        try await f.serving(f.configuration(), processor: processor) {
+            drop(fakeTIFF("same"), at: "\(f.drop)/first.tif")
+            let first = try #require(try await f.jobsWhenSettled(count: 1).first)
+            // What the release before wrote: not a crate that can be rewritten for a duplicate.
+            let outputs = (first.outputs ?? []).map { (role: $0.role, path: $0.path, sha256: $0.sha256) }
+            try ReprocessTests.legacySidecar(fingerprint: String(repeating: "b", count: 64), outputs: outputs)
+                .write(to: URL(fileURLWithPath: try #require(first.sidecar)))
+            drop(fakeTIFF("same"), at: "\(f.drop)/copy.tif")
+            _ = try await f.jobsWhenSettled(count: 2)
+        }
+        #expect(processor.calls == ["first", "copy"])
+        #expect(try f.journal().allJobs().last?.duplicateOf == nil)
+        try SidecarSchemaTests.validate("\(f.output)/copy-ro-crate-metadata.json")
+    }
+
     @Test func theSidecarRecordsWhereArchiveMovedTheInputs() async throws {
         let f = DaemonFixture()
         try await f.serving(f.configuration(archive: true), processor: TestProcessor()) {

@@ -96,6 +96,7 @@ public struct FusionAction: Codable, Sendable, Equatable {
     public var id: String
     public var type = "CreateAction"
     public var name: String
+    public var description: String?
     /// ISO 8601.
     public var startTime: String
     public var endTime: String
@@ -133,7 +134,7 @@ public struct FusionAction: Codable, Sendable, Equatable {
     public var warnings: [String]?
 
     enum CodingKeys: String, CodingKey {
-        case id = "@id", type = "@type", name, startTime, endTime, actionStatus, error, instrument, agent, object, result
+        case id = "@id", type = "@type", name, description, startTime, endTime, actionStatus, error, instrument, agent, object, result
         case job = "focusd:job", attempt = "focusd:attempt", fingerprint = "focusd:fingerprint"
         case profileFingerprint = "focusd:profileFingerprint", dropFolder = "focusd:dropFolder"
         case width = "focusd:width", height = "focusd:height", channels = "focusd:channels"

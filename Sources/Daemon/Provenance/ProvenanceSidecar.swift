@@ -114,6 +114,8 @@ public struct ProvenanceSidecar {
 
         var action = FusionAction(
             id: actionID, name: "Fuse focus stack \(stackName)",
+            description: "focusd \(software.version) fused the \(report.sliceCount) slices of \(stackName) into one image"
+                + " (job \(jobID), attempt \(attempt)).",
             startTime: Self.timestamp(startTime), endTime: Self.timestamp(endTime),
             actionStatus: CrateReference(succeeded ? "http://schema.org/CompletedActionStatus" : "http://schema.org/FailedActionStatus"),
             error: error, instrument: [CrateReference("#focusd")] + (modelID.map { [$0] } ?? []), agent: CrateReference("#host"),
@@ -145,7 +147,8 @@ public struct ProvenanceSidecar {
         for (i, input) in report.inputs.enumerated() {
             graph.append(.file(CrateFile(
                 id: inputIDs[i].id, name: i < report.sliceNames.count ? report.sliceNames[i] : (input.path as NSString).lastPathComponent,
-                contentSize: input.size, sha256: input.sha256, position: i, archivedTo: archivedTo[input.path])))
+                contentSize: input.size, sha256: input.sha256, encodingFormat: Self.mediaType(input.path), position: i,
+                archivedTo: archivedTo[input.path])))
         }
         for (i, output) in report.outputs.enumerated() {
             graph.append(.file(CrateFile(id: outputIDs[i].id, name: (output.path as NSString).lastPathComponent, contentSize: output.size,
@@ -163,6 +166,16 @@ public struct ProvenanceSidecar {
     /// The document as pretty-printed JSON with sorted keys, ending in a newline.
     public func encoded() -> Data {
         (try? crate().encoded()) ?? Data()
+    }
+
+    /// The media type of an input image, from its extension; nil for one focusd does not know.
+    static func mediaType(_ path: String) -> String? {
+        switch (path as NSString).pathExtension.lowercased() {
+        case "tif", "tiff": "image/tiff"
+        case "png": "image/png"
+        case "jpg", "jpeg": "image/jpeg"
+        default: nil
+        }
     }
 
     static func description(_ stackName: String, slices: Int) -> String {
@@ -237,6 +250,8 @@ extension ProvenanceSidecar {
             case .action(var action):
                 action.id = actionID
                 action.name = "Fuse focus stack \(stackName)"
+                action.description = "focusd linked the outputs of job \(job) (identical inputs, profile and model) for \(stackName)"
+                    + " (job \(jobID), attempt \(attempt))."
                 action.startTime = now
                 action.endTime = now
                 action.job = jobID

@@ -168,7 +168,13 @@ producer_done.wait()
 for t in streamers: t.join()
 t_kills = time.time() - t0
 
-def sidecars(): return len(glob.glob(os.path.join(out, "*.prov.json")))
+SIDECAR = "-ro-crate-metadata.json"  # the RO-Crate sidecar: <stack>-ro-crate-metadata.json
+def sidecars(): return len(glob.glob(os.path.join(out, "*" + SIDECAR)))
+def stem(f): return f[:-len(SIDECAR)] if f.endswith(SIDECAR) else f.split(".")[0].split("_")[0]
+def file_path(uri):
+    from urllib.parse import unquote, urlparse
+    assert uri.startswith("file:///"), f"{uri} is not a file URI"
+    return unquote(urlparse(uri).path)
 deadline = time.time() + 600
 while time.time() < deadline and sidecars() + len(os.listdir(quarantine)) // 2 < a.stacks:
     time.sleep(0.5)
@@ -190,10 +196,10 @@ problems = []
 done = 0
 outputs_ok = 0
 for name, inputs in sorted(expected.items()):
-    prov = os.path.join(out, name + ".prov.json")
+    prov = os.path.join(out, name + SIDECAR)
     produced = sorted(os.path.basename(f) for f in glob.glob(os.path.join(out, name + "*")) if
-                      os.path.basename(f).split(".")[0].split("_")[0] == name)
-    want = sorted([name + ".prov.json", name + "_depth.tif", name + "_fused.tif"])
+                      stem(os.path.basename(f)) == name)
+    want = sorted([name + SIDECAR, name + "_depth.tif", name + "_fused.tif"])
     if produced != want:
         problems.append(f"{name}: outputs {produced}, expected {want}")
         continue
@@ -201,15 +207,15 @@ for name, inputs in sorted(expected.items()):
     graph = doc["@graph"]
     good = True
     for entity in graph:
-        if "focusd:role" in entity:
-            path = entity["@id"]
+        if "focusd:role" in entity and entity["@type"] == "File":
+            path = file_path(entity["@id"])
             if not os.path.exists(path) or sha(path) != entity.get("sha256") or os.path.getsize(path) != entity.get("contentSize"):
                 problems.append(f"{name}: output {path} does not match its sidecar"); good = False
-    listed = [e["@id"] for e in sorted((e for e in graph if "position" in e), key=lambda e: e["position"])]
+    listed = [file_path(e["@id"]) for e in sorted((e for e in graph if "position" in e), key=lambda e: e["position"])]
     if listed != sorted(inputs, key=lambda s: s):
         problems.append(f"{name}: sidecar inputs {listed} != {sorted(inputs)}"); good = False
     for e in graph:
-        if "position" in e and inputs.get(e["@id"]) != e.get("sha256"):
+        if "position" in e and inputs.get(file_path(e["@id"])) != e.get("sha256"):
             problems.append(f"{name}: sidecar hash of input {e['@id']} differs from the bytes written"); good = False
     # The fused image equals a one-shot `focusd fuse` of the final input (pixels, not just a hash).
     oneshot = os.path.join(work, "oneshot", name + ".tif")
@@ -223,7 +229,7 @@ for name, inputs in sorted(expected.items()):
 changed = [path for inputs in expected.values() for path, h in inputs.items() if not os.path.exists(path) or sha(path) != h]
 hidden = [f for f in os.listdir(out) if f.startswith(".") or "tmp" in f]
 quarantined = sorted(f for f in os.listdir(quarantine) if not f.endswith(".error.txt"))
-extra = sorted(set(os.listdir(out)) - {f"{n}{s}" for n in expected for s in (".prov.json", "_depth.tif", "_fused.tif")})
+extra = sorted(set(os.listdir(out)) - {f"{n}{s}" for n in expected for s in (SIDECAR, "_depth.tif", "_fused.tif")})
 import sqlite3
 db = sqlite3.connect(os.path.join(work, "state", "journal.sqlite"))
 states = dict(db.execute("select state, count(*) from job group by state").fetchall())

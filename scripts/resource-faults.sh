@@ -106,7 +106,7 @@ def disk_full():
         partial, stop_watch = [], []
         import threading
         def watch():
-            full = {"big.prov.json", "big_depth.tif", "big_fused.tif"}
+            full = {"big-ro-crate-metadata.json", "big_depth.tif", "big_fused.tif"}
             while not stop_watch:
                 seen = {f for f in os.listdir(mnt) if f.startswith("big") and not f.startswith(".")}
                 if seen and seen != full: partial.append(sorted(seen))

@@ -195,7 +195,7 @@ fused_lines=$(cat "$work"/task-*.log | grep '^reprocess: fused ' | awk '{print $
 [ "$(echo "$fused_lines" | wc -l)" = "$stacks" ] || fail "the task logs report $(echo "$fused_lines" | wc -l) fusions, expected $stacks"
 [ -z "$(echo "$fused_lines" | uniq -d)" ] || fail "stacks fused by more than one task: $(echo "$fused_lines" | uniq -d | tr '\n' ' ')"
 outputs=$(find "$work/out" -name '*_fused.tif' | wc -l)
-sidecars=$(find "$work/out" -name '*.prov.json' | wc -l)
+sidecars=$(find "$work/out" -name '*-ro-crate-metadata.json' | wc -l)
 [ "$outputs" = "$stacks" ] || fail "$outputs fused images, expected $stacks"
 [ "$sidecars" = "$stacks" ] || fail "$sidecars sidecars, expected $stacks"
 again=$("$focusd" reprocess --profile reference --out "$work/out" --dry-run "$work/archive" | tail -1)

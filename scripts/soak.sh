@@ -41,7 +41,7 @@ sleep 2
 csv="$work/soak.csv"
 echo "seconds,rss_kb,hwm_kb,fds,threads,dropped,done" > "$csv"
 start=$(date +%s); end=$((start + $(python3 -c "print(int(float($minutes) * 60))"))); next_sample=$start; n=0
-done_count() { ls "$work/out" 2>/dev/null | grep -c '\.prov\.json$' || true; }
+done_count() { ls "$work/out" 2>/dev/null | grep -c -- '-ro-crate-metadata\.json$' || true; }
 while [ "$(date +%s)" -lt "$end" ]; do
   now=$(date +%s)
   if [ "$now" -ge "$next_sample" ]; then

@@ -68,7 +68,7 @@ struct DemoCommand: AsyncParsableCommand {
                              to: stackPath, software: "focusd demo")
         print("demo: dropped \(stackPath) (5 slices, 256×256, 16-bit)")
 
-        let sidecar = (fused as NSString).appendingPathComponent("sample.prov.json")
+        let sidecar = (fused as NSString).appendingPathComponent("sample-ro-crate-metadata.json")
         let deadline = Date().addingTimeInterval(timeout)
         while !FileManager.default.fileExists(atPath: sidecar) && Date() < deadline && daemon.isRunning {
             try await Task.sleep(for: .milliseconds(200))

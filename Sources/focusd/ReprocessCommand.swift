@@ -16,9 +16,9 @@ struct ReprocessCommand: AsyncParsableCommand {
             recursively; TIFFs focusd wrote (fused images, maps, aligned stacks) are skipped with a warning. \
             Each stack's outputs go under --out at its path below the archive's own folder name \
             (ARCHIVE = /data/archA, /data/archA/b/run7.tif → OUT/archA/b/run7_fused.tif, run7_depth.tif, \
-            run7.prov.json), however many archives are named, so a later run over some of them finds the \
+            run7-ro-crate-metadata.json), however many archives are named, so a later run over some of them finds the \
             same outputs; with --relative-to DIR, at its path below DIR instead (OUT/b/run7_fused.tif for \
-            --relative-to /data/archA). Outputs are written atomically with a provenance sidecar, as the daemon writes them. A stack is up to date when its sidecar records \
+            --relative-to /data/archA). Outputs are written atomically with a provenance sidecar (an RO-Crate), as the daemon writes them. A stack is up to date when its sidecar (or a run7.prov.json of the release before) records \
             the profile's fingerprint (resolved settings, model sha256, focusd's fusion version) and its \
             outputs still have the recorded sha256. A journal (OUT/.focusd-reprocess.sqlite; one per shard) lets a killed \
             run resume. Inputs are never modified.

@@ -14,15 +14,14 @@ struct AlignmentSidecarTests {
         })
     }
 
-    /// The `focusd:alignment` list anywhere in a sidecar document (not the `@context` entry naming its type).
-    static func alignment(in value: Any) -> [[String: Any]]? {
-        if let object = value as? [String: Any] {
-            if let found = object["focusd:alignment"] as? [[String: Any]] { return found }
-            for child in object.values { if let found = alignment(in: child) { return found } }
-        } else if let array = value as? [Any] {
-            for child in array { if let found = alignment(in: child) { return found } }
+    /// The alignment `PropertyValue`s of a sidecar crate (name → value): `[0].crop`, `[0].padding.border`, …
+    static func alignment(in document: Any) -> [String: Any] {
+        let graph = (document as? [String: Any])?["@graph"] as? [[String: Any]] ?? []
+        var values: [String: Any] = [:]
+        for entity in graph where entity["propertyID"] as? String == "focusd:alignment" {
+            if let name = entity["name"] as? String { values[name] = entity["value"] }
         }
-        return nil
+        return values
     }
 
     @Test func reprocessWithAlignmentKeepsTheSizeAndRecordsThePaddedBorder() throws {
@@ -40,14 +39,12 @@ struct AlignmentSidecarTests {
         let fused = try ImageFile.read("\(out)/archive/drift_fused.tif").image
         #expect(fused.width == 96 && fused.height == 96, "a drifting stack keeps its size")
 
-        let sidecar = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/archive/drift.prov.json")))
-        let alignments = try #require(Self.alignment(in: sidecar))
-        let first = try #require(alignments.first)
-        #expect(first["crop"] as? [Int] == [0, 0, 96, 96])
-        let padding = try #require(first["padding"] as? [String: Any])
-        let border = try #require(padding["border"] as? [Int])
+        let sidecar = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/archive/drift-ro-crate-metadata.json")))
+        let alignment = Self.alignment(in: sidecar)
+        #expect(alignment["[0].crop"] as? [Int] == [0, 0, 96, 96], "\(alignment)")
+        let border = try #require(alignment["[0].padding.border"] as? [Int])
         // Slices moved by up to 3 px left and right and 2 px up and down: the padded border says so.
         #expect(border.count == 4 && border.allSatisfy { (1...4).contains($0) }, "border \(border)")
-        #expect((padding["covered"] as? [Int])?.count == 4)
+        #expect((alignment["[0].padding.covered"] as? [Int])?.count == 4)
     }
 }

@@ -67,7 +67,7 @@ struct ReprocessCommandTests {
         var result: [String: Date] = [:]
         let enumerator = FileManager.default.enumerator(atPath: folder)
         while let rel = enumerator?.nextObject() as? String {
-            guard rel.hasSuffix(".prov.json") else { continue }
+            guard rel.hasSuffix("-ro-crate-metadata.json") else { continue }
             let attributes = try? FileManager.default.attributesOfItem(atPath: "\(folder)/\(rel)")
             result[rel] = attributes?[.modificationDate] as? Date
         }
@@ -145,10 +145,12 @@ struct ReprocessCommandTests {
         for rel in after.keys {
             let data = try #require(FileManager.default.contents(atPath: "\(out)/\(rel)"))
             let graph = try #require((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["@graph"] as? [[String: Any]])
-            let outputs = graph.filter { $0["focusd:role"] != nil }
+            let outputs = graph.filter { $0["focusd:role"] != nil && $0["@type"] as? String == "File" }
             #expect(outputs.count == 2, "fused and depth for \(rel)")
             for output in outputs {
-                let path = try #require(output["@id"] as? String)
+                let id = try #require(output["@id"] as? String)
+                let path = try #require(URL(string: id)?.path, "\(id) is a file URI")
+                #expect(id.hasPrefix("file:///"))
                 #expect(try Self.sha256(path) == output["sha256"] as? String, "\(path)")
             }
         }

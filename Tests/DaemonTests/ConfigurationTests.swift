@@ -49,7 +49,7 @@ import Testing
         #expect(a.detection.extensions == ["tif", "png"])
         #expect(a.outputs.fused == "{stack}-aif.tif")
         #expect(a.outputs.depth == nil)
-        #expect(a.outputs.sidecar == "{stack}.prov.json")
+        #expect(a.outputs.sidecar == "{stack}-ro-crate-metadata.json")
         #expect(a.retry == RetryPolicy(maxAttempts: 2, backoffSeconds: 1, maxBackoffSeconds: 600))
         let b = config.dropFolders[1]
         guard case .inline(let text, let line) = b.profile else { Issue.record("inline profile expected"); return }

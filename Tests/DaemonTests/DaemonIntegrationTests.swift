@@ -28,7 +28,7 @@ import Testing
         #expect(processor.calls == ["slow"])
         let fused = FileManager.default.contents(atPath: (f.output as NSString).appendingPathComponent("slow_fused.tif"))
         #expect(fused == chunks.reduce(Data(), +), "the whole file, not a prefix")
-        #expect(f.files(in: f.output) == ["slow.prov.json", "slow_depth.tif", "slow_fused.tif"])
+        #expect(f.files(in: f.output) == ["slow-ro-crate-metadata.json", "slow_depth.tif", "slow_fused.tif"])
     }
 
     @Test func sliceFolderByMarker() async throws {
@@ -179,7 +179,7 @@ import Testing
             #expect(fused.path == "\(f.output)/\(job.stack)_fused.tif")
             let bytes = try #require(FileManager.default.contents(atPath: fused.path))
             #expect(SHA256Hex.of(bytes) == fused.sha256, "journal and outputs agree")
-            #expect(job.sidecar == "\(f.output)/\(job.stack).prov.json")
+            #expect(job.sidecar == "\(f.output)/\(job.stack)-ro-crate-metadata.json")
         }
     }
 
@@ -265,7 +265,7 @@ import Testing
         // The abandoned attempt finishes in the background without recording anything.
         try await Task.sleep(for: .seconds(3))
         #expect(try f.journal().allJobs().first?.state == .queued)
-        #expect(!FileManager.default.fileExists(atPath: "\(f.output)/long.prov.json"))
+        #expect(!FileManager.default.fileExists(atPath: "\(f.output)/long-ro-crate-metadata.json"))
     }
 
     @Test func onceProcessesWhatIsCompleteAndReturns() async throws {

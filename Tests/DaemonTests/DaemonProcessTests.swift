@@ -95,7 +95,7 @@ import Testing
         first.signal(SIGKILL)
         #expect(first.waitForExit(seconds: 10) != nil)
         #expect(Self.jobs(f).first?.state == .running, "killed during the fusion:\n\(first.log)")
-        #expect(!FileManager.default.fileExists(atPath: "\(f.output)/big.prov.json"))
+        #expect(!FileManager.default.fileExists(atPath: "\(f.output)/big-ro-crate-metadata.json"))
 
         let second = try Daemon(config: config, logPath: f.root.sub("second.log"))
         #expect(waitUntil(seconds: 60) { Self.jobs(f).first?.state == .done }, "\(second.log)")
@@ -107,8 +107,8 @@ import Testing
         #expect(jobs.first?.attempts == 2)
         #expect(second.log.contains("interrupted"))
         // No temporary file is left, visible or hidden; outputs hash as the sidecar says; the input is untouched.
-        #expect(f.files(in: f.output) == ["big.prov.json", "big_depth.tif", "big_fused.tif"])
-        let sidecar = try SidecarSchemaTests.load("\(f.output)/big.prov.json")
+        #expect(f.files(in: f.output) == ["big-ro-crate-metadata.json", "big_depth.tif", "big_fused.tif"])
+        let sidecar = try SidecarSchemaTests.load("\(f.output)/big-ro-crate-metadata.json")
         #expect(try SidecarSchemaTests.schema().validate(sidecar).isEmpty)
         try SidecarSchemaTests.checkAgainstFiles(sidecar, inputs: [input])
         #expect(SHA256Hex.of(try #require(FileManager.default.contents(atPath: input))) == inputHash)
@@ -140,7 +140,7 @@ import Testing
         daemon.signal(SIGTERM)
         #expect(daemon.waitForExit(seconds: 60) == 0, "\(daemon.log)")
         #expect(Self.jobs(f).map(\.state) == [.done], "the running job finished before exit")
-        #expect(f.files(in: f.output) == ["drain.prov.json", "drain_depth.tif", "drain_fused.tif"])
+        #expect(f.files(in: f.output) == ["drain-ro-crate-metadata.json", "drain_depth.tif", "drain_fused.tif"])
 
         var messages: [String] = []
         var buffer = [UInt8](repeating: 0, count: 512)
@@ -169,11 +169,11 @@ import Testing
         let reason = try String(contentsOfFile: "\(f.quarantine)/truncated.error.txt", encoding: .utf8)
         #expect(reason.contains("truncated.tif"), "the reason names the file:\n\(reason)")
         #expect(FileManager.default.contents(atPath: "\(f.quarantine)/truncated.tif") == bytes.prefix(bytes.count / 3))
-        let sidecar = try SidecarSchemaTests.load("\(f.output)/skeleton.prov.json")
+        let sidecar = try SidecarSchemaTests.load("\(f.output)/skeleton-ro-crate-metadata.json")
         #expect(try SidecarSchemaTests.schema().validate(sidecar).isEmpty)
         try SidecarSchemaTests.checkAgainstFiles(sidecar, inputs: ["\(f.drop)/skeleton.tif"])
-        let profile = try #require(SidecarSchemaTests.entity(sidecar, "#profile"))
-        #expect((profile["focusd:settings"] as? [String: Any])?["engine"] as? String == "reference")
-        #expect((profile["focusd:sliceCount"] as? NSNumber)?.intValue == 3)
+        #expect(SidecarSchemaTests.properties(sidecar, "focusd:settings")["engine"] as? String == "reference")
+        let action = try #require(SidecarSchemaTests.action(sidecar))
+        #expect((action["focusd:sliceCount"] as? NSNumber)?.intValue == 3)
     }
 }

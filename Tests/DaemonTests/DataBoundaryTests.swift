@@ -18,7 +18,7 @@ import Testing
             // Watched all along: at no moment does a fused image stand without its depth map and sidecar.
             let done = await eventually(seconds: 20) {
                 let files = Self.visible(f)
-                if !files.isEmpty && files != ["full.prov.json", "full_depth.tif", "full_fused.tif"] { sawPartial.set() }
+                if !files.isEmpty && files != ["full-ro-crate-metadata.json", "full_depth.tif", "full_fused.tif"] { sawPartial.set() }
                 return (try? f.journal().allJobs().first?.state) == .done
             }
             #expect(done)
@@ -26,7 +26,7 @@ import Testing
         #expect(!sawPartial.value, "a partial set was visible")
         let job = try #require(try f.journal().allJobs().first)
         #expect(job.attempts == 3, "two attempts hit the full disk, the third succeeded")
-        #expect(f.files(in: f.output) == ["full.prov.json", "full_depth.tif", "full_fused.tif"], "no temporary left behind")
+        #expect(f.files(in: f.output) == ["full-ro-crate-metadata.json", "full_depth.tif", "full_fused.tif"], "no temporary left behind")
         #expect(f.logs.lines.contains { $0.contains("attempt failed; will retry") && $0.contains("No space left") })
     }
 
@@ -36,7 +36,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: f.output, withIntermediateDirectories: true)
         var set = OutputSet()
         try set.stage(Data("fused".utf8), as: "\(f.output)/k_fused.tif")
-        try set.stage(Data("sidecar".utf8), as: "\(f.output)/k.prov.json")
+        try set.stage(Data("sidecar".utf8), as: "\(f.output)/k-ro-crate-metadata.json")
         // The crash came after the first rename.
         #expect(rename(set.files[0].temporary, set.files[0].final) == 0)
         var job = try #require(try journal.insertDetected(drop: "scope", stack: "k", kind: .file, root: "\(f.drop)/k.tif",
@@ -47,7 +47,7 @@ import Testing
         try journal.update(job)
         let recovered = try journal.recoverInterrupted(now: 2) { _ in RetryPolicy() }
         #expect(recovered.map(\.state) == [.done])
-        #expect(f.files(in: f.output) == ["k.prov.json", "k_fused.tif"])
+        #expect(f.files(in: f.output) == ["k-ro-crate-metadata.json", "k_fused.tif"])
         #expect(try journal.job(id: job.id!)?.staged == nil)
     }
 
@@ -57,7 +57,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: f.output, withIntermediateDirectories: true)
         var set = OutputSet()
         try set.stage(Data("fused".utf8), as: "\(f.output)/m_fused.tif")
-        try set.stage(Data("sidecar".utf8), as: "\(f.output)/m.prov.json")
+        try set.stage(Data("sidecar".utf8), as: "\(f.output)/m-ro-crate-metadata.json")
         unlink(set.files[1].temporary)
         var job = try #require(try journal.insertDetected(drop: "scope", stack: "m", kind: .file, root: nil,
                                                           inputs: [JobInput(path: "\(f.drop)/m.tif", size: 1, mtime: 1)], now: 1))
@@ -87,14 +87,19 @@ import Testing
         #expect(jobs.map(\.state) == [.done, .done])
         #expect(jobs[0].supersededBy == jobs[1].id)
         #expect(jobs[1].supersedes == jobs[0].id)
-        #expect(f.files(in: f.output) == ["grow.prov.json", "grow_depth.tif", "grow_fused.tif"], "one set, no grow-2")
+        #expect(f.files(in: f.output) == ["grow-ro-crate-metadata.json", "grow_depth.tif", "grow_fused.tif"], "one set, no grow-2")
         let final = try #require(FileManager.default.contents(atPath: "\(f.drop)/grow.tif"))
         #expect(FileManager.default.contents(atPath: "\(f.output)/grow_fused.tif") == final)
-        let sidecar = try Self.action(in: "\(f.output)/grow.prov.json")
-        let supersedes = try #require(sidecar["focusd:supersedes"] as? [String: Any])
+        let sidecar = try Self.action(in: "\(f.output)/grow-ro-crate-metadata.json")
+        let graph = try Self.graph(in: "\(f.output)/grow-ro-crate-metadata.json")
+        #expect((sidecar["focusd:supersedes"] as? [String: Any])?["@id"] as? String == "#supersedes")
+        let supersedes = try #require(graph.first { $0["@id"] as? String == "#supersedes" })
         #expect(supersedes["focusd:job"] as? Int == Int(jobs[0].id!))
-        let replaced = try #require(supersedes["focusd:outputs"] as? [[String: Any]])
+        let replacedIDs = try #require(supersedes["focusd:outputs"] as? [[String: Any]]).compactMap { $0["@id"] as? String }
+        let replaced = graph.filter { replacedIDs.contains($0["@id"] as? String ?? "") }
+        #expect(replaced.count == replacedIDs.count && !replaced.isEmpty, "each replaced output is an entity of the graph")
         #expect(replaced.compactMap { $0["sha256"] as? String }.contains(SHA256Hex.of(fakeTIFF("two pages"))))
+        try SidecarSchemaTests.validate("\(f.output)/grow-ro-crate-metadata.json")
     }
 
     @Test func aDuplicateUnderANewNameGetsLinkedOutputsAndASidecarNamingTheOriginal() async throws {
@@ -111,17 +116,20 @@ import Testing
         let jobs = try f.journal().allJobs()
         #expect(jobs.map(\.state) == [.done, .done])
         #expect(jobs[1].duplicateOf == jobs[0].id)
-        #expect(f.files(in: f.output) == ["copy.prov.json", "copy_depth.tif", "copy_fused.tif",
-                                           "first.prov.json", "first_depth.tif", "first_fused.tif"])
+        #expect(f.files(in: f.output) == ["copy-ro-crate-metadata.json", "copy_depth.tif", "copy_fused.tif",
+                                           "first-ro-crate-metadata.json", "first_depth.tif", "first_fused.tif"])
         #expect(FileManager.default.contents(atPath: "\(f.output)/copy_fused.tif") == fakeTIFF("same"))
-        let action = try Self.action(in: "\(f.output)/copy.prov.json")
+        let action = try Self.action(in: "\(f.output)/copy-ro-crate-metadata.json")
         #expect(action["focusd:duplicateOf"] as? Int == Int(jobs[0].id!))
         #expect(action["focusd:job"] as? Int == Int(jobs[1].id!))
-        let graph = try Self.graph(in: "\(f.output)/copy.prov.json")
+        let graph = try Self.graph(in: "\(f.output)/copy-ro-crate-metadata.json")
         let ids = Set(graph.compactMap { $0["@id"] as? String })
-        #expect(ids.contains("\(f.drop)/copy.tif") && !ids.contains("\(f.drop)/first.tif"), "the sidecar names this stack's input")
-        #expect(ids.contains("\(f.output)/copy_fused.tif") && !ids.contains("\(f.output)/first_fused.tif"))
-        try SidecarSchemaTests.validate("\(f.output)/copy.prov.json")
+        #expect(ids.contains(CrateID.fileURI("\(f.drop)/copy.tif")) && !ids.contains(CrateID.fileURI("\(f.drop)/first.tif")),
+                "the sidecar names this stack's input")
+        #expect(ids.contains(CrateID.fileURI("\(f.output)/copy_fused.tif")) && !ids.contains(CrateID.fileURI("\(f.output)/first_fused.tif")))
+        #expect(ids.contains("#copy/") && !ids.contains("#first/"), "the root is this crate's")
+        #expect(graph.allSatisfy { ($0["name"] as? String)?.contains("first") != true }, "no name of the original's files is left")
+        try SidecarSchemaTests.validate("\(f.output)/copy-ro-crate-metadata.json")
     }
 
     @Test func aDuplicateOfAStackWhoseOutputsWereChangedIsFusedAfresh() async throws {
@@ -140,6 +148,24 @@ import Testing
         #expect(FileManager.default.contents(atPath: "\(f.output)/copy_fused.tif") == fakeTIFF("same"))
     }
 
+    @Test func aDuplicateOfAJobWithASidecarOfTheReleaseBeforeIsFusedAfresh() async throws {
+        let f = DaemonFixture()
+        let processor = TestProcessor()
+        try await f.serving(f.configuration(), processor: processor) {
+            drop(fakeTIFF("same"), at: "\(f.drop)/first.tif")
+            let first = try #require(try await f.jobsWhenSettled(count: 1).first)
+            // What the release before wrote: not a crate that can be rewritten for a duplicate.
+            let outputs = (first.outputs ?? []).map { (role: $0.role, path: $0.path, sha256: $0.sha256) }
+            try ReprocessTests.legacySidecar(fingerprint: String(repeating: "b", count: 64), outputs: outputs)
+                .write(to: URL(fileURLWithPath: try #require(first.sidecar)))
+            drop(fakeTIFF("same"), at: "\(f.drop)/copy.tif")
+            _ = try await f.jobsWhenSettled(count: 2)
+        }
+        #expect(processor.calls == ["first", "copy"])
+        #expect(try f.journal().allJobs().last?.duplicateOf == nil)
+        try SidecarSchemaTests.validate("\(f.output)/copy-ro-crate-metadata.json")
+    }
+
     @Test func theSidecarRecordsWhereArchiveMovedTheInputs() async throws {
         let f = DaemonFixture()
         try await f.serving(f.configuration(archive: true), processor: TestProcessor()) {
@@ -151,9 +177,9 @@ import Testing
         }
         let job = try #require(try f.journal().allJobs().first)
         #expect(job.archivedTo == ["\(f.archive)/folder/1.tif", "\(f.archive)/folder/2.tif"])
-        let inputs = try Self.graph(in: "\(f.output)/folder.prov.json").filter { $0["position"] != nil }
+        let inputs = try Self.graph(in: "\(f.output)/folder-ro-crate-metadata.json").filter { $0["position"] != nil }
         #expect(inputs.compactMap { $0["focusd:archivedTo"] as? String }.sorted() == job.archivedTo)
-        try SidecarSchemaTests.validate("\(f.output)/folder.prov.json")
+        try SidecarSchemaTests.validate("\(f.output)/folder-ro-crate-metadata.json")
     }
 
     @Test func aFileAWriterStillHoldsOpenIsNotFusedFromTheStartUpScan() async throws {
@@ -204,7 +230,7 @@ import Testing
             _ = try await f.jobsWhenSettled(count: 2)
         }
         #expect(try f.journal().allJobs().map(\.state) == [.failed, .done])
-        #expect(f.files(in: f.output) == ["r.prov.json", "r_depth.tif", "r_fused.tif"])
+        #expect(f.files(in: f.output) == ["r-ro-crate-metadata.json", "r_depth.tif", "r_fused.tif"])
     }
 
     @Test func retryQueuesAFailedJobAgainByNumberOrName() throws {

@@ -128,8 +128,8 @@ import Glibc
             try await Task.sleep(for: .milliseconds(800))
         }
         #expect(processor.calls.sorted() == ["a..b", "x..y"])
-        #expect(f.files(in: f.output) == ["a..b.prov.json", "a..b_depth.tif", "a..b_fused.tif",
-                                          "x..y.prov.json", "x..y_depth.tif", "x..y_fused.tif"])
+        #expect(f.files(in: f.output) == ["a..b-ro-crate-metadata.json", "a..b_depth.tif", "a..b_fused.tif",
+                                          "x..y-ro-crate-metadata.json", "x..y_depth.tif", "x..y_fused.tif"])
         #expect(f.files(in: f.root.path) == ["drop", "out", "quarantine", "state"], "nothing written beside the daemon's folders")
         #expect(Self.refusal(f, path: "\(f.drop)/bad\\xff.tif")?.contains("not valid UTF-8") == true, "\(Self.refusals(f))")
         #expect(Self.refusals(f).contains { $0.contains("late") && $0.contains("not valid UTF-8") }, "\(Self.refusals(f))")

@@ -2,13 +2,13 @@ import Foundation
 
 /// A validator for the subset of JSON Schema (2020-12) that `schemas/provenance.schema.json` uses:
 /// `type`, `const`, `enum`, `properties`, `required`, `additionalProperties`, `items`, `prefixItems`,
-/// `minItems`, `contains`, `allOf`, `anyOf`, `$ref` (to `#/$defs/…`), `pattern`, `minLength`, `minimum`.
+/// `minItems`, `maxItems`, `contains`, `allOf`, `anyOf`, `$ref` (to `#/$defs/…`), `pattern`, `minLength`, `minimum`.
 /// Any other keyword in a schema is reported as unsupported, so the schema cannot silently outgrow it.
 struct JSONSchemaValidator {
     let root: [String: Any]
     static let annotations: Set<String> = ["$schema", "$id", "title", "description", "$defs"]
     static let supported: Set<String> = ["type", "const", "enum", "properties", "required", "additionalProperties", "items",
-                                         "prefixItems", "minItems", "contains", "allOf", "anyOf", "$ref", "pattern",
+                                         "prefixItems", "minItems", "maxItems", "contains", "allOf", "anyOf", "$ref", "pattern",
                                          "minLength", "minimum"]
 
     /// Every violation, as `path: message`; empty when `instance` is valid.
@@ -101,6 +101,7 @@ struct JSONSchemaValidator {
         }
         if let array = value as? [Any] {
             if let min = schema["minItems"] as? Int, array.count < min { errors.append("\(path): fewer than \(min) items") }
+            if let max = schema["maxItems"] as? Int, array.count > max { errors.append("\(path): more than \(max) items") }
             let prefix = (schema["prefixItems"] as? [[String: Any]]) ?? []
             for (i, item) in array.enumerated() {
                 if i < prefix.count {

@@ -70,14 +70,14 @@ import Testing
         names.depth = nil
         let report = try processor.process(inputs: [stack], stackName: "dim", outputDirectory: dir.path, names: names, clock: { 0 })
         report.staged.discard()
-        let sidecar = ProvenanceSidecar(jobID: 1, attempt: 1, stackName: "dim", dropFolder: dir.path, startTime: Date(), endTime: Date(),
+        let sidecar = ProvenanceSidecar(jobID: 1, attempt: 1, stackName: "dim", dropFolder: dir.path,
+                                        metadataPath: dir.path + "/dim-ro-crate-metadata.json", startTime: Date(), endTime: Date(),
                                         succeeded: true, error: nil, software: SoftwareInfo(version: "t", gitCommit: "0"),
                                         report: report, fingerprint: String(repeating: "a", count: 64),
                                         profileFingerprint: String(repeating: "b", count: 64))
-        let document = sidecar.jsonObject()
-        let profile = try #require((document["@graph"] as? [[String: Any]])?.first { $0["@id"] as? String == "#profile" })
-        let conversions = try #require(profile["focusd:outputConversions"] as? [[String: Any]])
-        #expect(conversions.first?["to"] as? String == "uint8" && conversions.first?["source"] != nil, "\(conversions)")
+        let document = try #require(try JSONSerialization.jsonObject(with: sidecar.encoded()) as? [String: Any])
+        let conversions = SidecarSchemaTests.properties(document, "focusd:outputConversions")
+        #expect(conversions["[0].to"] as? String == "uint8" && conversions["[0].source"] != nil, "\(conversions)")
         let errors = try SidecarSchemaTests.schema().validate(document)
         #expect(errors.isEmpty, "\(errors)")
     }

@@ -137,14 +137,14 @@ enum SyntheticArchive {
         let outcomes = reprocessor.run(plan.toRun, jobs: 2, journal: journal, metrics: metrics, onFinish: { _ in }, tick: {})
         #expect(outcomes.count == 3)
         #expect(outcomes.allSatisfy { $0.error == nil }, "\(outcomes.compactMap(\.error))")
-        for path in ["archive/a/run1_fused.tif", "archive/a/run1_depth.tif", "archive/a/run1.prov.json", "archive/a/run2_fused.tif",
-                     "archive/a/run2.prov.json", "archive/b/c/run3_fused.tif", "archive/b/c/run3.prov.json"] {
+        for path in ["archive/a/run1_fused.tif", "archive/a/run1_depth.tif", "archive/a/run1-ro-crate-metadata.json", "archive/a/run2_fused.tif",
+                     "archive/a/run2-ro-crate-metadata.json", "archive/b/c/run3_fused.tif", "archive/b/c/run3-ro-crate-metadata.json"] {
             #expect(FileManager.default.fileExists(atPath: "\(out)/\(path)"), "\(path)")
         }
         #expect(SyntheticArchive.tree(archive) == before, "inputs are never modified")
 
         // Sidecars: valid against the schema, outputs hash as recorded, inputs in slice order.
-        let doc = try SidecarSchemaTests.load("\(out)/archive/a/run2.prov.json")
+        let doc = try SidecarSchemaTests.load("\(out)/archive/a/run2-ro-crate-metadata.json")
         let errors = try SidecarSchemaTests.schema().validate(doc)
         #expect(errors.isEmpty, "\(errors.joined(separator: "\n"))")
         try SidecarSchemaTests.checkAgainstFiles(doc, inputs: ["s1.tif", "s2.tif", "s10.tif"].map { "\(archive)/a/run2/\($0)" })
@@ -174,6 +174,56 @@ enum SyntheticArchive {
         #expect(tampered.toRun.first.map { "\($0.reason)".contains("does not match the sha256") } == true)
     }
 
+    /// A sidecar as the release before RO-Crate sidecars wrote it (`{stack}.prov.json`): absolute
+    /// paths as ids, nested settings.
+    static func legacySidecar(fingerprint: String, outputs: [(role: String, path: String, sha256: String)]) -> Data {
+        let graph: [[String: Any]] = [
+            ["@id": "ro-crate-metadata.json", "@type": "CreativeWork", "about": ["@id": "./"]],
+            ["@id": "./", "@type": "Dataset", "hasPart": outputs.map { ["@id": $0.path] }],
+            ["@id": "#fusion-1-1", "@type": "CreateAction", "focusd:profileFingerprint": fingerprint,
+             "actionStatus": ["@id": "http://schema.org/CompletedActionStatus"], "focusd:stageSeconds": ["fuse": 0.5]],
+            ["@id": "#profile", "@type": "PropertyValue", "focusd:settings": ["engine": "reference"]],
+        ] + outputs.map { ["@id": $0.path, "@type": "File", "focusd:role": $0.role, "sha256": $0.sha256] }
+        return try! JSONSerialization.data(withJSONObject: ["@context": ["https://w3id.org/ro/crate/1.1/context"], "@graph": graph])
+    }
+
+    @Test func aSidecarOfTheReleaseBeforeStillMakesItsStackUpToDate() throws {
+        let dir = TemporaryFolder("reprocess-legacy")
+        let archive = dir.sub("archive"), out = dir.sub("out")
+        try SyntheticArchive.writeStack("\(archive)/run1.tif", slices: 3, seed: 1)
+        var settings = FusionSettings()
+        settings.engine = .reference
+        let reprocessor = try Reprocessor(settings: settings, baseDirectory: nil, profileName: "reference",
+                                          outputDirectory: out, software: Self.software)
+        let stacks = try ArchiveScanner().scan([archive])
+        let journal = try ReprocessJournal(path: reprocessor.journalPath())
+        let outcomes = reprocessor.run(try reprocessor.plan(stacks, journal: journal).toRun, jobs: 1, journal: journal,
+                                       metrics: nil, onFinish: { _ in }, tick: {})
+        #expect(outcomes.count == 1 && outcomes.allSatisfy { $0.error == nil })
+        let stack = try #require(stacks.first)
+        let current = reprocessor.sidecarPath(stack), legacy = reprocessor.legacySidecarPath(stack)
+        #expect(current.hasSuffix("/archive/run1-ro-crate-metadata.json") && legacy.hasSuffix("/archive/run1.prov.json"))
+        let summary = try #require(SidecarSummary.read(current))
+        #expect(summary.outputs.map(\.role).sorted() == ["depth", "fused"])
+
+        // The crate replaced by what the release before wrote: still up to date (no journal to ask).
+        let outputs = summary.outputs.map { (role: $0.role, path: $0.path, sha256: $0.sha256) }
+        try Self.legacySidecar(fingerprint: reprocessor.profileFingerprint, outputs: outputs).write(to: URL(fileURLWithPath: legacy))
+        unlink(current)
+        #expect(SidecarSummary.read(legacy) == summary, "the old format reads back the same")
+        let plan = try reprocessor.plan(stacks, journal: nil)
+        #expect(plan.upToDate.count == 1 && plan.toRun.isEmpty)
+
+        // An old sidecar whose outputs no longer match is out of date; fusing again replaces it with a crate.
+        try Self.legacySidecar(fingerprint: reprocessor.profileFingerprint, outputs: outputs.map { ($0.role, $0.path, String(repeating: "0", count: 64)) })
+            .write(to: URL(fileURLWithPath: legacy))
+        let stale = try reprocessor.plan(stacks, journal: nil)
+        #expect(stale.toRun.first.map { "\($0.reason)".contains("does not match the sha256") } == true)
+        _ = reprocessor.run(stale.toRun, jobs: 1, journal: journal, metrics: nil, onFinish: { _ in }, tick: {})
+        #expect(!FileManager.default.fileExists(atPath: legacy), "the old sidecar goes when the stack is fused again")
+        try SidecarSchemaTests.validate(current)
+    }
+
     @Test func aFailingStackIsReportedAndRememberedAsFailed() throws {
         let dir = TemporaryFolder("reprocess-fail")
         let archive = dir.sub("archive"), out = dir.sub("out")
@@ -192,7 +242,7 @@ enum SyntheticArchive {
         let failure = try #require(outcomes.first { $0.stack.id == "archive/bad" })
         #expect(failure.error?.contains("z2.tif") == true, "\(failure.error ?? "")")
         #expect(outcomes.first { $0.stack.id == "archive/good.tif" }?.error == nil)
-        #expect(!FileManager.default.fileExists(atPath: "\(out)/archive/bad.prov.json"))
+        #expect(!FileManager.default.fileExists(atPath: "\(out)/archive/bad-ro-crate-metadata.json"))
 
         let next = try reprocessor.plan(stacks, journal: journal)
         #expect(next.toRun.map(\.stack.id) == ["archive/bad"])

@@ -73,8 +73,8 @@ import Glibc
         let jobs = try f.journal().allJobs()
         let job = try #require(jobs.first { $0.stack == "big" })
         #expect(job.state == .done && job.attempts >= 2, "retried after the disk had space again: \(job.state) \(job.attempts)")
-        #expect(f.files(in: mountPoint) == ["big.prov.json", "big_depth.tif", "big_fused.tif"])
-        let sidecar = try SidecarSchemaTests.load("\(mountPoint)/big.prov.json")
+        #expect(f.files(in: mountPoint) == ["big-ro-crate-metadata.json", "big_depth.tif", "big_fused.tif"])
+        let sidecar = try SidecarSchemaTests.load("\(mountPoint)/big-ro-crate-metadata.json")
         try SidecarSchemaTests.checkAgainstFiles(sidecar, inputs: ["\(f.drop)/big.tif"])
     }
 

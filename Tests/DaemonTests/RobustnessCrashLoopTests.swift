@@ -69,8 +69,8 @@ import Testing
         #expect(Set(jobs.map(\.stack)).count == count, "one job per stack")
         var expectedOutputs: [String] = []
         for (name, files) in inputs.sorted(by: { $0.key < $1.key }) {
-            expectedOutputs += ["\(name).prov.json", "\(name)_depth.tif", "\(name)_fused.tif"]
-            let sidecar = try SidecarSchemaTests.load("\(f.output)/\(name).prov.json")
+            expectedOutputs += ["\(name)-ro-crate-metadata.json", "\(name)_depth.tif", "\(name)_fused.tif"]
+            let sidecar = try SidecarSchemaTests.load("\(f.output)/\(name)-ro-crate-metadata.json")
             try SidecarSchemaTests.checkAgainstFiles(sidecar, inputs: files.keys.sorted())
             for (path, hash) in files {
                 #expect(SHA256Hex.of(try #require(FileManager.default.contents(atPath: path))) == hash, "\(path) changed")

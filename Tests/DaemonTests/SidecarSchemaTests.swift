@@ -15,8 +15,22 @@ import Testing
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 
+    /// The entity `id`, or the file at path `id` (its `file://` URI).
     static func entity(_ doc: [String: Any], _ id: String) -> [String: Any]? {
-        (doc["@graph"] as? [[String: Any]])?.first { $0["@id"] as? String == id }
+        (doc["@graph"] as? [[String: Any]])?.first { $0["@id"] as? String == id || $0["@id"] as? String == CrateID.fileURI(id) }
+    }
+
+    static func action(_ doc: [String: Any]) -> [String: Any]? {
+        (doc["@graph"] as? [[String: Any]])?.first { $0["@type"] as? String == "CreateAction" }
+    }
+
+    /// The `PropertyValue`s of one flattened document (`propertyID`), name → value.
+    static func properties(_ doc: [String: Any], _ propertyID: String) -> [String: Any] {
+        var values: [String: Any] = [:]
+        for entity in doc["@graph"] as? [[String: Any]] ?? [] where entity["propertyID"] as? String == propertyID {
+            if let name = entity["name"] as? String { values[name] = entity["value"] }
+        }
+        return values
     }
 
     @Test func theValidatorRejectsWhatTheSchemaForbids() throws {
@@ -31,6 +45,8 @@ import Testing
         #expect(tiny.validate(["a": 1.5]).count == 1)
         #expect(tiny.validate(["a": 1, "b": "y"]).count == 1)
         #expect(tiny.validate(["a": 1, "c": 1]).count == 1)
+        let short = JSONSchemaValidator(root: ["type": "array", "maxItems": 1])
+        #expect(short.validate([1]).isEmpty && short.validate([1, 2]).count == 1)
         #expect(JSONSchemaValidator(root: ["uniqueItems": true]).validate([1]).count == 1, "unknown keywords are not ignored")
     }
 
@@ -43,10 +59,12 @@ import Testing
             drop(Data(), at: "\(f.drop)/stackA/COMPLETE")
             _ = try await f.jobsWhenSettled(count: 1)
         }
-        let sidecarPath = "\(f.output)/stackA.prov.json"
+        let sidecarPath = "\(f.output)/stackA-ro-crate-metadata.json"
         let doc = try Self.load(sidecarPath)
         let errors = try Self.schema().validate(doc)
         #expect(errors.isEmpty, "\(errors.joined(separator: "\n"))")
+        let violations = ProcessRunCrateRequirements.violations(doc)
+        #expect(violations.isEmpty, "\(violations.joined(separator: "\n"))")
         try Self.checkAgainstFiles(doc, inputs: ["\(f.drop)/stackA/z1.tif", "\(f.drop)/stackA/z2.tif"])
 
         // A document with a broken hash or a missing action does not validate.
@@ -69,17 +87,19 @@ import Testing
     /// Outputs exist and hash as the sidecar says; inputs are listed in slice order with their hashes.
     static func checkAgainstFiles(_ doc: [String: Any], inputs: [String]) throws {
         let graph = try #require(doc["@graph"] as? [[String: Any]])
-        let outputs = graph.filter { $0["focusd:role"] != nil }
+        let outputs = graph.filter { $0["focusd:role"] != nil && $0["@type"] as? String == "File" }
         #expect(!outputs.isEmpty)
         for output in outputs {
-            let path = try #require(output["@id"] as? String)
+            let id = try #require(output["@id"] as? String)
+            #expect(id.hasPrefix("file:///"), "\(id) is a file URI")
+            let path = try #require(CrateID.path(of: id, relativeTo: "/"))
             let data = try #require(FileManager.default.contents(atPath: path), "output \(path)")
             #expect(output["sha256"] as? String == SHA256Hex.of(data))
             #expect((output["contentSize"] as? NSNumber)?.intValue == data.count)
         }
         let listed = graph.filter { $0["position"] != nil }
             .sorted { ($0["position"] as! NSNumber).intValue < ($1["position"] as! NSNumber).intValue }
-        #expect(listed.map { $0["@id"] as? String } == inputs)
+        #expect(listed.map { $0["@id"] as? String } == inputs.map(CrateID.fileURI))
         let action = try #require(graph.first { $0["@type"] as? String == "CreateAction" })
         #expect((action["object"] as? [[String: Any]])?.count ?? 0 >= inputs.count + 1)
     }

@@ -41,7 +41,7 @@ import Testing
         let job = try #require(try f.journal().allJobs().first)
         #expect(job.state == .done && job.attempts == 1)
         #expect(job.inputSHA256 == [SHA256Hex.of(bytes)], "fused from the whole file")
-        let sidecar = try SidecarSchemaTests.load("\(f.output)/slow.prov.json")
+        let sidecar = try SidecarSchemaTests.load("\(f.output)/slow-ro-crate-metadata.json")
         try SidecarSchemaTests.checkAgainstFiles(sidecar, inputs: [path])
         let fused = try #require(try StackLoader().open(["\(f.output)/slow_fused.tif"]).first)
         #expect(fused.geometry.width == 96 && fused.count == 1)
@@ -171,7 +171,7 @@ import Testing
         #expect(jobs[0].error?.contains("changed") == true, "\(jobs[0].error ?? "")")
         #expect(jobs[1].inputSHA256 == [SHA256Hex.of(fakeTIFF("version 2"))])
         #expect(FileManager.default.contents(atPath: "\(f.output)/x_fused.tif") == fakeTIFF("version 2"))
-        #expect(f.files(in: f.output) == ["x.prov.json", "x_fused.tif"])
+        #expect(f.files(in: f.output) == ["x-ro-crate-metadata.json", "x_fused.tif"])
     }
 
     /// On its first call rewrites its first input in place before reading it (an instrument
@@ -204,7 +204,7 @@ import Testing
         let files = f.files(in: f.output)
         for fused in files where fused.hasSuffix("_fused.tif") {
             let stack = String(fused.dropLast("_fused.tif".count))
-            #expect(files.contains("\(stack).prov.json"), "\(fused) has no sidecar: \(files)")
+            #expect(files.contains("\(stack)-ro-crate-metadata.json"), "\(fused) has no sidecar: \(files)")
         }
         #expect(FileManager.default.contents(atPath: "\(f.output)/\(files.first { $0.hasSuffix("_fused.tif") } ?? "none")") == fakeTIFF("rewritten"),
                 "the rewritten version is fused once it is stable")

@@ -21,7 +21,7 @@ import Logging
 ///     detection: { stable_seconds: 2, marker: COMPLETE, slice_count: 20, quiet_seconds: 60,
 ///                  pattern: '(?<stack>.+)_z(?<z>\d+)\.tif', extensions: [tif, tiff, png, jpg, jpeg] }
 ///     outputs: { fused: '{stack}_fused.tif', depth: '{stack}_depth.tif', confidence: null,
-///                sidecar: '{stack}.prov.json' }
+///                sidecar: '{stack}-ro-crate-metadata.json' }
 ///     retry: { max_attempts: 4, backoff_seconds: 10, max_backoff_seconds: 600 }
 /// ```
 /// Relative paths are relative to the configuration file's folder.
@@ -93,7 +93,11 @@ public struct OutputPatterns: Sendable, Equatable, Codable {
     public var fused: String = "{stack}_fused.tif"
     public var depth: String? = "{stack}_depth.tif"
     public var confidence: String? = nil
-    public var sidecar: String = "{stack}.prov.json"
+    /// The provenance sidecar: an RO-Crate detached crate, named as RO-Crate 1.2 names detached crates.
+    public var sidecar: String = "{stack}-ro-crate-metadata.json"
+    /// The sidecar name of releases before RO-Crate sidecars: `focusd reprocess` still reads it for
+    /// its up-to-date check when a stack has no sidecar under `sidecar` (kept for one release).
+    public static let legacySidecar = "{stack}.prov.json"
     public init() {}
 
     /// `pattern` with `{stack}` replaced.

@@ -81,17 +81,21 @@ struct JobRunner: Sendable {
             previous = try journal.previousVersion(of: job)
             if let original = try journal.doneJob(fingerprint: fingerprint, excluding: job.id),
                Self.outputsIntact(original) {
-                if let previous, previous.id == original.id || previous.fingerprint == fingerprint {
+                let unchanged = previous.map { $0.id == original.id || $0.fingerprint == fingerprint } ?? false
+                if unchanged {
                     // The same stack, touched but not changed: its outputs are already these.
                     job.outputs = original.outputs
                     job.sidecar = original.sidecar
                     job.outputStack = original.outputStack
                     log.info("unchanged content of a stack already fused; not fused again", metadata: ["original": "\(original.id ?? 0)"])
                     finish(&job, .duplicate(ofJob: original.id ?? 0), log: log)
-                } else {
-                    linkDuplicate(&job, of: original, previous: previous, config: config, log: log)
+                    return
                 }
-                return
+                // A sidecar of an earlier release cannot be rewritten for the duplicate: fused afresh.
+                if Self.sidecarIsCrate(original) {
+                    linkDuplicate(&job, of: original, previous: previous, config: config, log: log)
+                    return
+                }
             }
         } catch {
             finish(&job, .fail(.transient, message: error.description), log: log)
@@ -151,7 +155,7 @@ struct JobRunner: Sendable {
         }
         let sidecarPath = (config.output as NSString).appendingPathComponent(OutputPatterns.resolve(config.outputs.sidecar, stack: outputStack))
         var sidecar = ProvenanceSidecar(jobID: job.id ?? 0, attempt: job.attempts, stackName: job.stack, dropFolder: config.path,
-                                        startTime: startDate, endTime: Date(), succeeded: true, error: nil,
+                                        metadataPath: sidecarPath, startTime: startDate, endTime: Date(), succeeded: true, error: nil,
                                         software: software, report: report, fingerprint: fingerprint,
                                         profileFingerprint: ProfileFingerprint.compute(identity: identity))
         if let previous, let id = previous.id {
@@ -203,6 +207,13 @@ struct JobRunner: Sendable {
         }
     }
 
+    /// Whether a finished job's sidecar is a crate that `ProvenanceSidecar.duplicate` can rewrite
+    /// (not a `.prov.json` of an earlier release).
+    static func sidecarIsCrate(_ job: JobRecord) -> Bool {
+        guard let path = job.sidecar, let data = FileManager.default.contents(atPath: path) else { return false }
+        return (try? ProvenanceCrate.decode(data)) != nil
+    }
+
     /// A stack with the same content, profile and model as a finished job, arriving under another
     /// name: its outputs are the original's, linked (or copied) under its own names, with a sidecar
     /// of its own naming its inputs and the original job. All or nothing, like a fused set.
@@ -242,7 +253,7 @@ struct JobRunner: Sendable {
             for (old, new) in zip(original.inputs, job.inputs) { renamed[old.path] = new.path }
             let sidecarPath = (config.output as NSString).appendingPathComponent(OutputPatterns.resolve(config.outputs.sidecar, stack: name))
             let document = try ProvenanceSidecar.duplicate(of: data, renaming: renamed, jobID: job.id ?? 0, attempt: job.attempts,
-                                                           stackName: job.stack, original: original.id ?? 0,
+                                                           stackName: job.stack, metadataPath: sidecarPath, original: original.id ?? 0,
                                                            supersedes: previous.flatMap { p in p.id.map { ($0, p.outputs ?? []) } })
             try staged.stage(document, as: sidecarPath)
             job.outputs = outputs
@@ -276,6 +287,8 @@ struct JobRunner: Sendable {
         }
         let kept = Set((job.outputs ?? []).map(\.path) + [job.sidecar].compactMap { $0 })
         for output in previous.outputs ?? [] where !kept.contains(output.path) { unlink(output.path) }
+        // A sidecar under the name of an earlier release (`.prov.json`) would describe outputs no longer there.
+        if let sidecar = previous.sidecar, !kept.contains(sidecar) { unlink(sidecar) }
     }
 
     /// Whether some visible process still has one of the job's inputs open for writing.

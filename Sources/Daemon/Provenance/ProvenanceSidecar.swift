@@ -13,27 +13,36 @@ public struct SoftwareInfo: Sendable, Equatable {
     }
 }
 
-/// The provenance sidecar: a JSON-LD document in the form of an RO-Crate (1.1) Process Run Crate.
-///
-/// Layout (`@graph` entities, by `@id`):
-/// - `ro-crate-metadata.json` — the metadata descriptor, conforming to RO-Crate 1.1 and Process Run Crate 0.5;
-/// - `./` — the root dataset: `hasPart` the outputs, `mentions` the action;
-/// - `#fusion-<job>-<attempt>` — the `CreateAction`: `startTime`, `endTime`, `actionStatus`, `error`,
-///   `instrument` (the software), `agent` (the host), `object` (inputs, model, profile), `result`
-///   (outputs), `focusd:stageSeconds` (a JSON object, seconds per stage), `focusd:fingerprint` (inputs,
-///   settings and model: the daemon's dedupe key) and `focusd:profileFingerprint` (`ProfileFingerprint`);
-/// - `#focusd` — the `SoftwareApplication` (`name`, `softwareVersion`, `focusd:gitCommit`);
-/// - `#host` — the host (`name`, `focusd:operatingSystem`, `focusd:processorCount`);
-/// - each input file (`@id` its absolute path): `contentSize`, `sha256`, `position` (0-based slice index), `name`;
-/// - each output file: `contentSize`, `sha256`, `focusd:role` (`fused`, `depth`, `confidence`), `encodingFormat`;
-/// - `#model` (when a model was used): the model file's path, `sha256`, `focusd:configuration` (JSON);
-/// - `#profile` — `focusd:settings`: the fully resolved settings (JSON object), and the stack geometry.
+/// The provenance sidecar: an RO-Crate 1.1 detached crate following the Process Run Crate 0.5 profile,
+/// written as `<stack>-ro-crate-metadata.json` beside the outputs. One flat `@graph` (`ProvenanceCrate`), by `@id`:
+/// - `ro-crate-metadata.json` — the metadata descriptor, conforming to RO-Crate 1.1, `about` the root;
+/// - `#<stack>/` (`CrateID.root`) — the root dataset: `name`, `description`, `datePublished`, `license`,
+///   `conformsTo` the Process Run Crate profile, `hasPart` the outputs and inputs, `mentions` the action;
+/// - the license and the profile — contextual `CreativeWork`s named by their URIs;
+/// - `#fusion-<job>-<attempt>` — the `CreateAction` (`FusionAction`): times, status, `instrument` (focusd
+///   and the model), `agent` (the host), `object` (inputs, then the settings), `result` (outputs), the
+///   stack geometry, the fingerprints, and references to the stage timings, alignment and conversions;
+/// - `#focusd` — focusd, a `SoftwareApplication` (`softwareVersion`, `focusd:gitCommit`);
+/// - the model file (its `file://` URI), a `SoftwareApplication` with `sha256` and its configuration;
+/// - `#host` — the host (`focusd:operatingSystem`, `focusd:processorCount`);
+/// - each input and output `File` (its `file://` URI): `contentSize`, `sha256`; inputs `position`
+///   (0-based slice index) and `focusd:archivedTo`, outputs `focusd:role` and `encodingFormat`;
+/// - `#settings/…`, `#stageSeconds/…`, `#alignment/…`, `#outputConversions/…`, `#configuration/…` —
+///   `PropertyValue`s: each JSON document the processor reports, flattened (`JSONValue.flattened`);
+/// - `#supersedes` and `#supersedes/<i>` — the output set this one replaced.
 /// Validated by `schemas/provenance.schema.json`.
 public struct ProvenanceSidecar {
+    /// The license of every crate (the root's `license`): the outputs are measurements, free to reuse with attribution.
+    public static let license = "https://creativecommons.org/licenses/by/4.0/"
+    public static let processRunCrate = "https://w3id.org/ro/wfrun/process/0.5"
+    public static let roCrate = "https://w3id.org/ro/crate/1.1"
+
     public var jobID: Int64
     public var attempt: Int
     public var stackName: String
     public var dropFolder: String
+    /// Where the sidecar is written: names the root dataset (`CrateID.root`).
+    public var metadataPath: String
     public var startTime: Date
     public var endTime: Date
     /// `CompletedActionStatus` or `FailedActionStatus`.
@@ -62,13 +71,14 @@ public struct ProvenanceSidecar {
         }
     }
 
-    public init(jobID: Int64, attempt: Int, stackName: String, dropFolder: String, startTime: Date, endTime: Date,
-                succeeded: Bool, error: String?, software: SoftwareInfo, report: ProcessReport, fingerprint: String,
-                profileFingerprint: String) {
+    public init(jobID: Int64, attempt: Int, stackName: String, dropFolder: String, metadataPath: String, startTime: Date,
+                endTime: Date, succeeded: Bool, error: String?, software: SoftwareInfo, report: ProcessReport,
+                fingerprint: String, profileFingerprint: String) {
         self.jobID = jobID
         self.attempt = attempt
         self.stackName = stackName
         self.dropFolder = dropFolder
+        self.metadataPath = metadataPath
         self.startTime = startTime
         self.endTime = endTime
         self.succeeded = succeeded
@@ -79,141 +89,119 @@ public struct ProvenanceSidecar {
         self.profileFingerprint = profileFingerprint
     }
 
-    static var context: [Any] { [
-        "https://w3id.org/ro/crate/1.1/context",
-        [
-            "focusd": "https://w3id.org/focusd/terms#",
-            "sha256": "https://w3id.org/ro/terms/workflow-run#sha256",
-            "focusd:stageSeconds": ["@type": "@json"],
-            "focusd:settings": ["@type": "@json"],
-            "focusd:configuration": ["@type": "@json"],
-            "focusd:alignment": ["@type": "@json"],
-            "focusd:outputConversions": ["@type": "@json"],
-        ] as [String: Any],
-    ] }
-
-    /// The JSON-LD document as a JSON object.
-    public func jsonObject() -> [String: Any] {
-        let actionID = "#fusion-\(jobID)-\(attempt)"
+    static func timestamp(_ date: Date) -> String {
         let iso = ISO8601DateFormatter()
         iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let inputIDs = report.inputs.map(\.path)
-        let outputIDs = report.outputs.map(\.path)
+        return iso.string(from: date)
+    }
 
-        var action: [String: Any] = [
-            "@id": actionID,
-            "@type": "CreateAction",
-            "name": "Fuse focus stack \(stackName)",
-            "startTime": iso.string(from: startTime),
-            "endTime": iso.string(from: endTime),
-            "actionStatus": ["@id": succeeded ? "http://schema.org/CompletedActionStatus" : "http://schema.org/FailedActionStatus"],
-            "instrument": ["@id": "#focusd"],
-            "agent": ["@id": "#host"],
-            "object": (inputIDs + (report.model != nil ? ["#model"] : []) + ["#profile"]).map { ["@id": $0] },
-            "result": outputIDs.map { ["@id": $0] },
-            "focusd:stageSeconds": report.stageSeconds,
-            "focusd:dropFolder": dropFolder,
-            "focusd:job": jobID,
-            "focusd:attempt": attempt,
-            "focusd:fingerprint": fingerprint,
-            "focusd:profileFingerprint": profileFingerprint,
-        ]
-        if let error { action["error"] = error }
-        if let supersedes {
-            action["focusd:supersedes"] = [
-                "focusd:job": supersedes.job,
-                "focusd:outputs": supersedes.outputs.map { ["path": $0.path, "sha256": $0.sha256, "contentSize": $0.size] },
-            ] as [String: Any]
+    /// The crate.
+    public func crate() -> ProvenanceCrate {
+        let actionID = "#fusion-\(jobID)-\(attempt)"
+        let rootID = CrateID.root(metadataPath: metadataPath)
+        let inputIDs = report.inputs.map { CrateReference(CrateID.fileURI($0.path)) }
+        let outputIDs = report.outputs.map { CrateReference(CrateID.fileURI($0.path)) }
+        let modelID = report.model.map { CrateReference(CrateID.fileURI($0.path)) }
+
+        let settings = Self.properties(JSONValue.parse(report.settingsJSON) ?? .object([:]), group: "settings")
+        let stages = report.stageSeconds.keys.sorted().map {
+            CratePropertyValue(id: CrateID.fragment(["stageSeconds", $0]), name: $0, propertyID: "focusd:stageSeconds",
+                               value: .number(report.stageSeconds[$0]!), unitCode: "SEC")
         }
-        if let duplicateOf { action["focusd:duplicateOf"] = duplicateOf }
-        if !report.warnings.isEmpty { action["focusd:warnings"] = report.warnings }
+        let alignment = report.alignmentJSON.flatMap(JSONValue.parse).map { Self.properties($0, group: "alignment") }
+        let conversions = report.outputConversionsJSON.flatMap(JSONValue.parse).map { Self.properties($0, group: "outputConversions") }
+        let configuration = report.model?.configurationJSON.flatMap(JSONValue.parse).map { Self.properties($0, group: "configuration") }
 
-        var graph: [[String: Any]] = [
-            [
-                "@id": "ro-crate-metadata.json",
-                "@type": "CreativeWork",
-                "conformsTo": [["@id": "https://w3id.org/ro/crate/1.1"], ["@id": "https://w3id.org/ro/wfrun/process/0.5"]],
-                "about": ["@id": "./"],
-            ],
-            [
-                "@id": "./",
-                "@type": "Dataset",
-                "name": "focusd fusion of \(stackName)",
-                "datePublished": iso.string(from: endTime),
-                "hasPart": outputIDs.map { ["@id": $0] },
-                "mentions": ["@id": actionID],
-            ],
-            action,
-            [
-                "@id": "#focusd",
-                "@type": "SoftwareApplication",
-                "name": software.name,
-                "softwareVersion": software.version,
-                "focusd:gitCommit": software.gitCommit,
-            ],
-            Self.hostEntity(),
+        var action = FusionAction(
+            id: actionID, name: "Fuse focus stack \(stackName)",
+            description: "focusd \(software.version) fused the \(report.sliceCount) slices of \(stackName) into one image"
+                + " (job \(jobID), attempt \(attempt)).",
+            startTime: Self.timestamp(startTime), endTime: Self.timestamp(endTime),
+            actionStatus: CrateReference(succeeded ? "http://schema.org/CompletedActionStatus" : "http://schema.org/FailedActionStatus"),
+            error: error, instrument: [CrateReference("#focusd")] + (modelID.map { [$0] } ?? []), agent: CrateReference("#host"),
+            object: inputIDs + settings.map { CrateReference($0.id) }, result: outputIDs,
+            job: jobID, attempt: attempt, fingerprint: fingerprint, profileFingerprint: profileFingerprint, dropFolder: dropFolder,
+            width: report.width, height: report.height, channels: report.channels, sliceCount: report.sliceCount,
+            sampleFormat: report.format, stageSeconds: stages.map { CrateReference($0.id) },
+            alignment: alignment.map { $0.map { CrateReference($0.id) } },
+            outputConversions: conversions.map { $0.map { CrateReference($0.id) } },
+            duplicateOf: duplicateOf, warnings: report.warnings.isEmpty ? nil : report.warnings)
+        var superseded: [CrateEntity] = []
+        if let supersedes {
+            action.supersedes = CrateReference("#supersedes")
+            superseded = Self.superseded(supersedes)
+        }
+
+        var graph: [CrateEntity] = [
+            .descriptor(CrateDescriptor(conformsTo: CrateReference(Self.roCrate), about: CrateReference(rootID))),
+            .root(CrateRootDataset(
+                id: rootID, name: "focusd fusion of \(stackName)", description: Self.description(stackName, slices: report.sliceCount),
+                datePublished: Self.timestamp(endTime), license: CrateReference(Self.license),
+                conformsTo: CrateReference(Self.processRunCrate), hasPart: outputIDs + inputIDs, mentions: [CrateReference(actionID)])),
+            .contextual(CrateContextualEntity(id: Self.license, name: "Creative Commons Attribution 4.0 International")),
+            .contextual(CrateContextualEntity(id: Self.processRunCrate, name: "Process Run Crate", version: "0.5")),
+            .action(action),
+            .software(CrateSoftware(id: "#focusd", name: software.name, softwareVersion: software.version, gitCommit: software.gitCommit)),
+            .host(Self.host()),
         ]
         for (i, input) in report.inputs.enumerated() {
-            graph.append([
-                "@id": input.path,
-                "@type": "File",
-                "name": i < report.sliceNames.count ? report.sliceNames[i] : (input.path as NSString).lastPathComponent,
-                "contentSize": input.size,
-                "sha256": input.sha256,
-                "position": i,
-            ].merging(archivedTo[input.path].map { ["focusd:archivedTo": $0] } ?? [:]) { a, _ in a })
+            graph.append(.file(CrateFile(
+                id: inputIDs[i].id, name: i < report.sliceNames.count ? report.sliceNames[i] : (input.path as NSString).lastPathComponent,
+                contentSize: input.size, sha256: input.sha256, encodingFormat: Self.mediaType(input.path), position: i,
+                archivedTo: archivedTo[input.path])))
         }
-        for output in report.outputs {
-            graph.append([
-                "@id": output.path,
-                "@type": "File",
-                "name": (output.path as NSString).lastPathComponent,
-                "contentSize": output.size,
-                "sha256": output.sha256,
-                "encodingFormat": "image/tiff",
-                "focusd:role": output.role,
-            ])
+        for (i, output) in report.outputs.enumerated() {
+            graph.append(.file(CrateFile(id: outputIDs[i].id, name: (output.path as NSString).lastPathComponent, contentSize: output.size,
+                                         sha256: output.sha256, encodingFormat: "image/tiff", role: output.role)))
         }
-        if let model = report.model {
-            var entity: [String: Any] = [
-                "@id": "#model",
-                "@type": "File",
-                "name": (model.path as NSString).lastPathComponent,
-                "focusd:path": model.path,
-                "sha256": model.sha256,
-            ]
-            entity["focusd:configuration"] = model.configurationJSON.flatMap(Self.parseJSON) ?? NSNull()
-            graph.append(entity)
+        if let model = report.model, let modelID {
+            graph.append(.software(CrateSoftware(id: modelID.id, name: (model.path as NSString).lastPathComponent, sha256: model.sha256,
+                                                 configuration: configuration.map { $0.map { CrateReference($0.id) } })))
         }
-        var profile: [String: Any] = [
-            "@id": "#profile",
-            "@type": "PropertyValue",
-            "name": "resolved fusion profile",
-            "focusd:settings": Self.parseJSON(report.settingsJSON) ?? [String: Any](),
-            "focusd:width": report.width,
-            "focusd:height": report.height,
-            "focusd:channels": report.channels,
-            "focusd:sliceCount": report.sliceCount,
-            "focusd:sampleFormat": report.format,
-        ]
-        if let alignment = report.alignmentJSON.flatMap(Self.parseJSON) { profile["focusd:alignment"] = alignment }
-        if let conversions = report.outputConversionsJSON.flatMap(Self.parseJSON) { profile["focusd:outputConversions"] = conversions }
-        graph.append(profile)
-        return ["@context": Self.context, "@graph": graph]
+        let properties = settings + stages + (alignment ?? []) + (conversions ?? []) + (configuration ?? [])
+        graph += properties.map(CrateEntity.property) + superseded
+        return ProvenanceCrate(graph: graph)
     }
 
     /// The document as pretty-printed JSON with sorted keys, ending in a newline.
     public func encoded() -> Data {
-        let data = (try? JSONSerialization.data(withJSONObject: jsonObject(),
-                                                options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return data + Data("\n".utf8)
+        (try? crate().encoded()) ?? Data()
     }
 
-    static func parseJSON(_ text: String) -> Any? {
-        try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+    /// The media type of an input image, from its extension; nil for one focusd does not know.
+    static func mediaType(_ path: String) -> String? {
+        switch (path as NSString).pathExtension.lowercased() {
+        case "tif", "tiff": "image/tiff"
+        case "png": "image/png"
+        case "jpg", "jpeg": "image/jpeg"
+        default: nil
+        }
     }
 
-    static func hostEntity() -> [String: Any] {
+    static func description(_ stackName: String, slices: Int) -> String {
+        "The fused image (and maps) focusd made from the \(slices) slice\(slices == 1 ? "" : "s") of focus stack \(stackName), with the inputs, "
+            + "settings, software and timings of the run."
+    }
+
+    /// `value` flattened into `PropertyValue`s `#<group>/<path>` with `propertyID` `focusd:<group>`.
+    static func properties(_ value: JSONValue, group: String) -> [CratePropertyValue] {
+        value.flattened().map { path, name, value in
+            CratePropertyValue(id: CrateID.fragment([group] + path), name: name.isEmpty ? group : name,
+                               propertyID: "focusd:\(group)", value: value)
+        }
+    }
+
+    static func superseded(_ set: SupersededSet) -> [CrateEntity] {
+        let outputs = set.outputs.enumerated().map { i, output in
+            CrateSupersededOutput(id: "#supersedes/\(i)", name: (output.path as NSString).lastPathComponent,
+                                  location: CrateID.fileURI(output.path), role: output.role, contentSize: output.size, sha256: output.sha256)
+        }
+        return [.supersededSet(CrateSupersededSet(name: "the output set of job \(set.job), replaced by this one", job: set.job,
+                                                  outputs: outputs.map { CrateReference($0.id) }))]
+            + outputs.map(CrateEntity.supersededOutput)
+    }
+
+    static func host() -> CrateHost {
         var u = utsname()
         uname(&u)
         func field<T>(_ value: T) -> String {
@@ -221,75 +209,84 @@ public struct ProvenanceSidecar {
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
         }
-        return [
-            "@id": "#host",
-            "@type": "Thing",
-            "name": ProcessInfo.processInfo.hostName,
-            "focusd:operatingSystem": "\(field(u.sysname)) \(field(u.release)) \(field(u.machine))",
-            "focusd:processorCount": ProcessInfo.processInfo.activeProcessorCount,
-        ]
+        return CrateHost(name: ProcessInfo.processInfo.hostName,
+                         operatingSystem: "\(field(u.sysname)) \(field(u.release)) \(field(u.machine))",
+                         processorCount: ProcessInfo.processInfo.activeProcessorCount)
     }
 }
 
 extension ProvenanceSidecar {
-    /// The sidecar of a duplicate: `original` (another job's sidecar document) with its input and
-    /// output paths renamed (`renaming`: old path → new path), the action re-identified as this
-    /// job's, and `focusd:duplicateOf` naming the job that fused the identical inputs.
-    /// - Throws: `FileOperationError` (`EINVAL`) when `original` is not a sidecar document.
+    /// The sidecar of a duplicate: `original` (another job's crate) with its input and output files
+    /// renamed (`renaming`: old path → new path), the root renamed after `metadataPath`, the action
+    /// re-identified as this job's, and `focusd:duplicateOf` naming the job that fused the identical inputs.
+    /// - Throws: `FileOperationError` (`EINVAL`) when `original` is not a crate written by this focusd
+    ///   (a sidecar of an older release: the stack is then fused afresh).
     static func duplicate(of original: Data, renaming: [String: String], jobID: Int64, attempt: Int, stackName: String,
-                          original job: Int64, supersedes: (Int64, [JobOutput])?) throws(FileOperationError) -> Data {
-        guard var document = (try? JSONSerialization.jsonObject(with: original)) as? [String: Any],
-              let graph = document["@graph"] as? [[String: Any]] else {
-            throw FileOperationError(operation: "parse the sidecar of job \(job)", path: "", code: EINVAL)
+                          metadataPath: String, original job: Int64,
+                          supersedes: (Int64, [JobOutput])?) throws(FileOperationError) -> Data {
+        guard var crate = try? ProvenanceCrate.decode(original) else {
+            throw FileOperationError(operation: "read the sidecar of job \(job) as an RO-Crate", path: "", code: EINVAL)
         }
-        func renamed(_ value: Any) -> Any {
-            switch value {
-            case let text as String: return renaming[text] ?? text
-            case let list as [Any]: return list.map(renamed)
-            case let object as [String: Any]: return object.mapValues(renamed)
-            default: return value
-            }
-        }
-        let iso = ISO8601DateFormatter()
-        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let now = iso.string(from: Date())
+        var ids: [String: String] = [:]
+        for (old, new) in renaming { ids[CrateID.fileURI(old)] = CrateID.fileURI(new) }
+        func renamed(_ reference: CrateReference) -> CrateReference { CrateReference(ids[reference.id] ?? reference.id) }
+        let now = timestamp(Date())
         let actionID = "#fusion-\(jobID)-\(attempt)"
-        var oldActionID: String?
-        var entities: [[String: Any]] = []
-        for var entity in graph {
-            let oldID = entity["@id"] as? String
-            if entity["@type"] as? String == "CreateAction" {
-                oldActionID = oldID
-                entity["@id"] = actionID
-                entity["name"] = "Fuse focus stack \(stackName)"
-                entity["startTime"] = now
-                entity["endTime"] = now
-                entity["focusd:job"] = jobID
-                entity["focusd:attempt"] = attempt
-                entity["focusd:duplicateOf"] = job
-                entity["focusd:supersedes"] = supersedes.map { id, outputs in
-                    ["focusd:job": id, "focusd:outputs": outputs.map { ["path": $0.path, "sha256": $0.sha256, "contentSize": $0.size] }] as [String: Any]
+        let rootID = CrateID.root(metadataPath: metadataPath)
+        var graph: [CrateEntity] = []
+        for entity in crate.graph {
+            switch entity {
+            case .descriptor(var descriptor):
+                descriptor.about = CrateReference(rootID)
+                graph.append(.descriptor(descriptor))
+            case .root(var root):
+                root.id = rootID
+                root.name = "focusd fusion of \(stackName)"
+                root.description = description(stackName, slices: crate.sliceCount)
+                root.datePublished = now
+                root.hasPart = root.hasPart.map(renamed)
+                root.mentions = [CrateReference(actionID)]
+                graph.append(.root(root))
+            case .action(var action):
+                action.id = actionID
+                action.name = "Fuse focus stack \(stackName)"
+                action.description = "focusd linked the outputs of job \(job) (identical inputs, profile and model) for \(stackName)"
+                    + " (job \(jobID), attempt \(attempt))."
+                action.startTime = now
+                action.endTime = now
+                action.job = jobID
+                action.attempt = attempt
+                action.duplicateOf = job
+                action.object = action.object.map(renamed)
+                action.result = action.result.map(renamed)
+                action.supersedes = supersedes.map { _ in CrateReference("#supersedes") }
+                graph.append(.action(action))
+            case .file(var file):
+                if let newID = ids[file.id] {
+                    let oldBase = (CrateID.path(of: file.id, relativeTo: "/").map { ($0 as NSString).lastPathComponent }) ?? ""
+                    let newBase = (CrateID.path(of: newID, relativeTo: "/").map { ($0 as NSString).lastPathComponent }) ?? ""
+                    if !oldBase.isEmpty { file.name = file.name.replacingOccurrences(of: oldBase, with: newBase) }
+                    file.id = newID
                 }
-            }
-            if let oldID, let newID = renaming[oldID], let name = entity["name"] as? String {
-                let oldBase = (oldID as NSString).lastPathComponent, newBase = (newID as NSString).lastPathComponent
-                entity["name"] = name.replacingOccurrences(of: oldBase, with: newBase)
-            }
-            entities.append(renamed(entity) as! [String: Any])
-        }
-        for index in entities.indices {
-            if entities[index]["@id"] as? String == "./" {
-                entities[index]["name"] = "focusd fusion of \(stackName)"
-                entities[index]["datePublished"] = now
-                if let old = oldActionID, (entities[index]["mentions"] as? [String: Any])?["@id"] as? String == old {
-                    entities[index]["mentions"] = ["@id": actionID]
-                }
+                file.archivedTo = nil
+                graph.append(.file(file))
+            case .supersededSet, .supersededOutput:
+                continue
+            default:
+                graph.append(entity)
             }
         }
-        document["@graph"] = entities
-        guard let data = try? JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) else {
-            throw FileOperationError(operation: "encode the sidecar", path: "", code: EINVAL)
+        if let (id, outputs) = supersedes { graph += superseded(SupersededSet(job: id, outputs: outputs)) }
+        crate.graph = graph
+        do { return try crate.encoded() } catch {
+            throw FileOperationError(operation: "encode the sidecar", path: metadataPath, code: EINVAL)
         }
-        return data + Data("\n".utf8)
+    }
+}
+
+extension ProvenanceCrate {
+    /// The action's `focusd:sliceCount`.
+    var sliceCount: Int {
+        graph.lazy.compactMap { if case .action(let action) = $0 { action.sliceCount } else { nil } }.first ?? 0
     }
 }

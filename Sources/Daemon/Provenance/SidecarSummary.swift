@@ -16,20 +16,47 @@ public struct SidecarSummary: Sendable, Equatable {
     public var succeeded: Bool
     public var outputs: [Output]
 
-    /// Reads the sidecar at `path`; nil when it is absent or not a focusd sidecar.
+    /// Reads the sidecar at `path`; nil when it is absent or not a focusd sidecar. Reads both the
+    /// RO-Crate sidecars (`file://` ids) and those written before them (`.prov.json`, absolute paths).
     public static func read(_ path: String) -> SidecarSummary? {
         guard let data = FileManager.default.contents(atPath: path),
-              let document = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let graph = document["@graph"] as? [[String: Any]],
-              let action = graph.first(where: { $0["@type"] as? String == "CreateAction" }) else { return nil }
-        let status = (action["actionStatus"] as? [String: Any])?["@id"] as? String
-        let outputs = graph.compactMap { entity -> Output? in
-            guard let role = entity["focusd:role"] as? String, let path = entity["@id"] as? String,
-                  let sha = entity["sha256"] as? String else { return nil }
-            return Output(path: path, role: role, sha256: sha)
+              let document = try? JSONDecoder().decode(Document.self, from: data),
+              let action = document.graph.first(where: { $0.types.contains("CreateAction") }) else { return nil }
+        let folder = (path as NSString).deletingLastPathComponent
+        let outputs = document.graph.compactMap { entity -> Output? in
+            guard entity.types.contains("File"), let role = entity.role, let id = entity.id, let sha = entity.sha256,
+                  let file = CrateID.path(of: id, relativeTo: folder) else { return nil }
+            return Output(path: file, role: role, sha256: sha)
         }
-        return SidecarSummary(profileFingerprint: action["focusd:profileFingerprint"] as? String,
-                              succeeded: status == "http://schema.org/CompletedActionStatus", outputs: outputs)
+        return SidecarSummary(profileFingerprint: action.profileFingerprint,
+                              succeeded: action.actionStatus?.id == "http://schema.org/CompletedActionStatus", outputs: outputs)
+    }
+
+    /// The few properties read back, from any version of the sidecar.
+    private struct Document: Decodable {
+        var graph: [Entity]
+        enum CodingKeys: String, CodingKey { case graph = "@graph" }
+    }
+
+    private struct Entity: Decodable {
+        var id: String?
+        var types: [String]
+        var role: String?
+        var sha256: String?
+        var actionStatus: CrateReference?
+        var profileFingerprint: String?
+        enum CodingKeys: String, CodingKey {
+            case id = "@id", type = "@type", role = "focusd:role", sha256, actionStatus, profileFingerprint = "focusd:profileFingerprint"
+        }
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            id = try? container.decode(String.self, forKey: .id)
+            types = (try? container.decode([String].self, forKey: .type)) ?? ((try? container.decode(String.self, forKey: .type)).map { [$0] } ?? [])
+            role = try? container.decode(String.self, forKey: .role)
+            sha256 = try? container.decode(String.self, forKey: .sha256)
+            actionStatus = try? container.decode(CrateReference.self, forKey: .actionStatus)
+            profileFingerprint = try? container.decode(String.self, forKey: .profileFingerprint)
+        }
     }
 
     /// Why these outputs are not up to date for `fingerprint`, or nil when they are: the sidecar

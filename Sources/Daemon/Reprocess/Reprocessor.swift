@@ -82,6 +82,17 @@ public struct Reprocessor: Sendable {
         (outputFolder(stack) as NSString).appendingPathComponent(OutputPatterns.resolve(names.sidecar, stack: stack.stackName))
     }
 
+    /// Where a stack's sidecar went before RO-Crate sidecars (`OutputPatterns.legacySidecar`).
+    public func legacySidecarPath(_ stack: ArchiveStack) -> String {
+        (outputFolder(stack) as NSString).appendingPathComponent(OutputPatterns.resolve(OutputPatterns.legacySidecar, stack: stack.stackName))
+    }
+
+    /// The sidecar the up-to-date check reads: the current one, else one of the earlier release.
+    func sidecarToRead(_ stack: ArchiveStack) -> String {
+        let current = sidecarPath(stack)
+        return FileManager.default.fileExists(atPath: current) ? current : legacySidecarPath(stack)
+    }
+
     public func outputFolder(_ stack: ArchiveStack) -> String {
         stack.outputFolder.isEmpty ? outputDirectory : (outputDirectory as NSString).appendingPathComponent(stack.outputFolder)
     }
@@ -101,7 +112,7 @@ public struct Reprocessor: Sendable {
         var plan = ReprocessPlan(toRun: [], upToDate: [])
         for stack in stacks {
             let staleness: String?
-            if let sidecar = SidecarSummary.read(sidecarPath(stack)) {
+            if let sidecar = SidecarSummary.read(sidecarToRead(stack)) {
                 staleness = sidecar.staleness(for: profileFingerprint)
                 if staleness == nil {
                     plan.upToDate.append(stack)
@@ -182,6 +193,7 @@ public struct Reprocessor: Sendable {
         // The old sidecar goes first, so it never describes outputs it did not see being written;
         // temporary files of a killed earlier attempt at this stack's outputs go too.
         unlink(sidecarPath)
+        if legacySidecarPath(stack) != sidecarPath { unlink(legacySidecarPath(stack)) }
         removeTemporaries(of: stack, in: folder)
 
         let report: ProcessReport
@@ -193,7 +205,7 @@ public struct Reprocessor: Sendable {
         }
         let fingerprint = JobRunner.fingerprint(inputHashes: report.inputs.map(\.sha256), identity: identity)
         let sidecar = ProvenanceSidecar(jobID: max(row.row, 1), attempt: max(row.attempt, 1), stackName: stack.id,
-                                        dropFolder: stack.archive, startTime: start, endTime: Date(), succeeded: true,
+                                        dropFolder: stack.archive, metadataPath: sidecarPath, startTime: start, endTime: Date(), succeeded: true,
                                         error: nil, software: software, report: report, fingerprint: fingerprint,
                                         profileFingerprint: profileFingerprint)
         // The images and, last, the sidecar are renamed into place together.

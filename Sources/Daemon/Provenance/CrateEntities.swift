@@ -1,0 +1,233 @@
+import Foundation
+
+/// A JSON value, for what the processor reports as JSON text (settings, alignment, model
+/// configuration, output conversions) and for the value of a `PropertyValue`.
+public enum JSONValue: Codable, Sendable, Equatable {
+    case string(String)
+    case integer(Int)
+    case number(Double)
+    case bool(Bool)
+    case array([JSONValue])
+    case object([String: JSONValue])
+    case null
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
+        else if let value = try? container.decode(Int.self) { self = .integer(value) }
+        else if let value = try? container.decode(Double.self) { self = .number(value) }
+        else if let value = try? container.decode(String.self) { self = .string(value) }
+        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
+        else { self = .object(try container.decode([String: JSONValue].self)) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let value): try container.encode(value)
+        case .integer(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
+        case .bool(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        case .null: try container.encodeNil()
+        }
+    }
+
+    /// `text` parsed as JSON (any value, not only objects and arrays); nil when it is not JSON.
+    public static func parse(_ text: String) -> JSONValue? {
+        try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+    }
+
+    var isScalar: Bool {
+        switch self {
+        case .array, .object: false
+        default: true
+        }
+    }
+}
+
+/// A JSON-LD node reference: `{"@id": …}`.
+public struct CrateReference: Codable, Sendable, Hashable {
+    public var id: String
+    public init(_ id: String) { self.id = id }
+    enum CodingKeys: String, CodingKey { case id = "@id" }
+}
+
+/// The RO-Crate metadata descriptor: `ro-crate-metadata.json`, about the root dataset.
+public struct CrateDescriptor: Codable, Sendable, Equatable {
+    public var id = "ro-crate-metadata.json"
+    public var type = "CreativeWork"
+    public var conformsTo: CrateReference
+    public var about: CrateReference
+    enum CodingKeys: String, CodingKey { case id = "@id", type = "@type", conformsTo, about }
+}
+
+/// The root data entity: this output set, its parts (outputs and inputs) and the action that made it.
+public struct CrateRootDataset: Codable, Sendable, Equatable {
+    public var id: String
+    public var type = "Dataset"
+    public var name: String
+    public var description: String
+    /// ISO 8601.
+    public var datePublished: String
+    public var license: CrateReference
+    /// The Process Run Crate profile.
+    public var conformsTo: CrateReference
+    public var hasPart: [CrateReference]
+    public var mentions: [CrateReference]
+    enum CodingKeys: String, CodingKey {
+        case id = "@id", type = "@type", name, description, datePublished, license, conformsTo, hasPart, mentions
+    }
+}
+
+/// A contextual entity named by a URI: the license, the profile the crate conforms to.
+public struct CrateContextualEntity: Codable, Sendable, Equatable {
+    public var id: String
+    public var type = "CreativeWork"
+    public var name: String
+    public var version: String?
+    enum CodingKeys: String, CodingKey { case id = "@id", type = "@type", name, version }
+}
+
+/// The fusion: one `CreateAction` per sidecar.
+public struct FusionAction: Codable, Sendable, Equatable {
+    public var id: String
+    public var type = "CreateAction"
+    public var name: String
+    public var description: String?
+    /// ISO 8601.
+    public var startTime: String
+    public var endTime: String
+    /// `http://schema.org/CompletedActionStatus` or `…FailedActionStatus`.
+    public var actionStatus: CrateReference
+    public var error: String?
+    /// focusd, and the model when one was used (both `SoftwareApplication`).
+    public var instrument: [CrateReference]
+    /// The host.
+    public var agent: CrateReference
+    /// The inputs (slice order), then the resolved settings (`PropertyValue`s).
+    public var object: [CrateReference]
+    /// The outputs.
+    public var result: [CrateReference]
+    public var job: Int64
+    public var attempt: Int
+    /// Dedupe fingerprint over the input hashes, the settings and the model.
+    public var fingerprint: String
+    /// `ProfileFingerprint`: what `focusd reprocess` compares.
+    public var profileFingerprint: String
+    public var dropFolder: String
+    public var width: Int, height: Int, channels: Int, sliceCount: Int
+    /// `uint8`, `uint16` or `float32`.
+    public var sampleFormat: String
+    /// `PropertyValue`s in seconds, one per stage.
+    public var stageSeconds: [CrateReference]
+    /// `PropertyValue`s of the alignment result, when the stack was aligned.
+    public var alignment: [CrateReference]?
+    /// `PropertyValue`s of the narrowing conversions of the outputs.
+    public var outputConversions: [CrateReference]?
+    /// The `#supersedes` entity: the output set this one replaced.
+    public var supersedes: CrateReference?
+    /// The job whose outputs these are (linked, not fused again).
+    public var duplicateOf: Int64?
+    public var warnings: [String]?
+
+    enum CodingKeys: String, CodingKey {
+        case id = "@id", type = "@type", name, description, startTime, endTime, actionStatus, error, instrument, agent, object, result
+        case job = "focusd:job", attempt = "focusd:attempt", fingerprint = "focusd:fingerprint"
+        case profileFingerprint = "focusd:profileFingerprint", dropFolder = "focusd:dropFolder"
+        case width = "focusd:width", height = "focusd:height", channels = "focusd:channels"
+        case sliceCount = "focusd:sliceCount", sampleFormat = "focusd:sampleFormat"
+        case stageSeconds = "focusd:stageSeconds", alignment = "focusd:alignment"
+        case outputConversions = "focusd:outputConversions", supersedes = "focusd:supersedes"
+        case duplicateOf = "focusd:duplicateOf", warnings = "focusd:warnings"
+    }
+}
+
+/// A `SoftwareApplication`: focusd itself (`#focusd`) or the model file (its `file://` URI).
+public struct CrateSoftware: Codable, Sendable, Equatable {
+    public var id: String
+    public var type = "SoftwareApplication"
+    public var name: String
+    public var softwareVersion: String?
+    public var gitCommit: String?
+    public var sha256: String?
+    /// The model's configuration as `PropertyValue`s.
+    public var configuration: [CrateReference]?
+    enum CodingKeys: String, CodingKey {
+        case id = "@id", type = "@type", name, softwareVersion, sha256
+        case gitCommit = "focusd:gitCommit", configuration = "focusd:configuration"
+    }
+}
+
+/// The machine that ran the fusion (`#host`).
+public struct CrateHost: Codable, Sendable, Equatable {
+    public var id = "#host"
+    public var type = "Thing"
+    public var name: String
+    public var operatingSystem: String
+    public var processorCount: Int
+    enum CodingKeys: String, CodingKey {
+        case id = "@id", type = "@type", name
+        case operatingSystem = "focusd:operatingSystem", processorCount = "focusd:processorCount"
+    }
+}
+
+/// An input or output file, `@id` its `file://` URI. Inputs carry `position` (0-based slice index),
+/// outputs `focusd:role` (`fused`, `depth`, `confidence`).
+public struct CrateFile: Codable, Sendable, Equatable {
+    public var id: String
+    public var type = "File"
+    public var name: String
+    public var contentSize: Int
+    public var sha256: String
+    public var encodingFormat: String?
+    public var position: Int?
+    public var role: String?
+    /// Where archive moved the input (absolute path).
+    public var archivedTo: String?
+    enum CodingKeys: String, CodingKey {
+        case id = "@id", type = "@type", name, contentSize, sha256, encodingFormat, position
+        case role = "focusd:role", archivedTo = "focusd:archivedTo"
+    }
+}
+
+/// One value of a flattened JSON document: `propertyID` names the document (`focusd:settings`,
+/// `focusd:stageSeconds`, `focusd:alignment`, `focusd:outputConversions`, `focusd:configuration`),
+/// `name` the path inside it (`align.maxShift`, `[0].padding.border`), `value` a scalar or a list of scalars.
+public struct CratePropertyValue: Codable, Sendable, Equatable {
+    public var id: String
+    public var type = "PropertyValue"
+    public var name: String
+    public var propertyID: String
+    public var value: JSONValue
+    /// UN/CEFACT unit code (`SEC` for the stage timings).
+    public var unitCode: String?
+    enum CodingKeys: String, CodingKey { case id = "@id", type = "@type", name, propertyID, value, unitCode }
+}
+
+/// The output set that this one replaced (`#supersedes`), and each of its files as recorded then
+/// (`#supersedes/<index>`; not `File`s: the names now belong to the new outputs).
+public struct CrateSupersededSet: Codable, Sendable, Equatable {
+    public var id = "#supersedes"
+    public var type = "Thing"
+    public var name: String
+    public var job: Int64
+    public var outputs: [CrateReference]
+    enum CodingKeys: String, CodingKey { case id = "@id", type = "@type", name, job = "focusd:job", outputs = "focusd:outputs" }
+}
+
+/// A file of a replaced output set, as it was recorded: its `file://` URI in `focusd:location`.
+public struct CrateSupersededOutput: Codable, Sendable, Equatable {
+    public var id: String
+    public var type = "Thing"
+    public var name: String
+    public var location: String
+    public var role: String
+    public var contentSize: Int
+    public var sha256: String
+    enum CodingKeys: String, CodingKey {
+        case id = "@id", type = "@type", name, contentSize, sha256, location = "focusd:location", role = "focusd:role"
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+@testable import Daemon
+
+/// The requirements of RO-Crate 1.1 (detached) and the Process Run Crate 0.5 profile that
+/// `rocrate-validator -p process-run-crate` checks as REQUIRED, on a sidecar document.
+enum ProcessRunCrateRequirements {
+    static let completed = "http://schema.org/CompletedActionStatus", failed = "http://schema.org/FailedActionStatus"
+
+    /// Every requirement `doc` breaks, one line each.
+    static func violations(_ doc: [String: Any]) -> [String] {
+        var problems: [String] = []
+        guard (doc["@context"] as? [Any])?.first as? String == "https://w3id.org/ro/crate/1.1/context" else {
+            return ["@context does not start with the RO-Crate 1.1 context"]
+        }
+        guard let graph = doc["@graph"] as? [[String: Any]] else { return ["no @graph"] }
+        var byID: [String: [String: Any]] = [:]
+        for entity in graph {
+            guard let id = entity["@id"] as? String else { problems.append("an entity without @id"); continue }
+            if byID[id] != nil { problems.append("\(id) appears twice") }
+            byID[id] = entity
+        }
+
+        // Flat: a property's value is a literal, a list of literals or a reference {"@id"} — never a nested object.
+        for entity in graph {
+            for (key, value) in entity where key != "@id" && key != "@type" {
+                for item in (value as? [Any]) ?? [value] {
+                    guard let object = item as? [String: Any] else { continue }
+                    if object.count != 1 || object["@id"] == nil {
+                        problems.append("not flattened: \(entity["@id"] ?? "?") \(key) holds a nested object")
+                    }
+                }
+            }
+        }
+
+        // Ids resolve: a fragment described in this graph, or an absolute URI (file:// that parses to a path).
+        func resolvable(_ id: String) -> Bool {
+            if id.hasPrefix("#") { return byID[id] != nil }
+            if id.hasPrefix("file://") { return URL(string: id)?.path.hasPrefix("/") == true && !id.contains(" ") }
+            return id.hasPrefix("https://") || id.hasPrefix("http://")
+        }
+        for entity in graph {
+            for (key, value) in entity where key != "@type" {
+                for item in (value as? [Any]) ?? [value] {
+                    let id = key == "@id" ? item as? String : (item as? [String: Any])?["@id"] as? String
+                    guard let id, !(key == "@id" && id == "ro-crate-metadata.json") else { continue }
+                    if !resolvable(id) { problems.append("\(id) (\(key) of \(entity["@id"] ?? "?")) does not resolve") }
+                }
+            }
+        }
+
+        // The descriptor and the root.
+        func ref(_ value: Any?) -> String? { (value as? [String: Any])?["@id"] as? String }
+        func refs(_ value: Any?) -> [String] { ((value as? [Any]) ?? (value.map { [$0] } ?? [])).compactMap(ref) }
+        guard let descriptor = byID["ro-crate-metadata.json"], descriptor["@type"] as? String == "CreativeWork" else {
+            return problems + ["no metadata descriptor"]
+        }
+        if !refs(descriptor["conformsTo"]).contains("https://w3id.org/ro/crate/1.1") { problems.append("descriptor does not conform to RO-Crate 1.1") }
+        guard let rootID = ref(descriptor["about"]), let root = byID[rootID], root["@type"] as? String == "Dataset" else {
+            return problems + ["the descriptor is not about a Dataset in the graph"]
+        }
+        if !rootID.hasSuffix("/") { problems.append("root @id \(rootID) does not end with /") }
+        for key in ["name", "description", "datePublished"] where (root[key] as? String)?.isEmpty != false {
+            problems.append("root has no \(key)")
+        }
+        if ref(root["license"]) == nil { problems.append("root has no license") }
+        if !refs(root["conformsTo"]).contains("https://w3id.org/ro/wfrun/process/0.5") { problems.append("root does not conform to Process Run Crate 0.5") }
+        let parts = Set(refs(root["hasPart"]))
+        for entity in graph where entity["@type"] as? String == "File" {
+            let id = entity["@id"] as? String ?? ""
+            if !parts.contains(id) { problems.append("\(id) is not in the root's hasPart") }
+            if !id.hasPrefix("file://") { problems.append("data entity \(id) is not an absolute URI (detached crate)") }
+        }
+
+        // The action.
+        let actions = graph.filter { $0["@type"] as? String == "CreateAction" }
+        guard actions.count == 1, let action = actions.first else { return problems + ["\(actions.count) CreateActions, not 1"] }
+        let instruments = refs(action["instrument"])
+        if instruments.isEmpty { problems.append("the action has no instrument") }
+        for id in instruments where byID[id]?["@type"] as? String != "SoftwareApplication" {
+            problems.append("instrument \(id) is not a SoftwareApplication of the graph")
+        }
+        if refs(action["object"]).isEmpty { problems.append("the action has no object") }
+        if refs(action["result"]).isEmpty { problems.append("the action has no result") }
+        for key in ["startTime", "endTime", "name"] where action[key] as? String == nil { problems.append("the action has no \(key)") }
+        if ![completed, failed].contains(ref(action["actionStatus"]) ?? "") { problems.append("the action has no actionStatus") }
+        if !refs(root["mentions"]).contains(action["@id"] as? String ?? "") { problems.append("the root does not mention the action") }
+        return problems
+    }
+}
+
+@Suite(.serialized) struct ProcessRunCrateTests {
+    @Test func theSidecarOfADaemonRunMeetsTheProcessRunCrateRequirements() async throws {
+        let f = DaemonFixture()
+        try await f.serving(f.configuration(), processor: TestProcessor()) {
+            drop(fakeTIFF("s1"), at: "\(f.drop)/stack A#1/z 1.tif")
+            drop(fakeTIFF("s2"), at: "\(f.drop)/stack A#1/z 2.tif")
+            drop(Data(), at: "\(f.drop)/stack A#1/COMPLETE")
+            _ = try await f.jobsWhenSettled(count: 1)
+        }
+        let job = try #require(try f.journal().allJobs().first)
+        let sidecar = try #require(job.sidecar)
+        #expect((sidecar as NSString).lastPathComponent.hasSuffix("-ro-crate-metadata.json"))
+        let doc = try SidecarSchemaTests.load(sidecar)
+        let violations = ProcessRunCrateRequirements.violations(doc)
+        #expect(violations.isEmpty, "\(violations.joined(separator: "\n"))")
+        try SidecarSchemaTests.validate(sidecar)
+        // Inputs with spaces and `#` in their path are percent-encoded file URIs that lead back to them.
+        let input = try #require(SidecarSchemaTests.entity(doc, "\(f.drop)/stack A#1/z 1.tif"))
+        let id = try #require(input["@id"] as? String)
+        #expect(id.contains("stack%20A%231/z%201.tif"), "\(id)")
+        #expect(URL(string: id)?.path == "\(f.drop)/stack A#1/z 1.tif")
+        // The stage timings and the settings are entities of their own.
+        let stages = SidecarSchemaTests.properties(doc, "focusd:stageSeconds")
+        #expect(!stages.isEmpty && stages.values.allSatisfy { $0 is NSNumber }, "\(stages)")
+        #expect(SidecarSchemaTests.properties(doc, "focusd:settings")["engine"] != nil)
+
+        // What the checks catch: a nested object, a root without license, a relative id, a dangling reference.
+        func breaking(_ change: (inout [[String: Any]]) -> Void) -> [String] {
+            var graph = doc["@graph"] as! [[String: Any]]
+            change(&graph)
+            return ProcessRunCrateRequirements.violations(["@context": doc["@context"]!, "@graph": graph])
+        }
+        let action = { (graph: [[String: Any]]) in graph.firstIndex { $0["@type"] as? String == "CreateAction" }! }
+        #expect(breaking { $0[action($0)]["focusd:stageSeconds"] = ["load": 0.1] }.contains { $0.hasPrefix("not flattened") })
+        #expect(breaking { g in
+            let root = g.firstIndex { $0["@type"] as? String == "Dataset" }!
+            g[root]["license"] = nil
+        } == ["root has no license"])
+        #expect(breaking { g in
+            let fused = g.firstIndex { $0["focusd:role"] as? String == "fused" }!
+            g[fused]["@id"] = "x_fused.tif"
+        }.contains { $0.contains("x_fused.tif") })
+        #expect(breaking { $0[action($0)]["agent"] = ["@id": "#nobody"] } == ["#nobody (agent of #fusion-\(job.id!)-1) does not resolve"])
+    }
+
+    @Test func fileURIsArePercentEncodedAndReadBack() {
+        #expect(CrateID.fileURI("/data/a b/c#d%e?.tif") == "file:///data/a%20b/c%23d%25e%3F.tif")
+        #expect(CrateID.path(of: CrateID.fileURI("/data/a b/c#d%e?.tif"), relativeTo: "/x") == "/data/a b/c#d%e?.tif")
+        #expect(CrateID.path(of: "/old/style.tif", relativeTo: "/x") == "/old/style.tif")
+        #expect(CrateID.path(of: "rel%20ative.tif", relativeTo: "/x") == "/x/rel ative.tif")
+        #expect(CrateID.path(of: "#host", relativeTo: "/x") == nil)
+        #expect(CrateID.root(metadataPath: "/out/run 7-ro-crate-metadata.json") == "#run%207/")
+    }
+
+    @Test func nestedDocumentsFlattenIntoPathsAndScalarLists() throws {
+        let value = try #require(JSONValue.parse(#"{"b": {"c": [1, 2]}, "a": [{"x": true}, {"x": null}], "d": "s"}"#))
+        let flat = value.flattened().map { "\($0.name)=\($0.path.joined(separator: "/"))" }
+        #expect(flat == ["a[0].x=a/0/x", "a[1].x=a/1/x", "b.c=b/c", "d=d"])
+    }
+}

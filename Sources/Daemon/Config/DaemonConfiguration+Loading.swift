@@ -49,6 +49,15 @@ extension DaemonConfiguration {
             guard m.hasSuffix(".prom") else { throw root.invalid("metrics_file", "'\(m)' must end in .prom (node_exporter's textfile collector reads only *.prom)") }
             config.metricsFile = absolute(m)
         }
+        let fileName = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+        config.instance = MetricsFileName.isInstanceName(fileName) ? fileName : "focusd"
+        if let instance = try root.string("instance") {
+            guard MetricsFileName.isInstanceName(instance) else {
+                throw root.invalid("instance", "'\(instance)' must be 1–64 letters, digits, '.', '_', '-' or '@' (it names the metrics file)")
+            }
+            config.instance = instance
+        }
+        config.metricsFile = config.metricsFile.map { MetricsFileName.resolve($0, instance: config.instance) }
 
         guard let folders = try root.list("drop_folders"), !folders.isEmpty else {
             throw ConfigurationError(file: file, key: "drop_folders", line: root.line,

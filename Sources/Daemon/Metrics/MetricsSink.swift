@@ -20,8 +20,12 @@ public final class MetricsSink: @unchecked Sendable {
     }
 
     /// Counts `job` by the state the journal now holds for it (done, failed, quarantined; a job
-    /// waiting for a retry is not counted yet), then writes the file.
+    /// waiting for a retry counts as a retry, not yet as a stack), then writes the file.
     func record(job: JobRecord, report: ProcessReport?, journal: Journal) {
+        if let id = job.id, let current = try? journal.job(id: id), current.state == .queued, current.error != nil {
+            // A transient failure queued for another attempt (a job re-queued at shutdown has no error).
+            metrics.recordRetry()
+        }
         if let id = job.id, let current = try? journal.job(id: id), current.state.isFinal {
             let seconds = current.finishedAt.flatMap { end in current.startedAt.map { end - $0 } }
             // A duplicate (identical content and profile: linked, not fused) is counted apart from fused stacks.

@@ -99,7 +99,7 @@ public final class DaemonService: Service, Sendable {
         let control = ServiceControl()
         let (events, sink) = AsyncStream.makeStream(of: LoopEvent.self)
         let metricsSink = config.metricsFile.map { path -> MetricsSink in
-            let metrics = FocusdMetrics(mode: "serve")
+            let metrics = FocusdMetrics(mode: "serve", instance: config.instance)
             var models: [FocusdMetrics.ModelInfo] = []
             for drop in config.dropFolders {
                 guard let context = contexts[drop.name] else { continue }

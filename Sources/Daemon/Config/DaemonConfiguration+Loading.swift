@@ -58,6 +58,12 @@ extension DaemonConfiguration {
             config.instance = instance
         }
         config.metricsFile = config.metricsFile.map { MetricsFileName.resolve($0, instance: config.instance) }
+        if let text = try root.string("output_mode") {
+            guard let mode = OutputMode.parse(text) else {
+                throw root.invalid("output_mode", "'\(text)' is not a file mode; give octal permission bits with owner read and write, e.g. '0644' (everyone reads) or '0640' (the group reads)")
+            }
+            config.outputMode = mode
+        }
 
         guard let folders = try root.list("drop_folders"), !folders.isEmpty else {
             throw ConfigurationError(file: file, key: "drop_folders", line: root.line,

@@ -12,6 +12,7 @@ import Logging
 /// poll_interval_seconds: 0.25            # how often pending files are re-examined
 /// metrics_file: /var/lib/node_exporter/textfile/focusd.prom   # optional: Prometheus textfile metrics
 /// instance: scope1                       # optional: the metrics' instance label; default: this file's name without .yaml
+/// output_mode: '0644'                    # permissions of fused images, maps and sidecars (octal; default 0644)
 /// drop_folders:
 ///   - path: /data/drop/scope1            # watched recursively
 ///     name: scope1                       # optional; defaults to the folder's name
@@ -42,6 +43,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// The `instance` label on every metrics series: `instance:`, else the configuration file's name
     /// without its extension (`focusd@scope1` reads scope1.yaml: `scope1`).
     public var instance: String = "focusd"
+    /// Permission bits of every output file (fused images, maps, sidecars), set before each is
+    /// renamed into place; independent of the process's umask. Default 0644: readable by analysts
+    /// outside the service's group.
+    public var outputMode: UInt16 = 0o644
     public var dropFolders: [DropFolderConfiguration]
     /// Where the configuration was read from (for messages).
     public var sourceFile: String

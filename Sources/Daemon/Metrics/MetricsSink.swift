@@ -75,6 +75,7 @@ extension FocusdMetrics.ModelInfo {
         case .inline: "inline"
         case .file(let path): ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         }
+        let processor = (processor as? OutputModeProcessor)?.inner ?? processor
         let modelName = (processor as? PipelineProcessor).flatMap { $0.settings.engine == .fusiondiff ? $0.settings.model : nil }
             .map { ($0 as NSString).lastPathComponent } ?? "none"
         let sha = (try? processor.identity())?.modelSHA256 ?? ""

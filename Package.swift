@@ -11,6 +11,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -31,7 +32,8 @@ let package = Package(
         .systemLibrary(name: "CThreads", path: "Sources/CThreads"),
 
         // MARK: Swift modules
-        .target(name: "Checksum"),
+        // SHA-256 from swift-crypto (BoringSSL's assembly on Linux, CryptoKit on macOS).
+        .target(name: "Checksum", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Imaging", dependencies: ["CTIFF", "CImageCodecs"]),
         // Pixel loops: optimised in debug builds too, so the tests' synthetic stacks stay fast.
         .target(name: "Registration", dependencies: ["Imaging"],

@@ -1,3 +1,3 @@
-// libinotifytools (Debian: libinotifytools0-dev) and the kernel's inotify constants.
+// The kernel's inotify API (glibc's <sys/inotify.h>): no library to link.
+// libinotifytools is deliberately not used; systemd/README.md says why.
 #include <sys/inotify.h>
-#include <inotifytools/inotifytools.h>

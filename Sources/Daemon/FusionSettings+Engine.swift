@@ -12,9 +12,11 @@ public struct EngineBundle {
 
 extension FusionSettings {
     /// Builds the engine these settings name.
-    /// - Parameter baseDirectory: folder against which a relative `model` path is resolved.
+    /// - Parameters:
+    ///   - baseDirectory: folder against which a relative `model` path is resolved.
+    ///   - models: where the model file is read and hashed, once per version of the file.
     /// - Throws: `SettingsError` when the model is missing or unreadable.
-    public func makeEngine(baseDirectory: String? = nil) throws -> EngineBundle {
+    public func makeEngine(baseDirectory: String? = nil, models: ModelStore = .shared) throws -> EngineBundle {
         try validate()
         switch engine {
         case .reference:
@@ -23,22 +25,15 @@ extension FusionSettings {
             return EngineBundle(engine: stackEngine(generator: FocusMeasureGenerator(channels: 1)), model: nil)
         case .fusiondiff:
             let path = try resolvedModelPath(baseDirectory: baseDirectory)
-            let data: Data
-            do {
-                data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
-            } catch {
-                throw SettingsError(key: "model", message: "\(path): cannot be read (\(error.localizedDescription)); check the path and permissions")
-            }
-            let modelFile: ModelFile
+            let loaded = try models.model(at: path)
             let generator: FusionDiffGenerator
             do {
-                modelFile = try ModelFile.parse(data, path: path)
-                generator = try FusionDiffGenerator(model: modelFile, path: path, steps: steps, seed: seed, views: views)
+                generator = try FusionDiffGenerator(model: loaded.file, path: path, steps: steps, seed: seed, views: views)
             } catch {
                 throw SettingsError(key: "model", message: "\(error)")
             }
-            let record = ModelRecord(path: path, sha256: SHA256.hex(data),
-                                     configuration: modelFile.configuration.jsonString())
+            let record = ModelRecord(path: path, sha256: loaded.sha256,
+                                     configuration: loaded.file.configuration.jsonString())
             return EngineBundle(engine: stackEngine(generator: generator), model: record)
         }
     }

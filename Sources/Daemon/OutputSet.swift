@@ -25,6 +25,9 @@ public struct StagedFile: Codable, Sendable, Equatable {
 /// never sees a set without it, nor a sidecar without its images.
 public struct OutputSet: Sendable, Equatable {
     public private(set) var files: [StagedFile] = []
+    /// Permission bits given to every file just before it is renamed into place (the daemon's
+    /// `output_mode:`), whatever the umask made of them; nil leaves them as created.
+    public var outputMode: UInt16? = nil
 
     public init(files: [StagedFile] = []) {
         self.files = files
@@ -48,12 +51,18 @@ public struct OutputSet: Sendable, Equatable {
         files += other.files
     }
 
-    /// Renames every staged file to its final name, in order, then fsyncs the folders. A file whose
+    /// Renames every staged file to its final name, in order (each first given `outputMode`, when
+    /// set), then fsyncs the folders. A file whose
     /// temporary is gone but whose final name exists was renamed by an earlier, interrupted commit.
-    /// - Throws: `FileOperationError` when a rename fails; the files not yet renamed are removed.
+    /// - Throws: `FileOperationError` when a mode cannot be set or a rename fails; the files not yet
+    ///   renamed are removed.
     public func commit() throws(FileOperationError) {
         var folders = Set<String>()
         for (index, file) in files.enumerated() {
+            if let outputMode, let failure = Self.setMode(outputMode, of: file.temporary) {
+                OutputSet(files: Array(files[index...])).discard()
+                throw FileOperationError(operation: failure.operation, path: file.temporary, code: failure.code)
+            }
             if rename(file.temporary, file.final) != 0 {
                 let code = errno
                 if code == ENOENT && FileOperations.exists(file.final) { continue }
@@ -63,6 +72,16 @@ public struct OutputSet: Sendable, Equatable {
             folders.insert((file.final as NSString).deletingLastPathComponent)
         }
         for folder in folders.sorted() { FileOperations.syncDirectory(folder) }
+    }
+
+    /// `fchmod` through a descriptor opened without following links, so a link swapped in for a
+    /// temporary file is refused, never followed. A temporary already renamed by an interrupted
+    /// commit (ENOENT) is left to the rename's own check.
+    private static func setMode(_ mode: UInt16, of path: String) -> (operation: String, code: Int32)? {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return errno == ENOENT ? nil : ("open", errno) }
+        defer { close(fd) }
+        return fchmod(fd, mode_t(mode)) == 0 ? nil : ("fchmod", errno)
     }
 
     /// Removes the temporary files (a failed or abandoned attempt leaves nothing behind).

@@ -123,6 +123,8 @@ public struct FusionPipeline: Sendable {
     public let baseDirectory: String?
     /// A memory limit below the cgroup's and the machine's (the daemon's `memory_limit_mib`), or nil.
     public var memoryLimitBytes: Int? = nil
+    /// Where the model is read and hashed: once per process and version of the file.
+    public var modelStore: ModelStore = .shared
 
     public init(settings: FusionSettings, baseDirectory: String? = nil) {
         self.settings = settings
@@ -197,7 +199,7 @@ public struct FusionPipeline: Sendable {
         let stacks = try timed("load") { try StackLoader().open(inputs.count == 1 ? files : inputs) }
         try checkMemory(stacks, inputs: inputs)
         let inputRecords = try timed("hash") { try files.map { try FileRecord.of($0) } }
-        let engineBundle = try settings.makeEngine(baseDirectory: baseDirectory)
+        let engineBundle = try settings.makeEngine(baseDirectory: baseDirectory, models: modelStore)
 
         var outputRecords: [FileRecord] = []
         var alignments: [AlignmentResult] = []

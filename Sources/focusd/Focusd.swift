@@ -76,7 +76,7 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Benchmarks that print ratios measured in the same run.",
         subcommands: [BenchNNCommand.self, BenchAlignCommand.self, BenchFuseCommand.self, BenchQualityCommand.self, BenchCeilingCommand.self,
-                      BenchStacksCommand.self]
+                      BenchStacksCommand.self, BenchHashCommand.self]
     )
 }
 

@@ -55,6 +55,9 @@ struct ReprocessCommand: AsyncParsableCommand {
     @Option(name: .customLong("metrics-file"), help: "Write Prometheus metrics (node_exporter textfile format, *.prom) here.")
     var metricsFile: String?
 
+    @Option(help: "The metrics' instance label (default: reprocess); when given, '-<instance>' is added to the --metrics-file name unless it contains the instance or {instance}. A sharded run also labels its series shard=\"i/n\" and, unless the name has {shard}, adds '-shard<i>-of-<n>'.")
+    var instance: String?
+
     @Option(name: .customLong("progress-interval"), help: "Seconds between progress lines when stderr is not a terminal.")
     var progressInterval: Double = 10
 
@@ -67,6 +70,9 @@ struct ReprocessCommand: AsyncParsableCommand {
         }
         if let pattern {
             do { _ = try ArchiveScanner.presenceRules(pattern: pattern) } catch { throw ValidationError(error.description) }
+        }
+        if let instance, !MetricsFileName.isInstanceName(instance) {
+            throw ValidationError("--instance \(instance): must be 1–64 letters, digits, '.', '_', '-' or '@' (it names the metrics file)")
         }
         if let metricsFile, !metricsFile.hasSuffix(".prom") {
             throw ValidationError("--metrics-file \(metricsFile): must end in .prom (node_exporter's textfile collector reads only *.prom)")
@@ -119,9 +125,10 @@ struct ReprocessCommand: AsyncParsableCommand {
               + "\(min(jobs, max(plan.toRun.count, 1))) worker(s)")
         fflush(nil)   // before the progress lines on stderr, also when both go to one log file
 
-        let metrics = metricsFile.map { _ in FocusdMetrics(mode: "reprocess") }
+        let sharded = shardSpec.count > 1 ? shardSpec : nil
+        let metrics = metricsFile.map { _ in FocusdMetrics(mode: "reprocess", instance: instance ?? "reprocess", shard: sharded?.description) }
         metrics?.setModels([reprocessor.modelInfo])
-        let metricsPath = metricsFile.map(ArchiveScanner.absolute)
+        let metricsPath = metricsFile.map { MetricsFileName.resolve(ArchiveScanner.absolute($0), instance: instance, shard: sharded) }
         func writeMetrics() {
             guard let metrics, let metricsPath else { return }
             do { try metrics.write(to: metricsPath) } catch {

@@ -177,10 +177,31 @@ struct ReprocessCommandTests {
         #expect(result.stderr.contains("broken/cut.tif"), "stderr: \(result.stderr)")
         #expect(result.stdout.contains("1 fused, 1 failed"), "\(result.stdout)")
         let metrics = try String(contentsOfFile: "\(out)/m.prom", encoding: .utf8)
-        #expect(metrics.contains("focusd_stacks_total{result=\"failed\"} 1"))
-        #expect(metrics.contains("focusd_stacks_total{result=\"done\"} 1"))
+        #expect(metrics.contains("focusd_stacks_total{instance=\"reprocess\",result=\"failed\"} 1"))
+        #expect(metrics.contains("focusd_stacks_total{instance=\"reprocess\",result=\"done\"} 1"))
         let dry = try CLI.run(["reprocess", "--profile", "reference", "--out", out, "--dry-run", archive])
         #expect(Self.wouldFuse(dry.stdout).map(\.id) == ["archive/broken/cut.tif"])
         #expect(Self.wouldFuse(dry.stdout).first?.reason.hasPrefix("failed before:") == true, "\(dry.stdout)")
+    }
+
+    /// A sharded run labels its series with the shard and writes a file of its own, so two tasks of
+    /// one array on a node do not overwrite each other's metrics.
+    @Test func aShardWritesItsOwnLabelledMetricsFile() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let archive = dir.appendingPathComponent("archive").path, out = dir.appendingPathComponent("out").path
+        try FileManager.default.createDirectory(atPath: archive, withIntermediateDirectories: true)
+        let image = Image(width: 32, height: 32, channels: 1, pixels: (0..<1024).map { Float($0 % 200) })
+        try TIFFWriter.write([image, image], format: .uint8, to: "\(archive)/good.tif")
+        for shard in ["0/2", "1/2"] {
+            let result = try CLI.run(["reprocess", "--profile", "reference", "--out", out, "--shard", shard,
+                                      "--instance", "batch", "--metrics-file", "\(out)/m.prom", archive])
+            #expect(result.status == 0, "stdout: \(result.stdout) stderr: \(result.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: "\(out)/m.prom"))
+        for (index, file) in ["m-batch-shard0-of-2.prom", "m-batch-shard1-of-2.prom"].enumerated() {
+            let text = try String(contentsOfFile: "\(out)/\(file)", encoding: .utf8)
+            #expect(text.contains("focusd_up{instance=\"batch\",shard=\"\(index)/2\",mode=\"reprocess\"} 0"), "\(file): \(text)")
+        }
     }
 }

@@ -21,9 +21,18 @@ struct SHA256Tests {
                 == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
+    /// The million-'a' vector read from a file, so the file path is checked against NIST, not only
+    /// against the in-memory path.
+    @Test func millionAsFromAFile() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("sha-\(UUID().uuidString)")
+        try Data(repeating: 0x61, count: 1_000_000).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        #expect(try SHA256.hex(fileAt: url.path) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
     @Test func fileMatchesInMemoryAcrossChunkBoundaries() throws {
-        // 2.5 MiB + 13 bytes crosses the 1 MiB read chunks and a partial 64-byte block.
-        var bytes = [UInt8](repeating: 0, count: (5 << 19) + 13)
+        // 2 chunks + 13 bytes crosses the 4 MiB read chunks and ends in a partial 64-byte block.
+        var bytes = [UInt8](repeating: 0, count: 2 * SHA256.fileChunkBytes + 13)
         for i in bytes.indices { bytes[i] = UInt8(truncatingIfNeeded: i &* 2654435761 >> 7) }
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("sha-\(UUID().uuidString)")
         try Data(bytes).write(to: url)
@@ -46,6 +55,7 @@ struct SHA256Tests {
         #expect(throws: ChecksumError.self) { try SHA256.hex(fileAt: "/nonexistent/stack.tif") }
         do { _ = try SHA256.hex(fileAt: "/nonexistent/stack.tif") } catch {
             #expect(error.description.contains("/nonexistent/stack.tif"))
+            #expect(error.operation == "open" && error.errno == ENOENT)
         }
     }
 }

@@ -133,7 +133,7 @@ enum SyntheticArchive {
         #expect(plan.toRun.count == 3)
         #expect(plan.toRun.allSatisfy { $0.reason == .missing })
 
-        let metrics = FocusdMetrics(mode: "reprocess")
+        let metrics = FocusdMetrics(mode: "reprocess", instance: "reprocess")
         let outcomes = reprocessor.run(plan.toRun, jobs: 2, journal: journal, metrics: metrics, onFinish: { _ in }, tick: {})
         #expect(outcomes.count == 3)
         #expect(outcomes.allSatisfy { $0.error == nil }, "\(outcomes.compactMap(\.error))")
@@ -151,7 +151,7 @@ enum SyntheticArchive {
         let action = try #require((doc["@graph"] as? [[String: Any]])?.first { $0["@type"] as? String == "CreateAction" })
         #expect(action["focusd:profileFingerprint"] as? String == reprocessor.profileFingerprint)
         #expect(try journal.entries(for: stacks.map(\.id)).values.allSatisfy { $0.state == .done && $0.attempts == 1 })
-        #expect(metrics.render().contains("focusd_stacks_total{result=\"done\"} 3"))
+        #expect(metrics.render().contains("focusd_stacks_total{instance=\"reprocess\",result=\"done\"} 3"))
 
         // Second run: nothing to do.
         let again = try reprocessor.plan(stacks, journal: journal)

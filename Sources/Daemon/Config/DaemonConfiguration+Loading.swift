@@ -49,6 +49,21 @@ extension DaemonConfiguration {
             guard m.hasSuffix(".prom") else { throw root.invalid("metrics_file", "'\(m)' must end in .prom (node_exporter's textfile collector reads only *.prom)") }
             config.metricsFile = absolute(m)
         }
+        let fileName = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+        config.instance = MetricsFileName.isInstanceName(fileName) ? fileName : "focusd"
+        if let instance = try root.string("instance") {
+            guard MetricsFileName.isInstanceName(instance) else {
+                throw root.invalid("instance", "'\(instance)' must be 1–64 letters, digits, '.', '_', '-' or '@' (it names the metrics file)")
+            }
+            config.instance = instance
+        }
+        config.metricsFile = config.metricsFile.map { MetricsFileName.resolve($0, instance: config.instance) }
+        if let text = try root.string("output_mode") {
+            guard let mode = OutputMode.parse(text) else {
+                throw root.invalid("output_mode", "'\(text)' is not a file mode; give octal permission bits with owner read and write, e.g. '0644' (everyone reads) or '0640' (the group reads)")
+            }
+            config.outputMode = mode
+        }
 
         guard let folders = try root.list("drop_folders"), !folders.isEmpty else {
             throw ConfigurationError(file: file, key: "drop_folders", line: root.line,

@@ -11,6 +11,8 @@ import Logging
 /// shutdown_timeout_seconds: 60           # on SIGTERM: wait this long for running jobs, then re-queue them
 /// poll_interval_seconds: 0.25            # how often pending files are re-examined
 /// metrics_file: /var/lib/node_exporter/textfile/focusd.prom   # optional: Prometheus textfile metrics
+/// instance: scope1                       # optional: the metrics' instance label; default: this file's name without .yaml
+/// output_mode: '0644'                    # permissions of fused images, maps and sidecars (octal; default 0644)
 /// drop_folders:
 ///   - path: /data/drop/scope1            # watched recursively
 ///     name: scope1                       # optional; defaults to the folder's name
@@ -35,7 +37,16 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var pollIntervalSeconds: Double = 0.25
     /// Prometheus metrics in node_exporter's textfile format (`FocusdMetrics`), rewritten after each
     /// job and at least every 30 s; nil (the default) writes none.
+    /// When the file name does not name the instance, `-<instance>` is added before `.prom`
+    /// (`MetricsFileName`), so two daemons given one `metrics_file` still write two files.
     public var metricsFile: String? = nil
+    /// The `instance` label on every metrics series: `instance:`, else the configuration file's name
+    /// without its extension (`focusd@scope1` reads scope1.yaml: `scope1`).
+    public var instance: String = "focusd"
+    /// Permission bits of every output file (fused images, maps, sidecars), set before each is
+    /// renamed into place; independent of the process's umask. Default 0644: readable by analysts
+    /// outside the service's group.
+    public var outputMode: UInt16 = 0o644
     public var dropFolders: [DropFolderConfiguration]
     /// Where the configuration was read from (for messages).
     public var sourceFile: String

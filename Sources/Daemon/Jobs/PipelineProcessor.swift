@@ -9,11 +9,14 @@ public struct PipelineProcessor: StackProcessor {
     public let baseDirectory: String?
     /// The daemon's `memory_limit_mib` in bytes (below the cgroup's and the machine's), or nil.
     public var memoryLimitBytes: Int?
+    /// Where the model is read and hashed: once per process and version of the file, not per stack.
+    public var modelStore: ModelStore
 
-    public init(settings: FusionSettings, baseDirectory: String?, memoryLimitBytes: Int? = nil) {
+    public init(settings: FusionSettings, baseDirectory: String?, memoryLimitBytes: Int? = nil, modelStore: ModelStore = .shared) {
         self.settings = settings
         self.baseDirectory = baseDirectory
         self.memoryLimitBytes = memoryLimitBytes
+        self.modelStore = modelStore
     }
 
     /// Builds the processor for a drop folder from its profile; the factory `DaemonService` takes.
@@ -52,9 +55,9 @@ public struct PipelineProcessor: StackProcessor {
                 throw ProcessFailure(.configuration, error.description)
             }
             do {
-                modelHash = try SHA256.hex(fileAt: path)
+                modelHash = try modelStore.sha256(ofModelAt: path)
             } catch {
-                throw ProcessFailure(.configuration, "model file \(path): \(error); fix 'model' in the profile")
+                throw ProcessFailure(.configuration, error.description)
             }
         }
         return ProcessorIdentity(settingsJSON: json, modelSHA256: modelHash)
@@ -67,6 +70,7 @@ public struct PipelineProcessor: StackProcessor {
         do {
             var pipeline = FusionPipeline(settings: settings, baseDirectory: baseDirectory)
             pipeline.memoryLimitBytes = memoryLimitBytes
+            pipeline.modelStore = modelStore
             (report, staged) = try pipeline.runStaged(inputs: inputs, stackName: stackName, outputDirectory: outputDirectory, names: names, clock: clock)
         } catch {
             let kind: FailureKind = switch error.errorClass {

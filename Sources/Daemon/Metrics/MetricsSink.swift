@@ -20,8 +20,12 @@ public final class MetricsSink: @unchecked Sendable {
     }
 
     /// Counts `job` by the state the journal now holds for it (done, failed, quarantined; a job
-    /// waiting for a retry is not counted yet), then writes the file.
+    /// waiting for a retry counts as a retry, not yet as a stack), then writes the file.
     func record(job: JobRecord, report: ProcessReport?, journal: Journal) {
+        if let id = job.id, let current = try? journal.job(id: id), current.state == .queued, current.error != nil {
+            // A transient failure queued for another attempt (a job re-queued at shutdown has no error).
+            metrics.recordRetry()
+        }
         if let id = job.id, let current = try? journal.job(id: id), current.state.isFinal {
             let seconds = current.finishedAt.flatMap { end in current.startedAt.map { end - $0 } }
             // A duplicate (identical content and profile: linked, not fused) is counted apart from fused stacks.
@@ -71,6 +75,7 @@ extension FocusdMetrics.ModelInfo {
         case .inline: "inline"
         case .file(let path): ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         }
+        let processor = (processor as? OutputModeProcessor)?.inner ?? processor
         let modelName = (processor as? PipelineProcessor).flatMap { $0.settings.engine == .fusiondiff ? $0.settings.model : nil }
             .map { ($0 as NSString).lastPathComponent } ?? "none"
         let sha = (try? processor.identity())?.modelSHA256 ?? ""

@@ -66,7 +66,7 @@ public final class DaemonService: Service, Sendable {
             do { processor = try processorFactory(drop) } catch {
                 throw DaemonError("drop folder '\(drop.name)' in \(config.sourceFile): \(error.message)")
             }
-            contexts[drop.name] = DropContext(configuration: drop, processor: processor)
+            contexts[drop.name] = DropContext(configuration: drop, processor: OutputModeProcessor(inner: processor, mode: config.outputMode))
             for (key, dir) in [("path", drop.path), ("output", drop.output), ("quarantine", drop.quarantine)] + (drop.archive.map { [("archive", $0)] } ?? []) {
                 do { try FileOperations.createDirectory(dir) } catch {
                     throw DaemonError("drop folder '\(drop.name)' \(key) in \(config.sourceFile): \(error); create it or fix the path")
@@ -99,7 +99,7 @@ public final class DaemonService: Service, Sendable {
         let control = ServiceControl()
         let (events, sink) = AsyncStream.makeStream(of: LoopEvent.self)
         let metricsSink = config.metricsFile.map { path -> MetricsSink in
-            let metrics = FocusdMetrics(mode: "serve")
+            let metrics = FocusdMetrics(mode: "serve", instance: config.instance)
             var models: [FocusdMetrics.ModelInfo] = []
             for drop in config.dropFolders {
                 guard let context = contexts[drop.name] else { continue }

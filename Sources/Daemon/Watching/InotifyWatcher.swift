@@ -33,12 +33,16 @@ public struct WatchError: Error, CustomStringConvertible, Sendable {
 
 /// Watches folder trees recursively with the kernel's inotify API.
 ///
-/// Why the raw API and not libinotifytools' `inotifytools_*` functions: libinotifytools keeps one
-/// process-wide inotify instance and watch table in globals, which cannot serve two independent
-/// watchers (several daemons in one test process, or a watcher restarted while another is alive)
-/// and is not safe to use from more than one thread; its `inotifytools_next_event` timeout is in
-/// whole seconds. The kernel API is a file descriptor: owned here, closed in `deinit`, polled with
-/// a 100 ms timeout so that shutdown is prompt.
+/// Why the kernel API and not libinotifytools (3.22, Debian's libinotifytools0; no longer linked,
+/// see systemd/README.md): the library keeps one process-wide inotify descriptor (`static int
+/// inotify_fd`) and its watch-descriptor → path tables in global red-black trees, and uses `static`
+/// locals inside `inotifytools_watch_recursively`, so it cannot serve two independent watchers (two
+/// drop folders' daemons in one test process, a watcher restarted while the old one drains) and is
+/// not safe from more than one thread. Its recursive watch has no depth limit — a hostile tree
+/// thousands of levels deep would exhaust `max_user_watches`, where only the drop folder and its
+/// immediate subfolders are needed — and `inotifytools_next_event`'s timeout is whole seconds. The
+/// kernel API is a file descriptor: owned here, closed in `deinit`, polled with a 100 ms timeout so
+/// that shutdown is prompt; symbolic links are never followed (`IN_DONT_FOLLOW`, `lstat`).
 ///
 /// Not thread-safe: one thread at a time uses it (hence `@unchecked Sendable`, to hand it to that thread).
 public final class InotifyWatcher: @unchecked Sendable {

@@ -25,6 +25,8 @@ struct JobRunner: Sendable {
     let monotonic: @Sendable () -> Double
     /// Where finished jobs are counted for Prometheus (`metrics_file:`); nil when off.
     var metrics: MetricsSink? = nil
+    /// `output_mode:` for the files a duplicate's output set gets (fused sets get it from their processor).
+    var outputMode: UInt16? = nil
 
     /// Runs `job` (already `running`). `isAbandoned` turns true when shutdown gave up waiting and re-queued it.
     func run(_ claimed: JobRecord, isAbandoned: @Sendable () -> Bool) {
@@ -236,6 +238,7 @@ struct JobRunner: Sendable {
             return
         }
         var staged = OutputSet()
+        staged.outputMode = outputMode
         var outputs: [JobOutput] = []
         var renamed: [String: String] = [:]
         do {

@@ -16,7 +16,7 @@ struct BenchAlignCommand: AsyncParsableCommand {
         Each stack is rendered once (views through known similarities, depth-dependent defocus, \
         noise) and kept as 8/16-bit samples, decoded to float slice by slice as a file would be; \
         the timing covers alignment only (median of --runs). Memory: the peak resident memory \
-        added while aligning (Linux VmHWM after resetting it) and the process's ru_maxrss.
+        added while aligning (Linux VmHWM after resetting it) and the process's ru_maxrss. \
         The breathing set: 16-bit widefield fluorescence simulated from in-focus textures (by default \
         three of shared/data/train/microscopy; --textures for others, e.g. held-out images) with \
         --breathing (magnification change across the stack), --drift and --photons, aligned with \

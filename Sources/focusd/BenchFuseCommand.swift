@@ -10,10 +10,10 @@ struct BenchFuseCommand: AsyncParsableCommand {
         commandName: "fuse",
         abstract: "Benchmark FusionDiff pair and stack fusion.",
         discussion: """
-            Seconds per pair (generator only: K U-Net passes, untiled) at each --sizes edge for each
-            --steps K, with the given model (or a freshly initialised network of --preset, whose
-            timing equals a trained one of that shape); peak memory (VmHWM); and the time to fuse
-            the 34-slice 16-bit dev stack with the decision projection at --stack-steps.
+            Seconds per pair (generator only: K U-Net passes, untiled) at each --sizes edge for each \
+            --steps K, with the given model (or a freshly initialised network of --preset, whose \
+            timing equals a trained one of that shape); peak memory (VmHWM); and the time to fuse \
+            the 34-slice 16-bit dev stack with the decision projection at --stack-steps. \
             Medians of --repeats runs. Examples:
               focusd bench fuse --model models/default.safetensors
               focusd bench fuse --preset small16 --sizes 520 --steps 1,2,4 --json

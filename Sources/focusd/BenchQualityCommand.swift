@@ -10,9 +10,9 @@ struct BenchQualityCommand: AsyncParsableCommand {
         commandName: "quality",
         abstract: "Fusion quality (Q_AB/F, Q_CB) and seconds per pair against K, model and projection, beside the baselines.",
         discussion: """
-            For every pair NN_A.* / NN_B.* in --dataset, fuses with each --model at each --steps K and
-            each --projection mode, and always with the two baselines in the same run: the reference
-            engine (Laplacian pyramid) and the control (7×7 Laplacian-energy choose-max through the
+            For every pair NN_A.* / NN_B.* in --dataset, fuses with each --model at each --steps K and \
+            each --projection mode, and always with the two baselines in the same run: the reference \
+            engine (Laplacian pyramid) and the control (7×7 Laplacian-energy choose-max through the \
             decision projection). Prints a table of means, writes an SVG plot of Q_AB/F against K.
             Examples:
               focusd bench quality --model models/default.safetensors

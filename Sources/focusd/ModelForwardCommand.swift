@@ -9,10 +9,10 @@ struct ModelForwardCommand: AsyncParsableCommand {
         commandName: "forward",
         abstract: "Run one forward pass of a model (for parity checks).",
         discussion: """
-            X is a float32 multi-page TIFF with one page per input channel ([S1, S2, x_t] and, for
-            focus_features models, [E1, E2]); the output holds one page per output channel. A .npy
-            file (float32, [1, C, H, W]) works as input or output too.
-            With --sample K --noise XT, runs the K-step deterministic sampler instead, conditioned on
+            X is a float32 multi-page TIFF with one page per input channel ([S1, S2, x_t] and, for \
+            focus_features models, [E1, E2]); the output holds one page per output channel. A .npy \
+            file (float32, [1, C, H, W]) works as input or output too. \
+            With --sample K --noise XT, runs the K-step deterministic sampler instead, conditioned on \
             the input's S1, S2 pages (x_t pages are ignored), from x_T read from XT.
             Examples:
               focusd model forward --model m.safetensors --timestep 1234 --input x.tif --output eps.tif

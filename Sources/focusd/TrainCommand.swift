@@ -9,13 +9,15 @@ struct TrainCommand: AsyncParsableCommand {
         commandName: "train",
         abstract: "Train or fine-tune a FusionDiff model.",
         discussion: """
-            Data: every --data folder is searched for triplets NAME_A.*, NAME_B.*, NAME_GT.* (labelled
-            pairs) and for any other image (sharp images for synthetic pairs); the _GT images serve as
-            sharp images too. Images are scaled to [−1, 1] by the range of each pair (as fusion scales
+            Data: every --data folder is searched for triplets NAME_A.*, NAME_B.*, NAME_GT.* (labelled \
+            pairs) and for any other image (sharp images for synthetic pairs); the _GT images serve as \
+            sharp images too. Images are scaled to [−1, 1] by the range of each pair (as fusion scales \
             a stack), and to luminance (BT.601 Y) for 1-channel models.
-            A checkpoint (weights, EMA, optimizer and random state) is written every --checkpoint-every
-            steps next to --out (OUT.ckpt) together with the EMA model at --out; --resume continues it
+
+            A checkpoint (weights, EMA, optimizer and random state) is written every --checkpoint-every \
+            steps next to --out (OUT.ckpt) together with the EMA model at --out; --resume continues it \
             exactly. --steps is the total step count of the run, resumed or not.
+
             Examples:
               focusd train --data ../shared/data/train/nyud100 --out models/mine.safetensors --preset small16 --steps 20000
               focusd train --data DIR --out m.safetensors --resume m.safetensors.ckpt --steps 40000

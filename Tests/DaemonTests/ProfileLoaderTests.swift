@@ -30,7 +30,7 @@ import Testing
 
     @Test(arguments: [
         ("engine: reference\nstepz: 4\n", "stepz", 2, "unknown profile key"),
-        ("engine: warp\n", "engine", 1, "invalid value"),
+        ("engine: warp\n", "engine", 1, "'warp' is not a valid value; use one of reference, control, fusiondiff"),
         ("engine: reference\nsteps: 0\n", "steps", 2, "out of range"),
         ("engine: reference\nsteps: many\n", "steps", 2, "expected a value"),
     ])

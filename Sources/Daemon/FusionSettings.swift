@@ -60,6 +60,9 @@ public struct FusionSettings: Codable, Sendable, Equatable {
     /// format's full range. nil maps the fused image's own minimum…maximum (narrowing) or full range
     /// onto full range (uint8 → uint16); see `FusionPipeline.convert`.
     public var outputWindow: OutputWindow? = nil
+    /// Multi-channel stacks: one output file per channel (`_c0`, `_c1`, …) instead of one
+    /// multi-channel image (an ImageJ hyperstack or OME-TIFF with C channels and Z = 1).
+    public var splitChannels: Bool = false
     /// How N slices become one image: `selection` decides between measured slices and composes
     /// once (the default; DESIGN.md "Decide between sources, compose once"); `pairwise` fuses the
     /// running fused image with each next slice (the earlier design, needed for `projection: soft`
@@ -85,7 +88,7 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         case align, alignReference = "align_reference", gainOffset = "gain_offset", keepSize = "keep_size"
         case minimumAlignScore = "min_align_score", alignBreathing = "align_breathing"
         case tileSize = "tile_size", tileOverlap = "tile_overlap"
-        case threads, outputFormat = "output_format", outputWindow = "output_window"
+        case threads, outputFormat = "output_format", outputWindow = "output_window", splitChannels = "split_channels"
         case composition, decision, decisionChannel = "decision_channel", evidenceSigma = "evidence_sigma"
         case evidenceWindow = "evidence_window", decisiveSpread = "decisive_spread", medianRadius = "median_radius"
         case surfaceRadius = "surface_radius", modelScale = "model_scale"
@@ -118,6 +121,7 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? d.threads
         outputFormat = try c.decodeIfPresent(OutputFormat.self, forKey: .outputFormat) ?? d.outputFormat
         outputWindow = try c.decodeIfPresent(OutputWindow.self, forKey: .outputWindow)
+        splitChannels = try c.decodeIfPresent(Bool.self, forKey: .splitChannels) ?? false
         composition = try c.decodeIfPresent(Composition.self, forKey: .composition)
             ?? (projection.mode == .decision ? .selection : .pairwise)
         let ds = d.selection
@@ -162,6 +166,8 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         try c.encode(outputFormat, forKey: .outputFormat)
         // Written only when set, so settings (and profile fingerprints) from before the key are unchanged.
         try c.encodeIfPresent(outputWindow, forKey: .outputWindow)
+        // Only when set: profiles that keep the default keep their fingerprints.
+        if splitChannels { try c.encode(splitChannels, forKey: .splitChannels) }
         try c.encode(composition, forKey: .composition)
         if composition == .selection {
             try c.encode(selection.decision, forKey: .decision)

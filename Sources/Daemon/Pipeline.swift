@@ -212,6 +212,10 @@ public struct FusionPipeline: Sendable {
         let units: [(channels: [Int], source: any SliceSource)] = joint
             ? [(Array(stacks.indices), ChannelStack(stacks))]
             : stacks.enumerated().map { ([$0.offset], $0.element) }
+        // What each unit fused, written once every unit is done: one multi-channel image (and one
+        // depth and confidence map per decision) unless `split_channels` asks for a file per channel.
+        var fusedPlanes: [(channel: Int, image: Image, format: SampleFormat, metadata: ImageMetadata, inputFormat: SampleFormat)] = []
+        var maps: [(channel: Int, depth: Image, confidence: Image, depthMetadata: ImageMetadata, mapMetadata: ImageMetadata)] = []
         for (unitIndex, unit) in units.enumerated() {
             let original = unit.source
             var stack: any SliceSource = original
@@ -223,41 +227,71 @@ public struct FusionPipeline: Sendable {
             }
             if unitIndex == 0 { sliceNames = (0..<stack.count).map { stack.sliceName(at: $0) } }
             let result = try timed("fuse") { try engineBundle.engine.fuse(stack) }
-            try timed("write") {
-                let format = outputFormat(for: stack.geometry.format)
-                let mapMetadata = ImageMetadata(xResolution: stack.metadata.xResolution,
-                                                yResolution: stack.metadata.yResolution,
-                                                resolutionUnit: stack.metadata.resolutionUnit)
-                // The depth map stores slice indices; where the stack records its z step, an ImageJ
-                // value calibration makes Fiji show them as distance from the first slice.
-                var depthMetadata = mapMetadata
-                if let spacing = ZSpacing(description: stack.metadata.imageDescription) {
-                    depthMetadata.imageDescription = spacing.depthMapDescription
-                }
-                let software = "focusd \(FocusdBuild.version)"
-                func stage(_ image: Image, _ format: SampleFormat, _ metadata: ImageMetadata, as path: String) throws {
-                    let temporary = try TIFFWriter.writeStaged([image], format: format, metadata: metadata, for: path, software: software)
-                    staged.add(temporary: temporary, final: path)
-                    var record = try FileRecord.of(temporary)
-                    record.path = path
-                    outputRecords.append(record)
-                }
-                for (position, channel) in unit.channels.enumerated() {
-                    let paths = outputs.forChannel(channel, of: stacks.count)
-                    let image = unit.channels.count == 1 ? result.fused : result.fused.channel(position)
-                    let (fused, conversion) = Self.convert(image, from: stack.geometry.format, to: format,
-                                                           window: settings.outputWindow, path: paths.fused)
-                    if let conversion { conversions.append(conversion) }
-                    try stage(fused, format, stack.metadata, as: paths.fused)
-                }
-                // One depth and confidence map per decision: per channel, or once for joined channels.
-                let mapPaths = joint ? outputs : outputs.forChannel(unit.channels[0], of: stacks.count)
-                if let depth = mapPaths.depth { try stage(result.depth, .float32, depthMetadata, as: depth) }
-                if let confidence = mapPaths.confidence { try stage(result.confidence, .float32, mapMetadata, as: confidence) }
+            let mapMetadata = ImageMetadata(xResolution: stack.metadata.xResolution,
+                                            yResolution: stack.metadata.yResolution,
+                                            resolutionUnit: stack.metadata.resolutionUnit)
+            // The depth map stores slice indices; where the stack records its z step, an ImageJ
+            // value calibration makes Fiji show them as distance from the first slice.
+            var depthMetadata = mapMetadata
+            if let spacing = ZSpacing(description: stack.metadata.imageDescription) {
+                depthMetadata.imageDescription = spacing.depthMapDescription
             }
+            let format = outputFormat(for: stack.geometry.format)
+            for (position, channel) in unit.channels.enumerated() {
+                let image = unit.channels.count == 1 ? result.fused : result.fused.channel(position)
+                fusedPlanes.append((channel, image, format, stack.metadata, stack.geometry.format))
+            }
+            maps.append((unit.channels[0], result.depth, result.confidence, depthMetadata, mapMetadata))
             fusedGeometry = SliceGeometry(width: result.fused.width, height: result.fused.height,
                                           channels: result.fused.channels, format: stack.geometry.format)
         }
+        let software = "focusd \(FocusdBuild.version)"
+        func stage(_ pages: [Image], _ format: SampleFormat, _ metadata: ImageMetadata, as path: String) throws {
+            let temporary = try TIFFWriter.writeStaged(pages, format: format, metadata: metadata, for: path, software: software)
+            staged.add(temporary: temporary, final: path)
+            var record = try FileRecord.of(temporary)
+            record.path = path
+            outputRecords.append(record)
+        }
+        // One file holds every channel when they are single-plane and share a format.
+        let oneImage = stacks.count > 1 && !settings.splitChannels
+            && fusedPlanes.allSatisfy { $0.image.channels == 1 && $0.format == fusedPlanes[0].format }
+        try timed("write") {
+            if oneImage || stacks.count == 1 {
+                var pages: [Image] = []
+                for plane in fusedPlanes {
+                    let (image, conversion) = Self.convert(plane.image, from: plane.inputFormat, to: plane.format,
+                                                           window: settings.outputWindow, path: outputs.fused)
+                    if let conversion { conversions.append(conversion) }
+                    pages.append(image)
+                }
+                // One page per channel (a single stack: one page, grey or RGB). The channel stacks carry
+                // single-channel descriptions; the multi-channel image takes the file's own (ImageJ or
+                // OME: channel names, colours and calibration), rewritten for C planes at one Z.
+                var metadata = fusedPlanes[0].metadata
+                if oneImage, inputs.count == 1, let description = StackLoader.fileDescription(inputs[0]) {
+                    metadata.imageDescription = description
+                }
+                try stage(pages, fusedPlanes[0].format, metadata, as: outputs.fused)
+                if let depth = outputs.depth { try stage(maps.map(\.depth), .float32, maps[0].depthMetadata, as: depth) }
+                if let confidence = outputs.confidence { try stage(maps.map(\.confidence), .float32, maps[0].mapMetadata, as: confidence) }
+            } else {
+                for plane in fusedPlanes {
+                    let paths = outputs.forChannel(plane.channel, of: stacks.count)
+                    let (image, conversion) = Self.convert(plane.image, from: plane.inputFormat, to: plane.format,
+                                                           window: settings.outputWindow, path: paths.fused)
+                    if let conversion { conversions.append(conversion) }
+                    try stage([image], plane.format, plane.metadata, as: paths.fused)
+                }
+                // One depth and confidence map per decision: per channel, or once for joined channels.
+                for map in maps {
+                    let mapPaths = joint ? outputs : outputs.forChannel(map.channel, of: stacks.count)
+                    if let depth = mapPaths.depth { try stage([map.depth], .float32, map.depthMetadata, as: depth) }
+                    if let confidence = mapPaths.confidence { try stage([map.confidence], .float32, map.mapMetadata, as: confidence) }
+                }
+            }
+        }
+        if oneImage, let g = fusedGeometry { fusedGeometry = SliceGeometry(width: g.width, height: g.height, channels: fusedPlanes.count, format: g.format) }
         let geometry = fusedGeometry ?? stacks[0].geometry
         return PipelineReport(
             inputs: inputRecords, sliceNames: sliceNames, outputs: outputRecords, stageSeconds: stages,

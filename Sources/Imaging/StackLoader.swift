@@ -197,3 +197,13 @@ public struct StackLoader: Sendable {
         }
     }
 }
+
+extension StackLoader {
+    /// The ImageDescription of a TIFF file's first page as stored (an ImageJ header or OME-XML for
+    /// every channel, not the single-channel form each channel stack carries); nil when there is none
+    /// or the file is not a TIFF.
+    public static func fileDescription(_ path: String) -> String? {
+        guard let file = try? TIFFFile(path: path, memoryBudget: Int.max / 2, firstPageOnly: true) else { return nil }
+        return file.pages.first?.layout.metadata.imageDescription
+    }
+}

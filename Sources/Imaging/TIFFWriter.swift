@@ -70,7 +70,7 @@ public enum TIFFWriter {
         }
         let pixelBytes = pages.count * first.pixels.count * format.bitsPerSample / 8
         let bigTIFF = options.forceBigTIFF || pixelBytes > options.bigTIFFThreshold
-        let description = metadata.imageDescription.map {
+        let description = metadata.imageDescription.flatMap {
             options.verbatimDescription ? $0 : outputDescription($0, pageCount: pages.count, samplesPerPage: first.channels, format: format)
         }
 
@@ -177,15 +177,27 @@ public enum TIFFWriter {
     /// The first slice's description rewritten for an output with one Z position: ImageJ
     /// `slices=1`, `images=` the page count; OME-XML `SizeZ="1"`, Z = 0 planes, one TiffData per
     /// page, Type as written. Other descriptions are kept as they are.
-    static func outputDescription(_ description: String, pageCount: Int, samplesPerPage: Int, format: SampleFormat) -> String {
+    /// The description an output carries: an ImageJ header or OME-XML rewritten for `pageCount`
+    /// planes at one Z; a tifffile shape description (JSON such as `{"shape": [5, 128, 128]}`), which
+    /// would tell readers to reshape the output into the input's shape, dropped (nil); other text kept.
+    static func outputDescription(_ description: String, pageCount: Int, samplesPerPage: Int, format: SampleFormat) -> String? {
         if let imageJ = ImageJDescription(description) {
             return imageJ.forFusedOutput(pageCount: pageCount, format: format).text
         }
         if let ome = OMEDescription(description) {
             return ome.forFusedOutput(pageCount: pageCount, samplesPerPage: samplesPerPage, format: format).xml
         }
+        if isShapeDescription(description) { return nil }
         return description
     }
+
+    /// Whether `description` is tifffile's JSON shape metadata.
+    static func isShapeDescription(_ description: String) -> Bool {
+        let text = description.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard text.hasPrefix("{"), text.hasSuffix("}") else { return false }
+        return text.contains("\"shape\"")
+    }
+
 
     private static func syncFolder(_ folder: String) {
         let fd = open(folder, O_RDONLY | O_DIRECTORY)

@@ -33,6 +33,9 @@ struct FuseCommand: AsyncParsableCommand {
                                valueName: "LO:HI"))
     var window: String?
 
+    @Flag(name: .customLong("split-channels"), help: "Multi-channel stacks: one file per channel (OUT_c0.tif, OUT_c1.tif, …) instead of one multi-channel image.")
+    var splitChannels = false
+
     @OptionGroup var fusion: FusionOptions
 
     func validate() throws {
@@ -46,7 +49,8 @@ struct FuseCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let settings = try fusion.settings(window: window.flatMap(OutputWindow.init(parsing:)))
+        var settings = try fusion.settings(window: window.flatMap(OutputWindow.init(parsing:)))
+        if splitChannels { settings.splitChannels = true }
         let pipeline = FusionPipeline(settings: settings, baseDirectory: fusion.profileDirectory)
         let start = Date()
         let report = try pipeline.run(inputs: inputs,

@@ -45,18 +45,84 @@ struct JointChannelPipelineTests {
         settings.selection.decisionChannel = .mostSignal
         let outputs = OutputPaths(fused: dir.sub("f.tif"), depth: dir.sub("d.tif"))
         let report = try FusionPipeline(settings: settings).run(inputs: [input], outputs: outputs, clock: { 0 })
-        #expect(report.outputs.map { ($0.path as NSString).lastPathComponent }.sorted() == ["d.tif", "f_c0.tif", "f_c1.tif"])
-        let c0 = try ImageFile.read(dir.sub("f_c0.tif")).image, c1 = try ImageFile.read(dir.sub("f_c1.tif")).image
+        // One two-channel image (an ImageJ hyperstack with Z = 1), one depth map.
+        #expect(report.outputs.map { ($0.path as NSString).lastPathComponent }.sorted() == ["d.tif", "f.tif"])
+        #expect(report.channels == 2)
+        let (c0, c1) = try Self.channels(dir.sub("f.tif"))
         // One set of weights: channel 1 stays the affine copy of channel 0 (within rounding).
         for i in 0..<c0.pixels.count { #expect(abs(c1.pixels[i] - (0.5 * c0.pixels[i] + 40)) <= 1.01) }
         let depth = try ImageFile.read(dir.sub("d.tif")).image
         #expect(abs(depth[6, 24, 0] - 1) < 0.6 && abs(depth[40, 24, 0] - 4) < 0.6, "\(depth[6, 24, 0]) \(depth[40, 24, 0]) \(report.sliceCount)")
 
-        // Decided on luminance (the default), the channels are fused one at a time, each with its own maps.
+        // Decided on luminance (the default), the channels are fused one at a time, each with its own
+        // maps: still one two-channel image, and a depth map with a page per channel.
         settings.selection.decisionChannel = .luminance
         let separate = try FusionPipeline(settings: settings).run(inputs: [input], outputs: OutputPaths(fused: dir.sub("g.tif"), depth: dir.sub("e.tif")),
                                                                   clock: { 0 })
-        #expect(separate.outputs.count == 4, "\(separate.outputs.map(\.path))")
+        #expect(separate.outputs.map { ($0.path as NSString).lastPathComponent }.sorted() == ["e.tif", "g.tif"])
+        #expect(try TIFFFile(path: dir.sub("e.tif"), memoryBudget: 1 << 30).pages.count == 2)
+
+        // split_channels: a file per channel, as before.
+        settings.splitChannels = true
+        let split = try FusionPipeline(settings: settings).run(inputs: [input], outputs: OutputPaths(fused: dir.sub("h.tif"), depth: dir.sub("k.tif")),
+                                                               clock: { 0 })
+        #expect(split.outputs.map { ($0.path as NSString).lastPathComponent }.sorted() == ["h_c0.tif", "h_c1.tif", "k_c0.tif", "k_c1.tif"])
+    }
+
+    /// The two channels of a fused two-channel output, checking its ImageJ header says so.
+    static func channels(_ path: String) throws -> (Image, Image) {
+        let file = try ImageFile.read(path)
+        let header = try #require(file.metadata.imageDescription)
+        #expect(header.contains("images=2") && header.contains("channels=2") && header.contains("slices=1"), "\(header)")
+        let stacks = try StackLoader().open([path])
+        #expect(stacks.count == 2 && stacks.allSatisfy { $0.count == 1 }, "read as 2 channels of 1 plane")
+        return (try stacks[0].slice(at: 0), try stacks[1].slice(at: 0))
+    }
+
+    @Test func anOMETwoChannelStackGivesOneOMEImageWithItsChannelNames() throws {
+        let dir = TemporaryFolder("ome-channels")
+        let input = dir.sub("s.ome.tif")
+        let size = 24
+        var pages: [Image] = []
+        for z in 0..<3 {
+            for c in 0..<2 {
+                pages.append(Image(width: size, height: size, channels: 1,
+                                   pixels: (0..<(size * size)).map { Float(($0 * (z + 3) + c * 17) % 251 * 10) }))
+            }
+        }
+        let tiffData = (0..<6).map { "<TiffData FirstC=\"\($0 % 2)\" FirstZ=\"\($0 / 2)\" FirstT=\"0\" IFD=\"\($0)\" PlaneCount=\"1\"/>" }.joined()
+        let xml = """
+            <?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06"><Image ID="Image:0">\
+            <Pixels ID="Pixels:0" DimensionOrder="XYCZT" Type="uint16" SizeX="\(size)" SizeY="\(size)" SizeC="2" SizeZ="3" SizeT="1">\
+            <Channel ID="Channel:0:0" SamplesPerPixel="1" Name="DAPI"/><Channel ID="Channel:0:1" SamplesPerPixel="1" Name="GFP"/>\
+            \(tiffData)</Pixels></Image></OME>
+            """
+        var options = TIFFWriter.Options()
+        options.verbatimDescription = true
+        try TIFFWriter.write(pages, format: .uint16, metadata: ImageMetadata(imageDescription: xml), to: input, software: "test", options: options)
+        var settings = FusionSettings()
+        settings.engine = .reference
+        let report = try FusionPipeline(settings: settings).run(inputs: [input], outputs: OutputPaths(fused: dir.sub("f.ome.tif")), clock: { 0 })
+        #expect(report.outputs.count == 1 && report.channels == 2)
+        let header = try #require(try ImageFile.read(dir.sub("f.ome.tif")).metadata.imageDescription)
+        #expect(header.contains("SizeC=\"2\"") && header.contains("SizeZ=\"1\""), "\(header)")
+        #expect(header.contains("Name=\"DAPI\"") && header.contains("Name=\"GFP\""), "channel names kept: \(header)")
+        let stacks = try StackLoader().open([dir.sub("f.ome.tif")])
+        #expect(stacks.count == 2 && stacks.allSatisfy { $0.count == 1 })
+    }
+
+    @Test func aTifffileShapeDescriptionIsNotCopiedOntoTheOutput() throws {
+        let dir = TemporaryFolder("shape-description")
+        let input = dir.sub("t.tif")
+        let page = Image(width: 16, height: 16, channels: 1, pixels: (0..<256).map { Float($0 % 13 * 100) })
+        var options = TIFFWriter.Options()
+        options.verbatimDescription = true
+        try TIFFWriter.write([page, page, page], format: .uint16, metadata: ImageMetadata(imageDescription: #"{"shape": [3, 16, 16]}"#),
+                             to: input, software: "tifffile.py", options: options)
+        var settings = FusionSettings()
+        settings.engine = .reference
+        _ = try FusionPipeline(settings: settings).run(inputs: [input], outputs: OutputPaths(fused: dir.sub("f.tif")), clock: { 0 })
+        #expect(try ImageFile.read(dir.sub("f.tif")).metadata.imageDescription == nil)
     }
 }
 

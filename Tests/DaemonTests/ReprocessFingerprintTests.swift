@@ -26,6 +26,7 @@ import Testing
         ("tile_overlap", { $0.tiling.overlap += 1 }),
         ("output_format", { $0.outputFormat = .float32 }),
         ("output_window", { $0.outputFormat = .uint8; $0.outputWindow = OutputWindow(low: 0, high: 1000) }),
+        ("split_channels", { $0.splitChannels = true }),
         ("composition", { $0.composition = .pairwise }),
         ("decision", { $0.selection.decision = .gated }),
         ("decision_channel", { $0.selection.decisionChannel = .mostSignal }),

@@ -123,6 +123,8 @@ public struct FusionPipeline: Sendable {
     public let baseDirectory: String?
     /// A memory limit below the cgroup's and the machine's (the daemon's `memory_limit_mib`), or nil.
     public var memoryLimitBytes: Int? = nil
+    /// Called after every slice decode with the progress so far (from the fusing thread).
+    public var progress: (@Sendable (PipelineProgress) -> Void)? = nil
     /// Where the model is read and hashed: once per process and version of the file.
     public var modelStore: ModelStore = .shared
 
@@ -226,6 +228,15 @@ public struct FusionPipeline: Sendable {
                 stack = AlignedStack(original, alignment: alignment)
             }
             if unitIndex == 0 { sliceNames = (0..<stack.count).map { stack.sliceName(at: $0) } }
+            if let progress {
+                let counter = DecodeCounter()
+                let expected = stack.count * settings.expectedPasses * units.count
+                let before = unitIndex * stack.count * settings.expectedPasses
+                stack = CountingSlices(base: stack) {
+                    let n = counter.increment()
+                    progress(PipelineProgress(decoded: min(before + n, expected - 1), expected: expected))
+                }
+            }
             let result = try timed("fuse") { try engineBundle.engine.fuse(stack) }
             let mapMetadata = ImageMetadata(xResolution: stack.metadata.xResolution,
                                             yResolution: stack.metadata.yResolution,

@@ -51,7 +51,11 @@ struct FuseCommand: AsyncParsableCommand {
     func run() async throws {
         var settings = try fusion.settings(window: window.flatMap(OutputWindow.init(parsing:)))
         if splitChannels { settings.splitChannels = true }
-        let pipeline = FusionPipeline(settings: settings, baseDirectory: fusion.profileDirectory)
+        var pipeline = FusionPipeline(settings: settings, baseDirectory: fusion.profileDirectory)
+        // Slices read by the engine's passes, as a bar with ETA on a terminal, else a line every 10 s.
+        let progress = ProgressReporter(total: 0, interval: 10, label: "fuse", counted: "slices read")
+        pipeline.progress = { progress.set(done: $0.decoded, total: $0.expected) }
+        defer { progress.clear() }
         let start = Date()
         let report = try pipeline.run(inputs: inputs,
                                       outputs: OutputPaths(fused: out, depth: depthMap, confidence: confidenceMap),

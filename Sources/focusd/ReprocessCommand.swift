@@ -202,8 +202,11 @@ private enum ShardLock {
 /// Progress on stderr: a bar with ETA redrawn in place on a terminal; otherwise (logs, batch jobs) a
 /// line per finished stack and a summary line every `interval` seconds (`reprocess: 12/40 done, 1 failed, ETA 3m10s`).
 final class ProgressReporter: @unchecked Sendable {
-    let total: Int
+    private(set) var total: Int
     let interval: Double
+    /// The line prefix (`reprocess`, `fuse`) and what is counted (`done` stacks, `slices read`).
+    let label: String
+    let counted: String
     let isTerminal = isatty(STDERR_FILENO) == 1
     private let lock = NSLock()
     private let start = Date()
@@ -212,9 +215,20 @@ final class ProgressReporter: @unchecked Sendable {
     private var lastLine = Date()
     private var barShown = false
 
-    init(total: Int, interval: Double) {
+    init(total: Int, interval: Double, label: String = "reprocess", counted: String = "done") {
         self.total = total
         self.interval = interval
+        self.label = label
+        self.counted = counted
+    }
+
+    /// Sets the count directly (and the total, which may be an estimate), then redraws.
+    func set(done value: Int, total newTotal: Int) {
+        lock.lock()
+        done = value
+        total = newTotal
+        lock.unlock()
+        tick()
     }
 
     var elapsed: Double { Date().timeIntervalSince(start) }
@@ -248,6 +262,14 @@ final class ProgressReporter: @unchecked Sendable {
         }
     }
 
+    /// Erases the bar (on a terminal) without a summary line.
+    func clear() {
+        lock.lock()
+        defer { lock.unlock() }
+        if isTerminal && barShown { emit("\r\u{1B}[K") }
+        barShown = false
+    }
+
     func end() {
         lock.lock()
         defer { lock.unlock() }
@@ -256,14 +278,15 @@ final class ProgressReporter: @unchecked Sendable {
     }
 
     private func line() -> String {
-        "reprocess: \(done)/\(total) done, \(failed) failed, " + (done < total ? "ETA \(eta())" : "elapsed \(Self.duration(elapsed))")
+        "\(label): \(done)/\(total) \(counted), " + (label == "reprocess" ? "\(failed) failed, " : "")
+            + (done < total ? "ETA \(eta())" : "elapsed \(Self.duration(elapsed))")
     }
 
     private func bar() -> String {
         let width = 30
         let filled = total == 0 ? width : width * done / total
         return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
-            + "\(done)/\(total), \(failed) failed, ETA \(eta())"
+            + "\(done)/\(total) \(counted)" + (label == "reprocess" ? ", \(failed) failed" : "") + ", ETA \(eta())"
     }
 
     private func eta() -> String {

@@ -93,20 +93,9 @@ struct BenchHashCommand: AsyncParsableCommand {
     }
 
     private func readAll(_ path: String) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ChecksumError(path: path, operation: "open", errno: errno) }
-        defer { close(fd) }
-        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: SHA256.fileChunkBytes, alignment: 4096)
-        defer { chunk.deallocate() }
-        while true {
-            let n = read(fd, chunk.baseAddress, chunk.count)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ChecksumError(path: path, operation: "read", errno: errno)
-            }
-            if n == 0 { return }
-        }
+        try SHA256.readChunks(ofFileAt: path) { _ in }
     }
+
 
     private func readPrefix(_ path: String, bytes: Int) throws -> [UInt8] {
         guard let handle = FileHandle(forReadingAtPath: path), let data = try handle.read(upToCount: bytes) else {

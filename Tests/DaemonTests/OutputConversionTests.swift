@@ -41,11 +41,7 @@ import Testing
     /// The whole pipeline: a dim 16-bit stack fused to uint8 keeps its grey levels and the report says how.
     @Test func thePipelineReportRecordsTheWindow() throws {
         let dir = TemporaryFolder("conversion")
-        let stack = dir.sub("dim.tif")
-        let slices = (0..<2).map { z in
-            Image(width: 32, height: 32, channels: 1, pixels: (0..<1024).map { Float(73 + ($0 * (z + 5)) % 694) })
-        }
-        try TIFFWriter.write(slices, format: .uint16, to: stack)
+        let stack = try Self.writeDimStack(dir.sub("dim.tif"))
         var settings = FusionSettings()
         settings.outputFormat = .uint8
         let out = dir.sub("f.tif")
@@ -58,11 +54,7 @@ import Testing
 
     @Test func theDaemonsSidecarRecordsTheConversionAndValidates() throws {
         let dir = TemporaryFolder("conversion-sidecar")
-        let stack = dir.sub("dim.tif")
-        let slices = (0..<2).map { z in
-            Image(width: 32, height: 32, channels: 1, pixels: (0..<1024).map { Float(73 + ($0 * (z + 5)) % 694) })
-        }
-        try TIFFWriter.write(slices, format: .uint16, to: stack)
+        let stack = try Self.writeDimStack(dir.sub("dim.tif"))
         var settings = FusionSettings()
         settings.outputFormat = .uint8
         let processor = PipelineProcessor(settings: settings, baseDirectory: nil)
@@ -80,5 +72,14 @@ import Testing
         #expect(conversions["[0].to"] as? String == "uint8" && conversions["[0].source"] != nil, "\(conversions)")
         let errors = try SidecarSchemaTests.schema().validate(document)
         #expect(errors.isEmpty, "\(errors)")
+    }
+
+    /// Two 32×32 16-bit slices with values 73…766 (a dim microscope image).
+    static func writeDimStack(_ path: String) throws -> String {
+        let slices = (0..<2).map { z in
+            Image(width: 32, height: 32, channels: 1, pixels: (0..<1024).map { Float(73 + ($0 * (z + 5)) % 694) })
+        }
+        try TIFFWriter.write(slices, format: .uint16, to: path)
+        return path
     }
 }

@@ -200,6 +200,24 @@ import Testing
         #expect(f.logs.lines.contains { $0.contains("still open for writing") })
     }
 
+    @Test func aFileAWriterOpensWhileItIsFusedIsNotArchived() async throws {
+        let f = DaemonFixture()
+        let processor = TestProcessor(delay: 1.0)
+        try await f.serving(f.configuration(archive: true), processor: processor) {
+            drop(fakeTIFF("busy"), at: "\(f.drop)/busy.tif")
+            #expect(await eventually(seconds: 10) { processor.calls.count == 1 })
+            // The instrument reopens the file for writing while it is being fused.
+            let writer = try OpenFileHolder(path: "\(f.drop)/busy.tif")
+            _ = try await f.jobsWhenSettled(count: 1)
+            try await Task.sleep(for: .milliseconds(300))
+            writer.release()
+        }
+        #expect(try f.journal().allJobs().map(\.state) == [.done])
+        #expect(FileManager.default.fileExists(atPath: "\(f.drop)/busy.tif"), "left in the drop folder")
+        #expect(!FileManager.default.fileExists(atPath: "\(f.archive)/busy.tif"))
+        #expect(f.logs.lines.contains { $0.contains("inputs still open for writing; not archived") })
+    }
+
     @Test func aTIFFFoundCutShortByTheStartUpScanWaitsForTheRest() async throws {
         let f = DaemonFixture()
         // A real TIFF whose last page has not arrived yet: its first directory points beyond the end.

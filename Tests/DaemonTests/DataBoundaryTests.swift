@@ -200,7 +200,7 @@ import Testing
         #expect(f.logs.lines.contains { $0.contains("still open for writing") })
     }
 
-    @Test func aFileAWriterOpensWhileItIsFusedIsNotArchived() async throws {
+    @Test func aFileAWriterOpensWhileItIsFusedIsArchivedOnlyOnceTheWriterLetsGo() async throws {
         let f = DaemonFixture()
         let processor = TestProcessor(delay: 1.0)
         try await f.serving(f.configuration(archive: true), processor: processor) {
@@ -209,13 +209,21 @@ import Testing
             // The instrument reopens the file for writing while it is being fused.
             let writer = try OpenFileHolder(path: "\(f.drop)/busy.tif")
             _ = try await f.jobsWhenSettled(count: 1)
-            try await Task.sleep(for: .milliseconds(300))
+            try await Task.sleep(for: .milliseconds(2500))
+            #expect(FileManager.default.fileExists(atPath: "\(f.drop)/busy.tif"), "left in the drop folder while open")
+            #expect(try f.journal().allJobs().first?.archivePending == true)
             writer.release()
+            #expect(await eventually(seconds: 10) { FileManager.default.fileExists(atPath: "\(f.archive)/busy.tif") })
         }
-        #expect(try f.journal().allJobs().map(\.state) == [.done])
-        #expect(FileManager.default.fileExists(atPath: "\(f.drop)/busy.tif"), "left in the drop folder")
-        #expect(!FileManager.default.fileExists(atPath: "\(f.archive)/busy.tif"))
-        #expect(f.logs.lines.contains { $0.contains("inputs still open for writing; not archived") })
+        let job = try #require(try f.journal().allJobs().first)
+        #expect(job.state == .done && job.archivePending == nil)
+        #expect(job.archivedTo == ["\(f.archive)/busy.tif"])
+        #expect(!FileManager.default.fileExists(atPath: "\(f.drop)/busy.tif"))
+        #expect(f.logs.lines.filter { $0.contains("inputs still open for writing; not archived yet") }.count == 1, "said once, not every retry")
+        let sidecar = try #require(job.sidecar)
+        let inputs = try Self.graph(in: sidecar).filter { $0["position"] != nil }
+        #expect(inputs.compactMap { $0["focusd:archivedTo"] as? String } == ["\(f.archive)/busy.tif"])
+        try SidecarSchemaTests.validate(sidecar)
     }
 
     @Test func aTIFFFoundCutShortByTheStartUpScanWaitsForTheRest() async throws {

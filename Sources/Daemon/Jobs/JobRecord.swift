@@ -59,6 +59,8 @@ public struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, MutableP
     public var supersededBy: Int64?
     /// The finished job with identical inputs, profile and model whose outputs this job links to.
     public var duplicateOf: Int64?
+    /// Archiving waits: a writer had an input open when the job finished; retried until it lets go.
+    public var archivePending: Bool?
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
@@ -68,6 +70,7 @@ public struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, MutableP
         case detectedAt = "detected_at", updatedAt = "updated_at", startedAt = "started_at"
         case finishedAt = "finished_at", nextAttemptAt = "next_attempt_at", outputStack = "output_stack"
         case staged, archivedTo = "archived_to", supersedes, supersededBy = "superseded_by", duplicateOf = "duplicate_of"
+        case archivePending = "archive_pending"
     }
 }
 

@@ -388,13 +388,19 @@ struct JobRunner: Sendable {
         guard let config = drops[job.drop]?.configuration, let archive = config.archive else { return }
         if inputsChanged(job) {
             log.notice("inputs changed after fusing; not archived (the new version is fused when complete)")
+            setArchivePending(&job, nil, log: log)
             return
         }
         let writing = OpenWriters.openForWriting(job.inputs.map(\.path))
         guard writing.isEmpty else {
-            log.notice("inputs still open for writing; not archived", metadata: ["files": "\(writing.sorted().joined(separator: ","))"])
+            if job.archivePending != true {
+                log.notice("inputs still open for writing; not archived yet (retried until the writer lets go)",
+                           metadata: ["files": "\(writing.sorted().joined(separator: ","))"])
+            }
+            setArchivePending(&job, true, log: log)
             return
         }
+        job.archivePending = nil
         let moved: [(from: String, to: String)]
         do {
             moved = try moveInputs(job, into: archive)
@@ -419,6 +425,31 @@ struct JobRunner: Sendable {
             do { try FileOperations.writeAtomically(sidecar.encoded(), to: path) } catch {
                 log.warning("cannot record the archive location in the sidecar", metadata: ["error": "\(error)"])
             }
+        } else if let path = job.sidecar {
+            do { try FileOperations.writeAtomically(try ProvenanceSidecar.recordingArchive(in: path, archivedTo: job.inputs.map { archivedTo[$0.path] }), to: path) } catch {
+                log.warning("cannot record the archive location in the sidecar", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func setArchivePending(_ job: inout JobRecord, _ value: Bool?, log: Logger) {
+        guard job.archivePending != value else { return }
+        job.archivePending = value
+        do { try journal.update(job) } catch {
+            log.warning("cannot record that archiving waits", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Archives the inputs of finished jobs that waited for a writer to let go (checked on each
+    /// intake tick): archived once no visible process has them open, dropped from the list when they
+    /// changed (the new version is fused and archived in its turn).
+    func retryPendingArchives() {
+        guard let pending = try? journal.pendingArchives() else { return }
+        for var job in pending {
+            var log = logger
+            log[metadataKey: "job"] = "\(job.id ?? 0)"
+            log[metadataKey: "stack"] = "\(job.stack)"
+            archive(&job, log: log, sidecar: nil)
         }
     }
 

@@ -104,6 +104,10 @@ public final class Journal: Sendable {
             }
             try db.create(index: "job_stack", on: "job", columns: ["drop", "kind", "stack", "state"])
         }
+        m.registerMigration("v3") { db in
+            // A finished job whose inputs could not be archived yet (a writer still had one open).
+            try db.alter(table: "job") { t in t.add(column: "archive_pending", .boolean) }
+        }
         return m
     }
 
@@ -295,6 +299,14 @@ public final class Journal: Sendable {
             found.error = nil
             try found.update(db)
             return .requeued(found)
+        }
+    }
+
+    /// Finished jobs whose archiving waits for a writer to let go of an input.
+    public func pendingArchives(limit: Int = 100) throws(JournalError) -> [JobRecord] {
+        try read { db in
+            try JobRecord.filter(Column("archive_pending") == true && Column("state") == JobState.done.rawValue)
+                .order(Column("id")).limit(limit).fetchAll(db)
         }
     }
 

@@ -290,3 +290,26 @@ extension ProvenanceCrate {
         graph.lazy.compactMap { if case .action(let action) = $0 { action.sliceCount } else { nil } }.first ?? 0
     }
 }
+
+extension ProvenanceSidecar {
+    /// The crate at `path` with each input (by slice position) given `focusd:archivedTo` — for inputs
+    /// archived after the job finished (a writer had held one open), when the sidecar value is gone.
+    /// - Throws: `FileOperationError` when the file cannot be read or is not a crate of this focusd.
+    static func recordingArchive(in path: String, archivedTo: [String?]) throws(FileOperationError) -> Data {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw FileOperationError(operation: "read", path: path, code: ENOENT)
+        }
+        guard var crate = try? ProvenanceCrate.decode(data) else {
+            throw FileOperationError(operation: "read the sidecar as an RO-Crate", path: path, code: EINVAL)
+        }
+        crate.graph = crate.graph.map { entity in
+            guard case .file(var file) = entity, let position = file.position, position < archivedTo.count,
+                  let destination = archivedTo[position] else { return entity }
+            file.archivedTo = destination
+            return .file(file)
+        }
+        do { return try crate.encoded() } catch {
+            throw FileOperationError(operation: "encode the sidecar", path: path, code: EINVAL)
+        }
+    }
+}

@@ -137,6 +137,7 @@ public final class DaemonService: Service, Sendable {
                 return
             }
             var lastTick = 0.0
+            var lastArchiveCheck = 0.0
             while !control.stopping {
                 control.intakeAlive()
                 do {
@@ -152,6 +153,11 @@ public final class DaemonService: Service, Sendable {
                         control.signalWork()
                         sink.yield(.statusChanged)
                     }
+                }
+                // Inputs whose archiving waited for a writer to let go, looked at every 2 s.
+                if t - lastArchiveCheck >= 2 {
+                    lastArchiveCheck = t
+                    runner.retryPendingArchives()
                 }
             }
         }

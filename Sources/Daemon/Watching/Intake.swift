@@ -213,6 +213,8 @@ final class Intake {
     @discardableResult
     func tick() -> [JobRecord] {
         var inserted: [JobRecord] = []
+        // A cut TIFF that went away while it waited leaves no entry behind.
+        if !incompleteSince.isEmpty { incompleteSince = incompleteSince.filter { FileOperations.exists($0.key) } }
         for i in drops.indices {
             let root = drops[i].configuration.path
             for rel in drops[i].detector.pendingPaths {

@@ -33,8 +33,6 @@ public struct OutputSet: Sendable, Equatable {
         self.files = files
     }
 
-    public var isEmpty: Bool { files.isEmpty }
-
     /// Adds a file already written (and fsynced) at `temporary`, to be renamed to `final`.
     public mutating func add(temporary: String, final: String) {
         files.append(StagedFile(temporary: temporary, final: final))
@@ -46,10 +44,6 @@ public struct OutputSet: Sendable, Equatable {
         add(temporary: temporary, final: final)
     }
 
-    /// Appends another set's files (in order).
-    public mutating func append(_ other: OutputSet) {
-        files += other.files
-    }
 
     /// Renames every staged file to its final name, in order (each first given `outputMode`, when
     /// set), then fsyncs the folders. A file whose

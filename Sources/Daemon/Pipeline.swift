@@ -133,18 +133,6 @@ public struct FusionPipeline: Sendable {
         self.baseDirectory = baseDirectory
     }
 
-    /// Runs the pipeline with output names from a profile: `{stack}` in `names` becomes
-    /// `stackName`, inside `outputDirectory`. The sidecar is the caller's (written last).
-    public func run(inputs: [String], stackName: String, outputDirectory: String, names: OutputPatterns,
-                    clock: () -> Double) throws(PipelineError) -> PipelineReport {
-        func inDirectory(_ pattern: String) -> String {
-            (outputDirectory as NSString).appendingPathComponent(OutputPatterns.resolve(pattern, stack: stackName))
-        }
-        let paths = OutputPaths(fused: inDirectory(names.fused), depth: names.depth.map(inDirectory),
-                                confidence: names.confidence.map(inDirectory))
-        return try run(inputs: inputs, outputs: paths, clock: clock)
-    }
-
     /// Runs the pipeline writing to explicit paths. The images appear together (all renamed into
     /// place after all were written) or, on error, not at all.
     public func run(inputs: [String], outputs: OutputPaths, clock: () -> Double) throws(PipelineError) -> PipelineReport {
@@ -208,9 +196,7 @@ public struct FusionPipeline: Sendable {
         var conversions: [OutputConversion] = []
         var sliceNames: [String] = []
         var fusedGeometry: SliceGeometry?
-        // Focus decided on one channel applies to every channel: the channel stacks are fused as one.
-        let joint = settings.composition == .selection && settings.selection.decisionChannel != .luminance
-            && ChannelStack.canJoin(stacks)
+        let joint = fusesJointly(stacks)
         let units: [(channels: [Int], source: any SliceSource)] = joint
             ? [(Array(stacks.indices), ChannelStack(stacks))]
             : stacks.enumerated().map { ([$0.offset], $0.element) }
@@ -312,12 +298,16 @@ public struct FusionPipeline: Sendable {
             warnings: warnings + Self.unusedWindowWarning(settings, conversions: conversions, format: geometry.format))
     }
 
+    /// Whether the channel stacks are fused as one: focus decided on one channel applies to every channel.
+    func fusesJointly(_ stacks: [any SliceSource]) -> Bool {
+        settings.composition == .selection && settings.selection.decisionChannel != .luminance && ChannelStack.canJoin(stacks)
+    }
+
     /// Refuses, before any pixel is decoded, a stack whose fusion would need more memory than the
     /// process may have (bad input: it will never fit here), or than is free now (transient: retried).
     func checkMemory(_ stacks: [any SliceSource], inputs: [String]) throws(PipelineError) {
         guard let g = stacks.first?.geometry else { return }
-        let joint = settings.composition == .selection && settings.selection.decisionChannel != .luminance && ChannelStack.canJoin(stacks)
-        let channels = joint ? stacks.reduce(0) { $0 + $1.geometry.channels } : g.channels
+        let channels = fusesJointly(stacks) ? stacks.reduce(0) { $0 + $1.geometry.channels } : g.channels
         let needed = settings.estimatedPeakBytes(width: g.width, height: g.height, channels: channels)
         let limit = MemoryBudget.limit(configured: memoryLimitBytes)
         let name = inputs.count == 1 ? inputs[0] : "\(inputs[0]) (and \(inputs.count - 1) more)"

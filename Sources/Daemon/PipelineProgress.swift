@@ -46,5 +46,4 @@ final class DecodeCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var value = 0
     func increment() -> Int { lock.withLock { value += 1; return value } }
-    var count: Int { lock.withLock { value } }
 }

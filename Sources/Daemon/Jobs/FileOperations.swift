@@ -29,12 +29,17 @@ enum FileOperations {
         syncDirectory((path as NSString).deletingLastPathComponent)
     }
 
+    /// A fresh hidden temporary name next to `path`: `.<name>.focusd-tmp-<pid>-<random>`.
+    static func temporaryPath(for path: String) -> String {
+        let dir = (path as NSString).deletingLastPathComponent
+        let name = (path as NSString).lastPathComponent
+        return (dir as NSString).appendingPathComponent(".\(name)\(temporaryMarker)\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+    }
+
     /// Writes `data` to a new hidden temporary file next to `path` (`.<name>.focusd-tmp-<pid>-<random>`)
     /// and fsyncs it; returns its path. On error nothing is left behind.
     static func writeTemporary(_ data: Data, for path: String) throws(FileOperationError) -> String {
-        let dir = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
-        let temp = (dir as NSString).appendingPathComponent(".\(name)\(temporaryMarker)\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let temp = temporaryPath(for: path)
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileOperationError(operation: "create", path: temp, code: errno) }
         var failure: FileOperationError?

@@ -145,7 +145,6 @@ struct JobRunner: Sendable {
         //    hashes of what was read, and the size and mtime the stack was found complete with).
         if (report.inputs.map(\.sha256) != hashes && !report.inputs.isEmpty) || inputsChanged(job) {
             staged.discard()
-            for output in report.outputs where report.staged.isEmpty { unlink(output.path) }
             finish(&job, .fail(.inputsChanged, message: "the inputs changed while they were read; a new version is processed once it is stable"), log: log)
             return
         }
@@ -173,31 +172,39 @@ struct JobRunner: Sendable {
         job.outputs = report.outputs
         job.sidecar = sidecarPath
         job.error = nil
-        job.staged = staged.files
         do {
-            guard try journal.updateIfRunning(job) else {
-                staged.discard()
-                return
-            }
-            try staged.commit()
-        } catch let error as FileOperationError {
-            job.staged = nil
-            finish(&job, .fail(error.isTransient ? .transient : .configuration, message: "cannot move the outputs into place: \(error)"), log: log)
-            return
+            guard try recordAndCommit(staged, &job) else { return }
         } catch {
-            staged.discard()
-            job.staged = nil
-            finish(&job, .fail(.transient, message: "\(error)"), log: log)
+            let transient = (error as? FileOperationError)?.isTransient ?? true
+            finish(&job, .fail(transient ? .transient : .configuration, message: "cannot move the outputs into place: \(error)"), log: log)
             return
         }
-        job.staged = nil
         if let previous { replaced(previous, by: job, log: log) }
         fusedReport = report
         log.info(previous == nil ? "done" : "done; replaced the outputs of an earlier version of the stack", metadata: [
             "fused": "\(report.outputs.first?.path ?? "")", "sidecar": "\(sidecarPath)",
             "seconds": "\(String(format: "%.2f", report.stageSeconds.values.reduce(0, +)))",
         ].merging(previous.map { ["supersedes": "\($0.id ?? 0)"] } ?? [:]) { a, _ in a })
-        finish(&job, .succeed, log: log, sidecar: sidecar)
+        finish(&job, .succeed, log: log)
+    }
+
+    /// Records `staged` on the running job (so start-up recovery can finish an interrupted commit),
+    /// then renames the set into place. Returns false — the set discarded — when the job is no longer
+    /// running (shutdown re-queued it). On error the files not yet renamed are removed.
+    private func recordAndCommit(_ staged: OutputSet, _ job: inout JobRecord) throws -> Bool {
+        job.staged = staged.files
+        defer { job.staged = nil }
+        do {
+            guard try journal.updateIfRunning(job) else {
+                staged.discard()
+                return false
+            }
+            try staged.commit()
+            return true
+        } catch {
+            staged.discard()
+            throw error
+        }
     }
 
     /// Whether the files of a finished job's output set are still there, byte for byte as recorded
@@ -247,7 +254,7 @@ struct JobRunner: Sendable {
                 let file = (output.path as NSString).lastPathComponent
                 let newName = file.hasPrefix(originalStack) ? name + file.dropFirst(originalStack.count) : "\(name)_\(file)"
                 let target = (config.output as NSString).appendingPathComponent(newName)
-                let temporary = (config.output as NSString).appendingPathComponent(".\(newName)\(FileOperations.temporaryMarker)\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+                let temporary = FileOperations.temporaryPath(for: target)
                 try FileOperations.linkOrCopy(output.path, to: temporary)
                 staged.add(temporary: temporary, final: target)
                 outputs.append(JobOutput(role: output.role, path: target, size: output.size, sha256: output.sha256))
@@ -262,16 +269,9 @@ struct JobRunner: Sendable {
             job.outputs = outputs
             job.sidecar = sidecarPath
             job.duplicateOf = original.id
-            job.staged = staged.files
-            guard try journal.updateIfRunning(job) else {
-                staged.discard()
-                return
-            }
-            try staged.commit()
-            job.staged = nil
+            guard try recordAndCommit(staged, &job) else { return }
         } catch {
             staged.discard()
-            job.staged = nil
             let transient = (error as? FileOperationError)?.isTransient ?? true
             finish(&job, .fail(transient ? .transient : .configuration, message: "cannot link the outputs of job \(original.id ?? 0): \(error)"), log: log)
             return
@@ -296,11 +296,15 @@ struct JobRunner: Sendable {
 
     /// Whether some visible process still has one of the job's inputs open for writing.
     private func stillBeingWritten(_ job: JobRecord, log: Logger) -> Bool {
+        guard let writing = Self.openForWriting(job) else { return false }
+        log.notice("input still open for writing; left in place, not quarantined", metadata: ["files": "\(writing)"])
+        return true
+    }
+
+    /// The job's inputs some visible process has open for writing (comma-separated), or nil.
+    static func openForWriting(_ job: JobRecord) -> String? {
         let writing = OpenWriters.openForWriting(job.inputs.map(\.path))
-        if !writing.isEmpty {
-            log.notice("input still open for writing; left in place, not quarantined", metadata: ["files": "\(writing.sorted().joined(separator: ","))"])
-        }
-        return !writing.isEmpty
+        return writing.isEmpty ? nil : writing.sorted().joined(separator: ",")
     }
 
     /// SHA-256 over the input hashes (slice order), the canonical settings JSON and the model's hash.
@@ -341,7 +345,7 @@ struct JobRunner: Sendable {
 
     // MARK: Transitions and their side effects
 
-    private func finish(_ job: inout JobRecord, _ event: JobEvent, log: Logger, sidecar: ProvenanceSidecar? = nil) {
+    private func finish(_ job: inout JobRecord, _ event: JobEvent, log: Logger) {
         let policy = drops[job.drop]?.configuration.retry ?? RetryPolicy()
         let transition: JobTransition
         do {
@@ -372,7 +376,7 @@ struct JobRunner: Sendable {
         for action in transition.actions {
             switch action {
             case .archive:
-                archive(&job, log: log, sidecar: sidecar)
+                archive(&job, log: log)
             case .quarantine(let reason):
                 quarantine(job, reason: reason, log: log)
             case .runPipeline, .retry, .recordError:
@@ -384,18 +388,17 @@ struct JobRunner: Sendable {
     /// Moves the inputs into the archive — unless they changed since they were fused or a process
     /// still has one open for writing (they stay; a new version is fused when it is complete) — and
     /// records where they went, in the journal and in the sidecar.
-    private func archive(_ job: inout JobRecord, log: Logger, sidecar: ProvenanceSidecar?) {
+    private func archive(_ job: inout JobRecord, log: Logger) {
         guard let config = drops[job.drop]?.configuration, let archive = config.archive else { return }
         if inputsChanged(job) {
             log.notice("inputs changed after fusing; not archived (the new version is fused when complete)")
             setArchivePending(&job, nil, log: log)
             return
         }
-        let writing = OpenWriters.openForWriting(job.inputs.map(\.path))
-        guard writing.isEmpty else {
+        if let writing = Self.openForWriting(job) {
             if job.archivePending != true {
                 log.notice("inputs still open for writing; not archived yet (retried until the writer lets go)",
-                           metadata: ["files": "\(writing.sorted().joined(separator: ","))"])
+                           metadata: ["files": "\(writing)"])
             }
             setArchivePending(&job, true, log: log)
             return
@@ -420,13 +423,10 @@ struct JobRunner: Sendable {
         do { try journal.update(job) } catch {
             log.warning("cannot record where the inputs were archived", metadata: ["error": "\(error)"])
         }
-        if var sidecar, let path = job.sidecar {
-            sidecar.archivedTo = archivedTo
-            do { try FileOperations.writeAtomically(sidecar.encoded(), to: path) } catch {
-                log.warning("cannot record the archive location in the sidecar", metadata: ["error": "\(error)"])
-            }
-        } else if let path = job.sidecar {
-            do { try FileOperations.writeAtomically(try ProvenanceSidecar.recordingArchive(in: path, archivedTo: job.inputs.map { archivedTo[$0.path] }), to: path) } catch {
+        if let path = job.sidecar {
+            do {
+                try FileOperations.writeAtomically(ProvenanceSidecar.recordingArchive(in: path, archivedTo: job.inputs.map { archivedTo[$0.path] }), to: path)
+            } catch {
                 log.warning("cannot record the archive location in the sidecar", metadata: ["error": "\(error)"])
             }
         }
@@ -449,15 +449,14 @@ struct JobRunner: Sendable {
             var log = logger
             log[metadataKey: "job"] = "\(job.id ?? 0)"
             log[metadataKey: "stack"] = "\(job.stack)"
-            archive(&job, log: log, sidecar: nil)
+            archive(&job, log: log)
         }
     }
 
     private func quarantine(_ job: JobRecord, reason: String, log: Logger) {
         guard let config = drops[job.drop]?.configuration else { return }
-        let writing = OpenWriters.openForWriting(job.inputs.map(\.path))
-        guard writing.isEmpty else {
-            log.warning("inputs still open for writing; not quarantined (they stay in the drop folder)", metadata: ["files": "\(writing.sorted().joined(separator: ","))"])
+        if let writing = Self.openForWriting(job) {
+            log.warning("inputs still open for writing; not quarantined (they stay in the drop folder)", metadata: ["files": "\(writing)"])
             return
         }
         do {

@@ -32,7 +32,7 @@ public struct ProcessReport: Sendable {
     public var width: Int, height: Int, channels: Int, sliceCount: Int
     public var format: String
     /// The outputs, written under temporary names, for the caller to commit together with the
-    /// sidecar (empty when the processor wrote them under their final names).
+    /// sidecar (or to discard); nothing is under the final names until then.
     public var staged: OutputSet = OutputSet()
     /// Warnings a user should see (they go into the sidecar and the log).
     public var warnings: [String] = []
@@ -89,7 +89,7 @@ public protocol StackProcessor: Sendable {
 
     /// Reads the stack from `inputs` (slice order), fuses it and writes the outputs into
     /// `outputDirectory` under `names` with `{stack}` = `stackName` — staged under temporary names
-    /// (`ProcessReport.staged`) for the caller to commit with the sidecar, or atomically under their
+    /// (`ProcessReport.staged`) for the caller to commit with the sidecar or discard; never under the
     /// final names. Does not write the sidecar.
     func process(inputs: [String], stackName: String, outputDirectory: String, names: OutputPatterns,
                  clock: @escaping @Sendable () -> Double) throws(ProcessFailure) -> ProcessReport

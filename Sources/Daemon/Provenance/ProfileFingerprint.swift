@@ -48,12 +48,8 @@ public enum ProfileFingerprint {
     public static func compute(settings: FusionSettings, baseDirectory: String?) throws(SettingsError) -> (fingerprint: String, modelSHA256: String?) {
         var modelHash: String?
         if settings.engine == .fusiondiff {
-            let path = try settings.resolvedModelPath(baseDirectory: baseDirectory)
-            do {
-                modelHash = try SHA256.hex(fileAt: path)
-            } catch {
-                throw SettingsError(key: "model", message: "\(path): cannot be read (\(error)); check the path and permissions")
-            }
+            // The same hash the daemon and reprocess use, read once per version of the file.
+            modelHash = try ModelStore.shared.sha256(ofModelAt: try settings.resolvedModelPath(baseDirectory: baseDirectory))
         }
         return (compute(settings: settings, modelSHA256: modelHash), modelHash)
     }

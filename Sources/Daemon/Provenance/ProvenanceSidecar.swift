@@ -26,7 +26,7 @@ public struct SoftwareInfo: Sendable, Equatable {
 /// - the model file (its `file://` URI), a `SoftwareApplication` with `sha256` and its configuration;
 /// - `#host` — the host (`focusd:operatingSystem`, `focusd:processorCount`);
 /// - each input and output `File` (its `file://` URI): `contentSize`, `sha256`; inputs `position`
-///   (0-based slice index) and `focusd:archivedTo`, outputs `focusd:role` and `encodingFormat`;
+///   (0-based slice index) and, once archived, `focusd:archivedTo` (`recordingArchive`), outputs `focusd:role` and `encodingFormat`;
 /// - `#settings/…`, `#stageSeconds/…`, `#alignment/…`, `#outputConversions/…`, `#configuration/…` —
 ///   `PropertyValue`s: each JSON document the processor reports, flattened (`JSONValue.flattened`);
 /// - `#supersedes` and `#supersedes/<i>` — the output set this one replaced.
@@ -58,8 +58,6 @@ public struct ProvenanceSidecar {
     public var supersedes: SupersededSet?
     /// The finished job with identical inputs, profile and model whose outputs these are (linked, not fused again).
     public var duplicateOf: Int64?
-    /// Where archive moved each input (input path → archived path), once moved.
-    public var archivedTo: [String: String] = [:]
 
     /// An output set replaced by a newer one under the same names.
     public struct SupersededSet: Sendable, Equatable {
@@ -147,8 +145,7 @@ public struct ProvenanceSidecar {
         for (i, input) in report.inputs.enumerated() {
             graph.append(.file(CrateFile(
                 id: inputIDs[i].id, name: i < report.sliceNames.count ? report.sliceNames[i] : (input.path as NSString).lastPathComponent,
-                contentSize: input.size, sha256: input.sha256, encodingFormat: Self.mediaType(input.path), position: i,
-                archivedTo: archivedTo[input.path])))
+                contentSize: input.size, sha256: input.sha256, encodingFormat: Self.mediaType(input.path), position: i)))
         }
         for (i, output) in report.outputs.enumerated() {
             graph.append(.file(CrateFile(id: outputIDs[i].id, name: (output.path as NSString).lastPathComponent, contentSize: output.size,

@@ -44,6 +44,17 @@ public struct MicroscopeSimulation: Sendable, Codable, Equatable {
     public var breathing: Double
     /// Standard deviation of the per-slice stage drift step, pixels (a random walk, zero at slice N/2).
     public var drift: Double
+    /// How defocus blur is applied (see `MicroscopeSimulator`): per receiving pixel (`gather`, the
+    /// default every shipped figure uses) or per emitting depth layer (`scatter`, energy-conserving).
+    public var layering: Layering = .gather
+
+    /// How a slice's defocus blur is composed from the specimen's depths.
+    public enum Layering: String, Sendable, Codable, CaseIterable {
+        /// Each pixel takes the specimen blurred by the PSF of its own defocus.
+        case gather
+        /// Each depth layer of the specimen spreads its light through the PSF of its defocus; the sum is the slice.
+        case scatter
+    }
 
     public init(modality: Modality = .fluorescence, slices: Int = 16, photons: Double = 300, seed: UInt64 = 1,
                 format: SampleFormat = .uint16) {

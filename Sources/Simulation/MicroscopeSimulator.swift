@@ -8,9 +8,13 @@ import Imaging
 ///    brightfield.
 /// 2. A random smooth surface (``HeightMap``) places every pixel at a focal depth h(x, y).
 /// 3. Slice k sees pixel (x, y) through a PSF of size √(w₀² + (a·|k − h|)²): a Gaussian for
-///    fluorescence, a soft disc for brightfield. The specimen is blurred once per defocus level
-///    (levels at 0, ¼, ½ … slices, coarser far from focus) and each pixel interpolates linearly
-///    between the two levels around its own defocus (the standard layered 2.5-D approximation).
+///    fluorescence, a soft disc for brightfield. `layering` says how: `.gather` (the default) blurs
+///    the specimen once per defocus level (levels at 0, ¼, ½ … slices, coarser far from focus) and
+///    each pixel interpolates linearly between the two levels around its own defocus (the common
+///    2.5-D approximation; near a change of height it moves light); `.scatter` splits the specimen
+///    into depth layers ½ slice apart and sums each layer through the PSF of its own defocus (every
+///    point spreads its light symmetrically and keeps it: the physics of incoherent emission, about
+///    N × layers blurs per stack instead of one per level).
 /// 4. Optional breathing (magnification about the centre) and drift (a random walk) per slice, both
 ///    relative to slice N/2, whose frame is the ground truth's.
 /// 5. The camera: offset + gain · Poisson(photons) + Gaussian read noise, rounded and clipped to
@@ -53,14 +57,27 @@ public struct MicroscopeSimulator: Sendable {
         let transforms = Self.sliceTransforms(settings, using: &rng)
         let maximum = Double(settings.format.maximumValue ?? 65535)
         var slices: [Image] = []
+        let scatter = settings.layering == .scatter
+        let layered = scatter ? Self.heightLayers(specimen, surface: surface, spacing: 0.5) : []
         for k in 0..<settings.slices {
             var clean = [Float](repeating: 0, count: n * specimen.count)
-            for p in 0..<n {
-                let defocus = abs(Double(k) - Double(surface.values[p]))
-                let (l, t) = Self.interval(levels, defocus)
+            if scatter {
                 for c in specimen.indices {
-                    let v = (1 - t) * blurred[c][l][p] + t * blurred[c][min(l + 1, levels.count - 1)][p]
-                    clean[c * n + p] = Float(expected(v))
+                    var sum = [Float](repeating: 0, count: n)
+                    for layer in layered[c] {
+                        let b = blur(layer.plane, width: w, height: h, defocus: abs(Double(k) - layer.z))
+                        for p in 0..<n { sum[p] += b[p] }
+                    }
+                    for p in 0..<n { clean[c * n + p] = Float(expected(sum[p])) }
+                }
+            } else {
+                for p in 0..<n {
+                    let defocus = abs(Double(k) - Double(surface.values[p]))
+                    let (l, t) = Self.interval(levels, defocus)
+                    for c in specimen.indices {
+                        let v = (1 - t) * blurred[c][l][p] + t * blurred[c][min(l + 1, levels.count - 1)][p]
+                        clean[c * n + p] = Float(expected(v))
+                    }
                 }
             }
             let (scale, dx, dy) = transforms[k]
@@ -79,6 +96,29 @@ public struct MicroscopeSimulator: Sendable {
         return SimulatedStack(settings: settings, slices: slices,
                               groundTruth: Image(width: w, height: h, channels: specimen.count, pixels: truth),
                               height: surface, transforms: transforms)
+    }
+
+    /// The specimen split into depth layers `spacing` slices apart, each pixel shared linearly between
+    /// the two layers around its height; layers without any light are left out.
+    static func heightLayers(_ specimen: [[Float]], surface: HeightMap, spacing: Double) -> [[(z: Double, plane: [Float])]] {
+        let heights = surface.values
+        let lo = Double(heights.min() ?? 0), hi = Double(heights.max() ?? 0)
+        let count = Int(((hi - lo) / spacing).rounded(.up)) + 1
+        return specimen.map { plane in
+            var planes = [[Float]](repeating: [Float](repeating: 0, count: plane.count), count: count)
+            var mass = [Float](repeating: 0, count: count)
+            for p in plane.indices {
+                let u = (Double(heights[p]) - lo) / spacing
+                let j = min(Int(u), count - 1), t = Float(u - Double(j))
+                planes[j][p] += (1 - t) * plane[p]
+                mass[j] += (1 - t) * plane[p]
+                if j + 1 < count {
+                    planes[j + 1][p] += t * plane[p]
+                    mass[j + 1] += t * plane[p]
+                }
+            }
+            return (0..<count).filter { mass[$0] > 0 }.map { (lo + Double($0) * spacing, planes[$0]) }
+        }
     }
 
     /// One specimen plane through the modality's PSF at `defocus` slices.

@@ -14,4 +14,5 @@ extension TransformModel: ExpressibleByArgument {}
 extension FusionSettings.Composition: ExpressibleByArgument {}
 extension SelectionOptions.Decision: ExpressibleByArgument {}
 extension MicroscopeSimulation.Modality: ExpressibleByArgument {}
+extension MicroscopeSimulation.Layering: ExpressibleByArgument {}
 extension SampleFormat: ExpressibleByArgument {}

@@ -51,6 +51,7 @@ extension BenchAlignCommand {
                                                 photons: photons, seed: UInt64(7000 + i))
             settings.breathing = breathing
             settings.drift = drift
+            settings.layering = layering
             settings.surfaceSteps = 1 + i % 3
             let simulated: SimulatedStack
             do { simulated = try MicroscopeSimulator(settings: settings).simulate(texture: image) } catch {

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Imaging
 import Registration
+import Simulation
 
 /// `focusd bench align`: alignment speed, memory and accuracy on two synthetic stacks with known
 /// transforms, made from the dev data: 65 slices of 1600×1200 RGB (from the circuit board) and
@@ -57,6 +58,9 @@ struct BenchAlignCommand: AsyncParsableCommand {
 
     @Option(help: "Breathing set: photo-electrons at the brightest in-focus pixel.")
     var photons: Double = 300
+
+    @Option(help: "Breathing set: defocus blur per receiving pixel (gather) or per emitting depth layer (scatter).")
+    var layering: MicroscopeSimulation.Layering = .gather
 
     @Option(help: "Breathing set: square centre crop of each texture, pixels.")
     var crop: Int = 512

@@ -29,6 +29,8 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "PSF growth per slice of defocus, pixels (default: the modality's).") var defocusPerSlice: Double?
     @Option(help: "Magnification change across the stack (0.01 = 1 % breathing).") var breathing: Double = 0
     @Option(help: "Stage drift per slice, pixels r.m.s.") var drift: Double = 0
+    @Option(help: "Defocus blur per receiving pixel (gather, the default) or per emitting depth layer (scatter: energy-conserving, slower).")
+    var layering: MicroscopeSimulation.Layering = .gather
     @Option(help: "Square centre crop of the texture, pixels (0 = whole image).") var crop: Int = 0
     @Option(help: "Output folder (created).") var out: String
 
@@ -37,6 +39,7 @@ struct SimulateCommand: AsyncParsableCommand {
         if let defocusPerSlice { settings.defocusPerSlice = defocusPerSlice }
         settings.breathing = breathing
         settings.drift = drift
+        settings.layering = layering
         var image = try ImageFile.read(texture).image
         if crop > 0 { image = BenchmarkStack.centreCrop(image, side: crop) }
         if format == .uint8 && image.channels != 3 {

@@ -57,6 +57,26 @@ struct SimulatorTests {
         #expect(far > 0.1)
     }
 
+    @Test("scatter layering keeps the light: every slice carries the ground truth's total, the surface still focuses")
+    func scatterConservesLight() throws {
+        var settings = MicroscopeSimulation(slices: 8, photons: 20_000, seed: 3)
+        settings.readNoise = 0
+        settings.layering = .scatter
+        let stack = try MicroscopeSimulator(settings: settings).simulate(texture: testTexture())
+        let truthMean = stack.groundTruth.pixels.reduce(0, +) / Float(stack.groundTruth.planeSize)
+        for (k, slice) in stack.slices.enumerated() {
+            let mean = slice.pixels.reduce(0, +) / Float(slice.planeSize)
+            #expect(abs(mean - truthMean) / truthMean < 0.005, "slice \(k): mean \(mean) against the truth's \(truthMean)")
+        }
+        // Deterministic, and different from the gather model (which moves light near changes of height).
+        let again = try MicroscopeSimulator(settings: settings).simulate(texture: testTexture())
+        #expect(again.slices == stack.slices)
+        settings.layering = .gather
+        let gathered = try MicroscopeSimulator(settings: settings).simulate(texture: testTexture())
+        #expect(gathered.slices != stack.slices)
+        #expect(gathered.groundTruth == stack.groundTruth)
+    }
+
     @Test("camera noise: mean and variance follow offset + gain·Poisson + read noise", arguments: [30.0, 300.0, 3000.0])
     func noiseStatistics(photons: Double) throws {
         // A bright field (specimen value 1) with a small dark block in one corner that fixes the

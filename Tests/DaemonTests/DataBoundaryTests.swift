@@ -45,9 +45,12 @@ import Testing
         job.attempts = 1
         job.staged = set.files
         try journal.update(job)
-        let recovered = try journal.recoverInterrupted(now: 2) { _ in RetryPolicy() }
+        let recovered = try journal.recoverInterrupted(now: 2, outputMode: 0o640) { _ in RetryPolicy() }
         #expect(recovered.map(\.state) == [.done])
         #expect(f.files(in: f.output) == ["k-ro-crate-metadata.json", "k_fused.tif"])
+        // The file renamed by recovery gets output_mode like one of an uninterrupted commit.
+        let mode = try FileManager.default.attributesOfItem(atPath: "\(f.output)/k-ro-crate-metadata.json")[.posixPermissions] as? Int
+        #expect(mode == 0o640)
         #expect(try journal.job(id: job.id!)?.staged == nil)
     }
 

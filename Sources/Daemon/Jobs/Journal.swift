@@ -162,13 +162,16 @@ public final class Journal: Sendable {
 
     /// Jobs left `running` by a crash or kill go back to `queued` (or `failed` once their attempts are used up).
     /// A job stopped while committing its output set (its staged files recorded) has the commit
-    /// finished instead and is done, so no set is left half renamed. Returns the jobs changed.
-    public func recoverInterrupted(now: Double, policy: (String) -> RetryPolicy) throws(JournalError) -> [JobRecord] {
+    /// finished instead and is done, so no set is left half renamed; its files get `outputMode` (the
+    /// daemon's `output_mode:`) like those of an uninterrupted commit. Returns the jobs changed.
+    public func recoverInterrupted(now: Double, outputMode: UInt16? = nil,
+                                   policy: (String) -> RetryPolicy) throws(JournalError) -> [JobRecord] {
         try write { db -> [JobRecord] in
             var changed: [JobRecord] = []
             for var job in try JobRecord.filter(Column("state") == JobState.running.rawValue).fetchAll(db) {
                 if let staged = job.staged {
-                    let set = OutputSet(files: staged)
+                    var set = OutputSet(files: staged)
+                    set.outputMode = outputMode
                     job.staged = nil
                     if set.isRecoverable, (try? set.commit()) != nil {
                         let t = try JobStateMachine.transition(from: job.state, attempts: job.attempts, event: .succeed,

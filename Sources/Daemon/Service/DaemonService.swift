@@ -76,7 +76,7 @@ public final class DaemonService: Service, Sendable {
         let policies = Dictionary(uniqueKeysWithValues: config.dropFolders.map { ($0.name, $0.retry) })
         let policy: @Sendable (String) -> RetryPolicy = { policies[$0] ?? RetryPolicy() }
         do {
-            for job in try journal.recoverInterrupted(now: wallClock(), policy: policy) {
+            for job in try journal.recoverInterrupted(now: wallClock(), outputMode: config.outputMode, policy: policy) {
                 if job.state == .done {
                     logger.notice("finished the commit of an output set interrupted by a stop or crash", metadata: ["job": "\(job.id ?? 0)", "stack": "\(job.stack)"])
                 } else {
@@ -237,7 +237,7 @@ public final class DaemonService: Service, Sendable {
                     case .deadline:
                         if liveWorkers > 0 {
                             let abandoned = control.abandonRunning()
-                            let requeued = (try? journal.recoverInterrupted(now: wallClock(), policy: policy)) ?? []
+                            let requeued = (try? journal.recoverInterrupted(now: wallClock(), outputMode: config.outputMode, policy: policy)) ?? []
                             logger.warning("shutdown timeout: running jobs re-queued", metadata: [
                                 "jobs": "\(abandoned.map(String.init).joined(separator: ","))", "requeued": "\(requeued.count)",
                             ])
@@ -257,7 +257,7 @@ public final class DaemonService: Service, Sendable {
                     // Cancelled without a graceful shutdown: re-queue what is running.
                     control.beginShutdown()
                     _ = control.abandonRunning()
-                    _ = try? journal.recoverInterrupted(now: wallClock(), policy: policy)
+                    _ = try? journal.recoverInterrupted(now: wallClock(), outputMode: config.outputMode, policy: policy)
                 }
                 group.cancelAll()
                 return threads

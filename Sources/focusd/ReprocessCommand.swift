@@ -43,6 +43,12 @@ struct ReprocessCommand: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "List the stacks that would be fused and why (missing, out of date, failed before); fuse nothing.")
     var dryRun = false
 
+    @Option(help: "The license URI every sidecar's crate declares (default: Creative Commons Attribution 4.0).")
+    var license: String?
+
+    @Option(name: .customLong("license-name"), help: "The license's name (default: the URI).")
+    var licenseName: String?
+
     @Option(help: "Stacks fused at the same time.")
     var jobs: Int = 1
 
@@ -85,9 +91,17 @@ struct ReprocessCommand: AsyncParsableCommand {
         let profilePath = try ProfilesCommand.locate(profile, extra: nil)
         let loaded = try ProfileLoader.load(.file(profilePath), configurationFile: profilePath)
         let profileName = ((profilePath as NSString).lastPathComponent as NSString).deletingPathExtension
-        let reprocessor = try Reprocessor(
+        var reprocessor = try Reprocessor(
             settings: loaded.settings, baseDirectory: loaded.baseDirectory, profileName: profileName, outputDirectory: out,
             software: SoftwareInfo(name: FocusdBuild.name, version: FocusdBuild.version, gitCommit: FocusdBuild.gitCommit))
+        if let license {
+            guard let parsed = CrateLicense(uri: license, name: licenseName) else {
+                throw ValidationError("--license '\(license)' is not a license URI; give its address, e.g. https://creativecommons.org/publicdomain/zero/1.0/")
+            }
+            reprocessor.license = parsed
+        } else if licenseName != nil {
+            throw ValidationError("--license-name needs --license (the license's URI)")
+        }
 
         let scan: ArchiveScan
         do {

@@ -134,6 +134,45 @@ enum ProcessRunCrateRequirements {
         #expect(breaking { $0[action($0)]["agent"] = ["@id": "#nobody"] } == ["#nobody (agent of #fusion-\(job.id!)-1) does not resolve"])
     }
 
+    /// A facility's own license (`license:`, `license_name:`) replaces CC BY 4.0 in every crate.
+    @Test func theConfiguredLicenseIsTheRootsLicense() async throws {
+        let f = DaemonFixture()
+        var config = f.configuration()
+        config.license = try #require(CrateLicense(uri: "https://creativecommons.org/publicdomain/zero/1.0/", name: "CC0 1.0"))
+        try await f.serving(config, processor: TestProcessor()) {
+            drop(fakeTIFF("s1"), at: "\(f.drop)/lic.tif")
+            _ = try await f.jobsWhenSettled(count: 1)
+        }
+        let sidecar = try #require(try f.journal().allJobs().first?.sidecar)
+        let doc = try SidecarSchemaTests.load(sidecar)
+        let graph = try #require(doc["@graph"] as? [[String: Any]])
+        let root = try #require(graph.first { ($0["@type"] as? String) == "Dataset" })
+        #expect((root["license"] as? [String: Any])?["@id"] as? String == "https://creativecommons.org/publicdomain/zero/1.0/")
+        let entity = try #require(SidecarSchemaTests.entity(doc, "https://creativecommons.org/publicdomain/zero/1.0/"))
+        #expect(entity["name"] as? String == "CC0 1.0")
+        #expect(SidecarSchemaTests.entity(doc, CrateLicense.default.id) == nil, "the default license is not mentioned")
+        #expect(ProcessRunCrateRequirements.violations(doc).isEmpty)
+    }
+
+    @Test func licenseKeysAreCheckedWhenTheConfigurationIsRead() throws {
+        let minimal = "state_directory: /s\ndrop_folders:\n  - path: /d\n    output: /o\n"
+        #expect(try DaemonConfiguration.parse(minimal, baseDirectory: "/").license == .default)
+        let cc0 = try DaemonConfiguration.parse("license: https://creativecommons.org/publicdomain/zero/1.0/\nlicense_name: CC0 1.0\n" + minimal,
+                                                baseDirectory: "/")
+        #expect(cc0.license == CrateLicense(id: "https://creativecommons.org/publicdomain/zero/1.0/", name: "CC0 1.0"))
+        let unnamed = try DaemonConfiguration.parse("license: https://spdx.org/licenses/MIT\n" + minimal, baseDirectory: "/")
+        #expect(unnamed.license.name == "https://spdx.org/licenses/MIT")
+        for (bad, key) in [("license: CC-BY\n", "license"), ("license: 'https://x.org/a b'\n", "license"),
+                           ("license_name: CC0\n", "license_name")] {
+            do {
+                _ = try DaemonConfiguration.parse(bad + minimal, file: "focusd.yaml", baseDirectory: "/")
+                Issue.record("\(bad) must be refused")
+            } catch {
+                #expect(error.key == key, "\(bad): \(error)")
+            }
+        }
+    }
+
     @Test func fileURIsArePercentEncodedAndReadBack() {
         #expect(CrateID.fileURI("/data/a b/c#d%e?.tif") == "file:///data/a%20b/c%23d%25e%3F.tif")
         #expect(CrateID.path(of: CrateID.fileURI("/data/a b/c#d%e?.tif"), relativeTo: "/x") == "/data/a b/c#d%e?.tif")

@@ -64,6 +64,15 @@ extension DaemonConfiguration {
             }
             config.outputMode = mode
         }
+        let licenseName = try root.string("license_name")
+        if let uri = try root.string("license") {
+            guard let license = CrateLicense(uri: uri, name: licenseName) else {
+                throw root.invalid("license", "'\(uri)' is not a license URI; give its address, e.g. https://creativecommons.org/publicdomain/zero/1.0/ or https://spdx.org/licenses/CC-BY-4.0")
+            }
+            config.license = license
+        } else if licenseName != nil {
+            throw root.invalid("license_name", "names a license but 'license:' (its URI) is missing; give both")
+        }
 
         guard let folders = try root.list("drop_folders"), !folders.isEmpty else {
             throw ConfigurationError(file: file, key: "drop_folders", line: root.line,

@@ -47,6 +47,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// renamed into place; independent of the process's umask. Default 0644: readable by analysts
     /// outside the service's group.
     public var outputMode: UInt16 = 0o644
+    /// The license every provenance crate declares (`license:` URI and `license_name:`); CC BY 4.0 by default.
+    public var license: CrateLicense = .default
     public var dropFolders: [DropFolderConfiguration]
     /// Where the configuration was read from (for messages).
     public var sourceFile: String

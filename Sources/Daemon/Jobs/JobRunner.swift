@@ -27,6 +27,8 @@ struct JobRunner: Sendable {
     var metrics: MetricsSink? = nil
     /// `output_mode:` for the files a duplicate's output set gets (fused sets get it from their processor).
     var outputMode: UInt16? = nil
+    /// The license the sidecars declare (the daemon's `license:`).
+    var license: CrateLicense = .default
 
     /// Runs `job` (already `running`). `isAbandoned` turns true when shutdown gave up waiting and re-queued it.
     func run(_ claimed: JobRecord, isAbandoned: @Sendable () -> Bool) {
@@ -159,6 +161,7 @@ struct JobRunner: Sendable {
                                         metadataPath: sidecarPath, startTime: startDate, endTime: Date(), succeeded: true, error: nil,
                                         software: software, report: report, fingerprint: fingerprint,
                                         profileFingerprint: ProfileFingerprint.compute(identity: identity))
+        sidecar.license = license
         if let previous, let id = previous.id {
             sidecar.supersedes = ProvenanceSidecar.SupersededSet(job: id, outputs: previous.outputs ?? [])
         }

@@ -32,8 +32,6 @@ public struct SoftwareInfo: Sendable, Equatable {
 /// - `#supersedes` and `#supersedes/<i>` — the output set this one replaced.
 /// Validated by `schemas/provenance.schema.json`.
 public struct ProvenanceSidecar {
-    /// The license of every crate (the root's `license`): the outputs are measurements, free to reuse with attribution.
-    public static let license = "https://creativecommons.org/licenses/by/4.0/"
     public static let processRunCrate = "https://w3id.org/ro/wfrun/process/0.5"
     public static let roCrate = "https://w3id.org/ro/crate/1.1"
 
@@ -58,6 +56,8 @@ public struct ProvenanceSidecar {
     public var supersedes: SupersededSet?
     /// The finished job with identical inputs, profile and model whose outputs these are (linked, not fused again).
     public var duplicateOf: Int64?
+    /// The root's `license` (the daemon's `license:`, `reprocess --license`); CC BY 4.0 unless a facility says otherwise.
+    public var license: CrateLicense = .default
 
     /// An output set replaced by a newer one under the same names.
     public struct SupersededSet: Sendable, Equatable {
@@ -134,9 +134,9 @@ public struct ProvenanceSidecar {
             .descriptor(CrateDescriptor(conformsTo: CrateReference(Self.roCrate), about: CrateReference(rootID))),
             .root(CrateRootDataset(
                 id: rootID, name: "focusd fusion of \(stackName)", description: Self.description(stackName, slices: report.sliceCount),
-                datePublished: Self.timestamp(endTime), license: CrateReference(Self.license),
+                datePublished: Self.timestamp(endTime), license: CrateReference(license.id),
                 conformsTo: CrateReference(Self.processRunCrate), hasPart: outputIDs + inputIDs, mentions: [CrateReference(actionID)])),
-            .contextual(CrateContextualEntity(id: Self.license, name: "Creative Commons Attribution 4.0 International")),
+            .contextual(CrateContextualEntity(id: license.id, name: license.name)),
             .contextual(CrateContextualEntity(id: Self.processRunCrate, name: "Process Run Crate", version: "0.5")),
             .action(action),
             .software(CrateSoftware(id: "#focusd", name: software.name, softwareVersion: software.version, gitCommit: software.gitCommit)),
@@ -308,5 +308,31 @@ extension ProvenanceSidecar {
         do { return try crate.encoded() } catch {
             throw FileOperationError(operation: "encode the sidecar", path: path, code: EINVAL)
         }
+    }
+}
+
+/// The license a crate's root dataset declares: a URI (as RO-Crate asks, e.g. an SPDX or Creative
+/// Commons address) and a human-readable name.
+public struct CrateLicense: Sendable, Equatable {
+    public var id: String
+    public var name: String
+
+    /// Creative Commons Attribution 4.0: the outputs are measurements, free to reuse with attribution.
+    public static let `default` = CrateLicense(id: "https://creativecommons.org/licenses/by/4.0/",
+                                               name: "Creative Commons Attribution 4.0 International")
+
+    public init(id: String, name: String) {
+        self.id = id
+        self.name = name
+    }
+
+    /// A license from its URI and optional name (default: the URI); nil unless `id` is an absolute
+    /// `http`, `https` or `urn` URI without spaces.
+    public init?(uri: String, name: String? = nil) {
+        let lower = uri.lowercased()
+        guard lower.hasPrefix("https://") || lower.hasPrefix("http://") || lower.hasPrefix("urn:"),
+              uri.count > 8, !uri.contains(where: \.isWhitespace) else { return nil }
+        let label = name?.trimmingCharacters(in: .whitespaces) ?? ""
+        self.init(id: uri, name: label.isEmpty ? uri : label)
     }
 }

@@ -54,6 +54,8 @@ public struct Reprocessor: Sendable {
     public let profileFingerprint: String
     public let identity: ProcessorIdentity
     public let software: SoftwareInfo
+    /// The license the sidecars declare (`--license`).
+    public var license: CrateLicense = .default
 
     /// - Throws: `ReprocessError` when the model cannot be found or read.
     public init(settings: FusionSettings, baseDirectory: String?, profileName: String, outputDirectory: String,
@@ -204,10 +206,11 @@ public struct Reprocessor: Sendable {
             return failed(error.message)
         }
         let fingerprint = JobRunner.fingerprint(inputHashes: report.inputs.map(\.sha256), identity: identity)
-        let sidecar = ProvenanceSidecar(jobID: max(row.row, 1), attempt: max(row.attempt, 1), stackName: stack.id,
+        var sidecar = ProvenanceSidecar(jobID: max(row.row, 1), attempt: max(row.attempt, 1), stackName: stack.id,
                                         dropFolder: stack.archive, metadataPath: sidecarPath, startTime: start, endTime: Date(), succeeded: true,
                                         error: nil, software: software, report: report, fingerprint: fingerprint,
                                         profileFingerprint: profileFingerprint)
+        sidecar.license = license
         // The images and, last, the sidecar are renamed into place together.
         var staged = report.staged
         do {

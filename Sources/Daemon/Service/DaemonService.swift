@@ -112,6 +112,7 @@ public final class DaemonService: Service, Sendable {
         var jobRunner = JobRunner(journal: journal, drops: contexts, software: software, logger: logger, now: wallClock, monotonic: monotonic)
         jobRunner.metrics = metricsSink
         jobRunner.outputMode = config.outputMode
+        jobRunner.license = config.license
         let runner = jobRunner
         metricsSink?.write(journal: journal)
         let once = self.once

@@ -49,6 +49,12 @@ struct ReprocessCommand: AsyncParsableCommand {
     @Option(name: .customLong("license-name"), help: "The license's name (default: the URI).")
     var licenseName: String?
 
+    @Option(help: "The facility running focusd, named in every sidecar as the run's agent and the crate's author and publisher.")
+    var organization: String?
+
+    @Option(name: .customLong("organization-url"), help: "The facility's web address (https://…), the organization's identifier.")
+    var organizationURL: String?
+
     @Option(help: "Stacks fused at the same time.")
     var jobs: Int = 1
 
@@ -101,6 +107,14 @@ struct ReprocessCommand: AsyncParsableCommand {
             reprocessor.license = parsed
         } else if licenseName != nil {
             throw ValidationError("--license-name needs --license (the license's URI)")
+        }
+        if let organization {
+            guard let parsed = CrateOrganization(checkedName: organization, url: organizationURL) else {
+                throw ValidationError("--organization needs a name that is not blank, and --organization-url an address starting with https://")
+            }
+            reprocessor.organization = parsed
+        } else if organizationURL != nil {
+            throw ValidationError("--organization-url needs --organization (the facility's name)")
         }
 
         let scan: ArchiveScan

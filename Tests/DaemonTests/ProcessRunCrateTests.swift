@@ -83,7 +83,13 @@ enum ProcessRunCrateRequirements {
         if refs(action["object"]).isEmpty { problems.append("the action has no object") }
         if refs(action["result"]).isEmpty { problems.append("the action has no result") }
         for key in ["startTime", "endTime", "name"] where action[key] as? String == nil { problems.append("the action has no \(key)") }
-        if ![completed, failed].contains(ref(action["actionStatus"]) ?? "") { problems.append("the action has no actionStatus") }
+        if ![completed, failed].contains(action["actionStatus"] as? String ?? "") { problems.append("the action has no actionStatus") }
+        // RO-Crate 1.1's JSON-LD recommendation: a property with one value is not a singleton array.
+        for entity in graph {
+            for (key, value) in entity where (value as? [Any])?.count == 1 {
+                problems.append("\(entity["@id"] as? String ?? "?") has \(key) as a singleton array")
+            }
+        }
         if !refs(root["mentions"]).contains(action["@id"] as? String ?? "") { problems.append("the root does not mention the action") }
         return problems
     }
@@ -134,11 +140,13 @@ enum ProcessRunCrateRequirements {
         #expect(breaking { $0[action($0)]["agent"] = ["@id": "#nobody"] } == ["#nobody (agent of #fusion-\(job.id!)-1) does not resolve"])
     }
 
-    /// A facility's own license (`license:`, `license_name:`) replaces CC BY 4.0 in every crate.
-    @Test func theConfiguredLicenseIsTheRootsLicense() async throws {
+    /// A facility's own license (`license:`, `license_name:`) replaces CC BY 4.0 in every crate, and
+    /// the facility (`organization:`) is the run's agent and the crate's author and publisher.
+    @Test func theConfiguredLicenseAndOrganizationAreInTheCrate() async throws {
         let f = DaemonFixture()
         var config = f.configuration()
         config.license = try #require(CrateLicense(uri: "https://creativecommons.org/publicdomain/zero/1.0/", name: "CC0 1.0"))
+        config.organization = try #require(CrateOrganization(checkedName: "Imaging Facility", url: "https://imaging.example.org/"))
         try await f.serving(config, processor: TestProcessor()) {
             drop(fakeTIFF("s1"), at: "\(f.drop)/lic.tif")
             _ = try await f.jobsWhenSettled(count: 1)
@@ -151,7 +159,14 @@ enum ProcessRunCrateRequirements {
         let entity = try #require(SidecarSchemaTests.entity(doc, "https://creativecommons.org/publicdomain/zero/1.0/"))
         #expect(entity["name"] as? String == "CC0 1.0")
         #expect(SidecarSchemaTests.entity(doc, CrateLicense.default.id) == nil, "the default license is not mentioned")
+        let organization = try #require(SidecarSchemaTests.entity(doc, "https://imaging.example.org/"))
+        #expect(organization["@type"] as? String == "Organization" && organization["name"] as? String == "Imaging Facility")
+        for key in ["author", "publisher"] {
+            #expect((root[key] as? [String: Any])?["@id"] as? String == "https://imaging.example.org/", "root \(key)")
+        }
+        #expect((SidecarSchemaTests.action(doc)?["agent"] as? [String: Any])?["@id"] as? String == "https://imaging.example.org/")
         #expect(ProcessRunCrateRequirements.violations(doc).isEmpty)
+        try SidecarSchemaTests.validate(sidecar)
     }
 
     @Test func licenseKeysAreCheckedWhenTheConfigurationIsRead() throws {
@@ -162,8 +177,13 @@ enum ProcessRunCrateRequirements {
         #expect(cc0.license == CrateLicense(id: "https://creativecommons.org/publicdomain/zero/1.0/", name: "CC0 1.0"))
         let unnamed = try DaemonConfiguration.parse("license: https://spdx.org/licenses/MIT\n" + minimal, baseDirectory: "/")
         #expect(unnamed.license.name == "https://spdx.org/licenses/MIT")
+        let named = try DaemonConfiguration.parse("organization: Imaging Facility\n" + minimal, baseDirectory: "/")
+        #expect(named.organization == CrateOrganization(name: "Imaging Facility"))
+        #expect(named.organization?.id == "#organization")
         for (bad, key) in [("license: CC-BY\n", "license"), ("license: 'https://x.org/a b'\n", "license"),
-                           ("license_name: CC0\n", "license_name")] {
+                           ("license_name: CC0\n", "license_name"), ("organization: '  '\n", "organization"),
+                           ("organization: Lab\norganization_url: lab.org\n", "organization_url"),
+                           ("organization_url: https://lab.org\n", "organization_url")] {
             do {
                 _ = try DaemonConfiguration.parse(bad + minimal, file: "focusd.yaml", baseDirectory: "/")
                 Issue.record("\(bad) must be refused")

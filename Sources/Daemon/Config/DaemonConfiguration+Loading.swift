@@ -73,6 +73,16 @@ extension DaemonConfiguration {
         } else if licenseName != nil {
             throw root.invalid("license_name", "names a license but 'license:' (its URI) is missing; give both")
         }
+        let organizationURL = try root.string("organization_url")
+        if let name = try root.string("organization") {
+            guard let organization = CrateOrganization(checkedName: name, url: organizationURL) else {
+                throw root.invalid(organizationURL.map { CrateOrganization.isWebAddress($0) } == false ? "organization_url" : "organization",
+                                   "give the facility's name (not empty) and, optionally, its web address (https://…)")
+            }
+            config.organization = organization
+        } else if organizationURL != nil {
+            throw root.invalid("organization_url", "gives a web address but 'organization:' (the facility's name) is missing; give both")
+        }
 
         guard let folders = try root.list("drop_folders"), !folders.isEmpty else {
             throw ConfigurationError(file: file, key: "drop_folders", line: root.line,

@@ -49,6 +49,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var outputMode: UInt16 = 0o644
     /// The license every provenance crate declares (`license:` URI and `license_name:`); CC BY 4.0 by default.
     public var license: CrateLicense = .default
+    /// The facility running focusd (`organization:` name, `organization_url:`): every crate's agent,
+    /// author and publisher; nil names none (the host is the agent).
+    public var organization: CrateOrganization? = nil
     public var dropFolders: [DropFolderConfiguration]
     /// Where the configuration was read from (for messages).
     public var sourceFile: String

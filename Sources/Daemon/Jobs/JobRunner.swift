@@ -29,6 +29,8 @@ struct JobRunner: Sendable {
     var outputMode: UInt16? = nil
     /// The license the sidecars declare (the daemon's `license:`).
     var license: CrateLicense = .default
+    /// The facility the sidecars name as agent, author and publisher (the daemon's `organization:`).
+    var organization: CrateOrganization? = nil
 
     /// Runs `job` (already `running`). `isAbandoned` turns true when shutdown gave up waiting and re-queued it.
     func run(_ claimed: JobRecord, isAbandoned: @Sendable () -> Bool) {
@@ -162,6 +164,7 @@ struct JobRunner: Sendable {
                                         software: software, report: report, fingerprint: fingerprint,
                                         profileFingerprint: ProfileFingerprint.compute(identity: identity))
         sidecar.license = license
+        sidecar.organization = organization
         if let previous, let id = previous.id {
             sidecar.supersedes = ProvenanceSidecar.SupersededSet(job: id, outputs: previous.outputs ?? [])
         }

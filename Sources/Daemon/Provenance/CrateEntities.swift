@@ -55,6 +55,51 @@ public struct CrateReference: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey { case id = "@id" }
 }
 
+/// A list of references written as a single value when it holds one (the RO-Crate 1.1 JSON-LD
+/// recommendation: no singleton arrays), read back from either form.
+@propertyWrapper
+public struct OneOrMany: Codable, Sendable, Equatable {
+    public var wrappedValue: [CrateReference]
+
+    public init(wrappedValue: [CrateReference]) {
+        self.wrappedValue = wrappedValue
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let one = try? container.decode(CrateReference.self) {
+            wrappedValue = [one]
+        } else {
+            wrappedValue = try container.decode([CrateReference].self)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if wrappedValue.count == 1 { try container.encode(wrappedValue[0]) } else { try container.encode(wrappedValue) }
+    }
+}
+
+/// An action's status: a schema.org `ActionStatusType` URI, written as a plain string as the Process
+/// Run Crate profile shows it; read back also from the `{"@id": …}` form of earlier sidecars.
+public struct CrateActionStatus: Codable, Sendable, Equatable {
+    public static let completed = CrateActionStatus("http://schema.org/CompletedActionStatus")
+    public static let failed = CrateActionStatus("http://schema.org/FailedActionStatus")
+
+    public var id: String
+    public init(_ id: String) { self.id = id }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let text = try? container.decode(String.self) { id = text } else { id = try container.decode(CrateReference.self).id }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(id)
+    }
+}
+
 /// The RO-Crate metadata descriptor: `ro-crate-metadata.json`, about the root dataset.
 public struct CrateDescriptor: Codable, Sendable, Equatable {
     public var id = "ro-crate-metadata.json"
@@ -75,10 +120,13 @@ public struct CrateRootDataset: Codable, Sendable, Equatable {
     public var license: CrateReference
     /// The Process Run Crate profile.
     public var conformsTo: CrateReference
-    public var hasPart: [CrateReference]
-    public var mentions: [CrateReference]
+    @OneOrMany public var hasPart: [CrateReference]
+    @OneOrMany public var mentions: [CrateReference]
+    /// The facility (`CrateOrganization`), when the configuration names it.
+    public var author: CrateReference? = nil
+    public var publisher: CrateReference? = nil
     enum CodingKeys: String, CodingKey {
-        case id = "@id", type = "@type", name, description, datePublished, license, conformsTo, hasPart, mentions
+        case id = "@id", type = "@type", name, description, datePublished, license, conformsTo, hasPart, mentions, author, publisher
     }
 }
 
@@ -101,16 +149,16 @@ public struct FusionAction: Codable, Sendable, Equatable {
     public var startTime: String
     public var endTime: String
     /// `http://schema.org/CompletedActionStatus` or `…FailedActionStatus`.
-    public var actionStatus: CrateReference
+    public var actionStatus: CrateActionStatus
     public var error: String?
     /// focusd, and the model when one was used (both `SoftwareApplication`).
-    public var instrument: [CrateReference]
+    @OneOrMany public var instrument: [CrateReference]
     /// The host.
     public var agent: CrateReference
     /// The inputs (slice order), then the resolved settings (`PropertyValue`s).
-    public var object: [CrateReference]
+    @OneOrMany public var object: [CrateReference]
     /// The outputs.
-    public var result: [CrateReference]
+    @OneOrMany public var result: [CrateReference]
     public var job: Int64
     public var attempt: Int
     /// Dedupe fingerprint over the input hashes, the settings and the model.
@@ -122,7 +170,7 @@ public struct FusionAction: Codable, Sendable, Equatable {
     /// `uint8`, `uint16` or `float32`.
     public var sampleFormat: String
     /// `PropertyValue`s in seconds, one per stage.
-    public var stageSeconds: [CrateReference]
+    @OneOrMany public var stageSeconds: [CrateReference]
     /// `PropertyValue`s of the alignment result, when the stack was aligned.
     public var alignment: [CrateReference]?
     /// `PropertyValue`s of the narrowing conversions of the outputs.
@@ -174,6 +222,35 @@ public struct CrateHost: Codable, Sendable, Equatable {
     }
 }
 
+/// The facility that runs focusd (the daemon's `organization:`): the action's agent and the crate's
+/// author and publisher. `@id` its web address when given, else `#organization`.
+public struct CrateOrganization: Codable, Sendable, Equatable {
+    public var id: String
+    public var type = "Organization"
+    public var name: String
+    public var url: String?
+
+    public init(name: String, url: String? = nil) {
+        self.id = url ?? "#organization"
+        self.name = name
+        self.url = url
+    }
+    /// A checked organization: a name that is not blank and, when given, an `http(s)://` address; nil otherwise.
+    public init?(checkedName name: String, url: String?) {
+        let trimmed = name.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty else { return nil }
+        if let url, !Self.isWebAddress(url) { return nil }
+        self.init(name: trimmed, url: url)
+    }
+
+    public static func isWebAddress(_ text: String) -> Bool {
+        let lower = text.lowercased()
+        return (lower.hasPrefix("https://") || lower.hasPrefix("http://")) && text.count > 8 && !text.contains(where: \.isWhitespace)
+    }
+
+    enum CodingKeys: String, CodingKey { case id = "@id", type = "@type", name, url }
+}
+
 /// An input or output file, `@id` its `file://` URI. Inputs carry `position` (0-based slice index),
 /// outputs `focusd:role` (`fused`, `depth`, `confidence`).
 public struct CrateFile: Codable, Sendable, Equatable {
@@ -214,7 +291,7 @@ public struct CrateSupersededSet: Codable, Sendable, Equatable {
     public var type = "Thing"
     public var name: String
     public var job: Int64
-    public var outputs: [CrateReference]
+    @OneOrMany public var outputs: [CrateReference]
     enum CodingKeys: String, CodingKey { case id = "@id", type = "@type", name, job = "focusd:job", outputs = "focusd:outputs" }
 }
 

@@ -58,6 +58,9 @@ public struct ProvenanceSidecar {
     public var duplicateOf: Int64?
     /// The root's `license` (the daemon's `license:`, `reprocess --license`); CC BY 4.0 unless a facility says otherwise.
     public var license: CrateLicense = .default
+    /// The facility (the daemon's `organization:`): the action's agent and the crate's author and
+    /// publisher; nil leaves the host as the agent.
+    public var organization: CrateOrganization? = nil
 
     /// An output set replaced by a newer one under the same names.
     public struct SupersededSet: Sendable, Equatable {
@@ -87,10 +90,15 @@ public struct ProvenanceSidecar {
         self.profileFingerprint = profileFingerprint
     }
 
+    /// ISO 8601 in UTC with milliseconds and a numeric offset (`2026-12-06T19:12:00.123+00:00`), the
+    /// form the Process Run Crate profile's checks accept (they refuse `Z`).
     static func timestamp(_ date: Date) -> String {
-        let iso = ISO8601DateFormatter()
-        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return iso.string(from: date)
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.calendar = Calendar(identifier: .gregorian)
+        formatter.timeZone = TimeZone(secondsFromGMT: 0)
+        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSSxxx"
+        return formatter.string(from: date)
     }
 
     /// The crate.
@@ -115,8 +123,8 @@ public struct ProvenanceSidecar {
             description: "focusd \(software.version) fused the \(report.sliceCount) slices of \(stackName) into one image"
                 + " (job \(jobID), attempt \(attempt)).",
             startTime: Self.timestamp(startTime), endTime: Self.timestamp(endTime),
-            actionStatus: CrateReference(succeeded ? "http://schema.org/CompletedActionStatus" : "http://schema.org/FailedActionStatus"),
-            error: error, instrument: [CrateReference("#focusd")] + (modelID.map { [$0] } ?? []), agent: CrateReference("#host"),
+            actionStatus: succeeded ? .completed : .failed,
+            error: error, instrument: [CrateReference("#focusd")] + (modelID.map { [$0] } ?? []), agent: CrateReference(organization?.id ?? "#host"),
             object: inputIDs + settings.map { CrateReference($0.id) }, result: outputIDs,
             job: jobID, attempt: attempt, fingerprint: fingerprint, profileFingerprint: profileFingerprint, dropFolder: dropFolder,
             width: report.width, height: report.height, channels: report.channels, sliceCount: report.sliceCount,
@@ -130,18 +138,22 @@ public struct ProvenanceSidecar {
             superseded = Self.superseded(supersedes)
         }
 
+        var root = CrateRootDataset(
+            id: rootID, name: "focusd fusion of \(stackName)", description: Self.description(stackName, slices: report.sliceCount),
+            datePublished: Self.timestamp(endTime), license: CrateReference(license.id),
+            conformsTo: CrateReference(Self.processRunCrate), hasPart: outputIDs + inputIDs, mentions: [CrateReference(actionID)])
+        root.author = organization.map { CrateReference($0.id) }
+        root.publisher = root.author
         var graph: [CrateEntity] = [
             .descriptor(CrateDescriptor(conformsTo: CrateReference(Self.roCrate), about: CrateReference(rootID))),
-            .root(CrateRootDataset(
-                id: rootID, name: "focusd fusion of \(stackName)", description: Self.description(stackName, slices: report.sliceCount),
-                datePublished: Self.timestamp(endTime), license: CrateReference(license.id),
-                conformsTo: CrateReference(Self.processRunCrate), hasPart: outputIDs + inputIDs, mentions: [CrateReference(actionID)])),
+            .root(root),
             .contextual(CrateContextualEntity(id: license.id, name: license.name)),
             .contextual(CrateContextualEntity(id: Self.processRunCrate, name: "Process Run Crate", version: "0.5")),
             .action(action),
             .software(CrateSoftware(id: "#focusd", name: software.name, softwareVersion: software.version, gitCommit: software.gitCommit)),
             .host(Self.host()),
         ]
+        if let organization { graph.append(.organization(organization)) }
         for (i, input) in report.inputs.enumerated() {
             graph.append(.file(CrateFile(
                 id: inputIDs[i].id, name: i < report.sliceNames.count ? report.sliceNames[i] : (input.path as NSString).lastPathComponent,

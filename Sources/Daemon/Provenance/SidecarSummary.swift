@@ -29,7 +29,7 @@ public struct SidecarSummary: Sendable, Equatable {
             return Output(path: file, role: role, sha256: sha)
         }
         return SidecarSummary(profileFingerprint: action.profileFingerprint,
-                              succeeded: action.actionStatus?.id == "http://schema.org/CompletedActionStatus", outputs: outputs)
+                              succeeded: action.actionStatus == .completed, outputs: outputs)
     }
 
     /// The few properties read back, from any version of the sidecar.
@@ -43,7 +43,7 @@ public struct SidecarSummary: Sendable, Equatable {
         var types: [String]
         var role: String?
         var sha256: String?
-        var actionStatus: CrateReference?
+        var actionStatus: CrateActionStatus?
         var profileFingerprint: String?
         enum CodingKeys: String, CodingKey {
             case id = "@id", type = "@type", role = "focusd:role", sha256, actionStatus, profileFingerprint = "focusd:profileFingerprint"
@@ -54,7 +54,7 @@ public struct SidecarSummary: Sendable, Equatable {
             types = (try? container.decode([String].self, forKey: .type)) ?? ((try? container.decode(String.self, forKey: .type)).map { [$0] } ?? [])
             role = try? container.decode(String.self, forKey: .role)
             sha256 = try? container.decode(String.self, forKey: .sha256)
-            actionStatus = try? container.decode(CrateReference.self, forKey: .actionStatus)
+            actionStatus = try? container.decode(CrateActionStatus.self, forKey: .actionStatus)
             profileFingerprint = try? container.decode(String.self, forKey: .profileFingerprint)
         }
     }

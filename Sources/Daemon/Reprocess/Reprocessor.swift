@@ -56,6 +56,8 @@ public struct Reprocessor: Sendable {
     public let software: SoftwareInfo
     /// The license the sidecars declare (`--license`).
     public var license: CrateLicense = .default
+    /// The facility the sidecars name as agent, author and publisher (`--organization`).
+    public var organization: CrateOrganization? = nil
 
     /// - Throws: `ReprocessError` when the model cannot be found or read.
     public init(settings: FusionSettings, baseDirectory: String?, profileName: String, outputDirectory: String,
@@ -211,6 +213,7 @@ public struct Reprocessor: Sendable {
                                         error: nil, software: software, report: report, fingerprint: fingerprint,
                                         profileFingerprint: profileFingerprint)
         sidecar.license = license
+        sidecar.organization = organization
         // The images and, last, the sidecar are renamed into place together.
         var staged = report.staged
         do {

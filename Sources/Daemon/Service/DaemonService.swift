@@ -113,6 +113,7 @@ public final class DaemonService: Service, Sendable {
         jobRunner.metrics = metricsSink
         jobRunner.outputMode = config.outputMode
         jobRunner.license = config.license
+        jobRunner.organization = config.organization
         let runner = jobRunner
         metricsSink?.write(journal: journal)
         let once = self.once

@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Module layering (DESIGN.md): each module imports only those listed before it.
-//   C shims → Checksum → Imaging → Registration → NN → FusionDiff → Simulation → Fusion → Daemon → focusd
+//   C shims → SeededRandom → Checksum → Imaging → Registration → NN → FusionDiff → Simulation → Fusion → Daemon → focusd
 let package = Package(
     name: "focusd",
     platforms: [.macOS(.v14)],
@@ -32,16 +32,18 @@ let package = Package(
         .systemLibrary(name: "CThreads", path: "Sources/CThreads"),
 
         // MARK: Swift modules
+        // The one seeded generator (SplitMix64) every reproducible draw comes from.
+        .target(name: "SeededRandom"),
         // SHA-256 from swift-crypto (BoringSSL's assembly on Linux, CryptoKit on macOS).
         .target(name: "Checksum", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Imaging", dependencies: ["CTIFF", "CImageCodecs"]),
         // Pixel loops: optimised in debug builds too, so the tests' synthetic stacks stay fast.
-        .target(name: "Registration", dependencies: ["Imaging"],
+        .target(name: "Registration", dependencies: ["Imaging", "SeededRandom"],
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
-        .target(name: "NN", dependencies: ["CBLAS"]),
-        .target(name: "FusionDiff", dependencies: ["NN"]),
+        .target(name: "NN", dependencies: ["CBLAS", "SeededRandom"]),
+        .target(name: "FusionDiff", dependencies: ["NN", "SeededRandom"]),
         // Simulated microscope stacks with ground truth (training, `bench stacks`, tests).
-        .target(name: "Simulation", dependencies: ["Imaging", "NN"],
+        .target(name: "Simulation", dependencies: ["Imaging", "SeededRandom"],
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "Fusion", dependencies: ["Imaging", "Registration", "NN", "FusionDiff"]),
         .target(
@@ -57,21 +59,22 @@ let package = Package(
         .executableTarget(
             name: "focusd",
             dependencies: [
-                "Checksum", "Imaging", "Registration", "NN", "FusionDiff", "Fusion", "Daemon", "Simulation",
+                "Checksum", "Imaging", "Registration", "NN", "FusionDiff", "Fusion", "Daemon", "Simulation", "SeededRandom",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
         // MARK: Tests (swift-testing), one target per module
+        .testTarget(name: "SeededRandomTests", dependencies: ["SeededRandom"]),
         .testTarget(name: "ChecksumTests", dependencies: ["Checksum"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
-        .testTarget(name: "RegistrationTests", dependencies: ["Registration", "Imaging"]),
-        .testTarget(name: "NNTests", dependencies: ["NN"]),
-        .testTarget(name: "FusionDiffTests", dependencies: ["FusionDiff", "NN"]),
+        .testTarget(name: "RegistrationTests", dependencies: ["Registration", "Imaging", "SeededRandom"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "SeededRandom"]),
+        .testTarget(name: "FusionDiffTests", dependencies: ["FusionDiff", "NN", "SeededRandom"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Imaging"]),
-        .testTarget(name: "FusionTests", dependencies: ["Fusion", "FusionDiff", "Imaging", "NN", "Simulation"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Fusion", "FusionDiff", "Imaging", "Checksum"]),
+        .testTarget(name: "FusionTests", dependencies: ["Fusion", "FusionDiff", "Imaging", "NN", "Simulation", "SeededRandom"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Fusion", "FusionDiff", "Imaging", "Checksum", "SeededRandom"]),
         // Runs the built `focusd` executable: exit codes, messages, files end to end.
         .testTarget(name: "CLITests", dependencies: ["Imaging"]),
     ],

@@ -4,6 +4,7 @@ import Fusion
 import FusionDiff
 import Imaging
 import NN
+import SeededRandom
 
 struct BenchFuseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

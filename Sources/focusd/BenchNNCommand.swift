@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import FusionDiff
 import NN
+import SeededRandom
 
 /// `focusd bench nn`: the NN engine's convolution throughput against `cblas_sgemm` on the
 /// equivalent GEMM, measured in the same run, and a whole luminance U-Net forward pass.
@@ -233,8 +234,8 @@ private struct LayerTimer {
 }
 
 private func randomBuffer(_ count: Int) -> UnsafeMutablePointer<Float> {
-    var generator = SeededGenerator(seed: UInt64(count))
+    var generator = SplitMix64(seed: UInt64(count))
     let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
-    for i in 0..<count { buffer[i] = generator.nextUniform(bound: 1) }
+    for i in 0..<count { buffer[i] = generator.uniformFloat(bound: 1) }
     return buffer
 }

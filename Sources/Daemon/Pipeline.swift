@@ -2,6 +2,7 @@ import Checksum
 import Foundation
 import Fusion
 import Imaging
+import NN
 import Registration
 
 /// Where one pipeline run writes its images.
@@ -163,7 +164,9 @@ public struct FusionPipeline: Sendable {
     public func runStaged(inputs: [String], outputs: OutputPaths, clock: () -> Double) throws(PipelineError) -> (PipelineReport, OutputSet) {
         var staged = OutputSet()
         do {
-            let report = try runUnclassified(inputs: inputs, outputs: outputs, staged: &staged, clock: clock)
+            let report = try Compute.withThreads(settings.threadCount) {
+                try runUnclassified(inputs: inputs, outputs: outputs, staged: &staged, clock: clock)
+            }
             return (report, staged)
         } catch let error as PipelineError {
             staged.discard()
@@ -182,7 +185,6 @@ public struct FusionPipeline: Sendable {
             return try body()
         }
 
-        settings.applyThreads()
         let (files, skipped) = try Self.inputFiles(inputs)
         var warnings = skipped.map { "\($0): skipped, focusd wrote it (an earlier output, not a slice); move it out of the stack folder" }
         // A folder is read as the files it lists, so focusd's own outputs stay out of the stack.

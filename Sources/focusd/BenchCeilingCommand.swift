@@ -51,7 +51,10 @@ struct BenchCeilingCommand: ParsableCommand {
     }
 
     func run() throws {
-        Compute.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        try Compute.withThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount) { try runWithThreads() }
+    }
+
+    private func runWithThreads() throws {
         var dataset = try DatasetPairs(directory: self.dataset).pairs
         if let pairs { dataset = Array(dataset.prefix(pairs)) }
         guard !dataset.isEmpty else {

@@ -54,12 +54,11 @@ struct BenchNNCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try measure()
+        try Compute.withThreads(threads) { try measure() }
     }
 
     /// Runs every measurement and prints the tables or the JSON object.
     func measure() throws {
-        Compute.setThreads(threads)
         var timer = LayerTimer(runs: runs)
         var layerRows: [[String: Any]] = []
         var perWidth: [String: [String: Any]] = [:]

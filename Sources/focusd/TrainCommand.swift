@@ -62,7 +62,10 @@ struct TrainCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        Compute.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        try await Compute.withThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount) { try await runWithThreads() }
+    }
+
+    private func runWithThreads() async throws {
         let checkpointPath = checkpoint ?? out + ".ckpt"
         var options = TrainingOptions()
         options.batchSize = batch

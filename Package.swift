@@ -2,7 +2,9 @@
 import PackageDescription
 
 // Module layering (DESIGN.md): each module imports only those listed before it.
-//   C shims → SeededRandom → Checksum → Imaging → Registration → NN → FusionDiff → Simulation → Fusion → Daemon → focusd
+//   C shims → SeededRandom → Checksum → Imaging → Registration → NN → FusionDiff → Simulation → Fusion
+//   → Pipeline → Daemon → focusd
+// Each target declares exactly the modules it imports.
 let package = Package(
     name: "focusd",
     platforms: [.macOS(.v14)],
@@ -45,11 +47,21 @@ let package = Package(
         // Simulated microscope stacks with ground truth (training, `bench stacks`, tests).
         .target(name: "Simulation", dependencies: ["Imaging", "SeededRandom"],
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
-        .target(name: "Fusion", dependencies: ["Imaging", "Registration", "NN", "FusionDiff"]),
+        .target(name: "Fusion", dependencies: ["Imaging", "NN", "FusionDiff"]),
+        // One stack in → aligned, fused image, maps and record out; profiles and their resolution.
+        // What `focusd fuse`, `eval` and `align` need: no GRDB, no ServiceLifecycle.
+        .target(
+            name: "Pipeline",
+            dependencies: [
+                "Checksum", "Imaging", "Registration", "NN", "FusionDiff", "Fusion",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        // Watching, detection, journal, outputs, provenance and the service's lifecycle around the pipeline.
         .target(
             name: "Daemon",
             dependencies: [
-                "Checksum", "Imaging", "Registration", "NN", "FusionDiff", "Fusion", "CInotify", "CThreads",
+                "Checksum", "Imaging", "Registration", "Pipeline", "CInotify", "CThreads",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -59,9 +71,11 @@ let package = Package(
         .executableTarget(
             name: "focusd",
             dependencies: [
-                "Checksum", "Imaging", "Registration", "NN", "FusionDiff", "Fusion", "Daemon", "Simulation", "SeededRandom",
+                "Checksum", "Imaging", "Registration", "NN", "FusionDiff", "Fusion", "Simulation", "SeededRandom",
+                "Pipeline", "Daemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -73,8 +87,16 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "SeededRandom"]),
         .testTarget(name: "FusionDiffTests", dependencies: ["FusionDiff", "NN", "SeededRandom"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Imaging"]),
-        .testTarget(name: "FusionTests", dependencies: ["Fusion", "FusionDiff", "Imaging", "NN", "Simulation", "SeededRandom"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Fusion", "FusionDiff", "Imaging", "Checksum", "SeededRandom"]),
+        .testTarget(name: "FusionTests", dependencies: ["Fusion", "FusionDiff", "Imaging", "Simulation", "SeededRandom"]),
+        .testTarget(
+            name: "DaemonTests",
+            dependencies: [
+                "Daemon", "Pipeline", "Fusion", "FusionDiff", "Imaging", "Checksum", "SeededRandom",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Runs the built `focusd` executable: exit codes, messages, files end to end.
         .testTarget(name: "CLITests", dependencies: ["Imaging"]),
     ],

@@ -1,9 +1,9 @@
 import ArgumentParser
-import Daemon
 import Foundation
 import Fusion
 import Imaging
 import NN
+import Pipeline
 import Registration
 import Simulation
 

@@ -2,6 +2,7 @@ import Foundation
 import Imaging
 import Testing
 @testable import Daemon
+@testable import Pipeline
 
 /// The thread count is a value each job carries, not a process-wide setting: jobs with different
 /// `threads` running at the same time give exactly what each gives alone (issue 20).

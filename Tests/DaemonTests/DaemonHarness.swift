@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import Testing
 @testable import Daemon
+@testable import Pipeline
 
 /// A stand-in for the fusion pipeline with the same contract (outputs staged under temporary names
 /// for the daemon to commit with the sidecar, inputs never modified), so daemon mechanics are

@@ -1,6 +1,7 @@
 import Checksum
 import Foundation
 import Logging
+import Pipeline
 
 /// A drop folder as the workers see it: its configuration and the processor built from its profile.
 public struct DropContext: Sendable {

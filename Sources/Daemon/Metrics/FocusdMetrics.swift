@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 
 /// Counters and gauges for Prometheus, written in node_exporter's textfile-collector format.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 
 /// The software that produced an output: recorded in every sidecar.
 public struct SoftwareInfo: Sendable, Equatable {

@@ -3,6 +3,7 @@ import Imaging
 import Logging
 #if canImport(Glibc)
 import Glibc
+import Pipeline
 #endif
 
 /// Turns what the watcher and scans see into journal rows: one `StackDetector` per drop folder,

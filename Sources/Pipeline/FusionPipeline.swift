@@ -146,18 +146,6 @@ public struct FusionPipeline: Sendable {
         return report
     }
 
-    /// Runs the pipeline with output names from a profile, leaving the images staged (written and
-    /// fsynced under temporary names) for the caller to commit with more files (the sidecar) or discard.
-    public func runStaged(inputs: [String], stackName: String, outputDirectory: String, names: OutputPatterns,
-                          clock: () -> Double) throws(PipelineError) -> (PipelineReport, OutputSet) {
-        func inDirectory(_ pattern: String) -> String {
-            (outputDirectory as NSString).appendingPathComponent(OutputPatterns.resolve(pattern, stack: stackName))
-        }
-        let paths = OutputPaths(fused: inDirectory(names.fused), depth: names.depth.map(inDirectory),
-                                confidence: names.confidence.map(inDirectory))
-        return try runStaged(inputs: inputs, outputs: paths, clock: clock)
-    }
-
     /// Runs the pipeline and leaves the images staged: the report names their final paths (with the
     /// sizes and hashes of what was written); nothing is visible under those names until the set is
     /// committed. On error, whatever was staged is removed.

@@ -40,12 +40,13 @@ let package = Package(
         .target(name: "Checksum", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Imaging", dependencies: ["CTIFF", "CImageCodecs"]),
         // Pixel loops: optimised in debug builds too, so the tests' synthetic stacks stay fast.
-        .target(name: "Registration", dependencies: ["Imaging", "SeededRandom"],
+        .target(name: "Registration", dependencies: ["Imaging"],
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "NN", dependencies: ["CBLAS", "SeededRandom"]),
         .target(name: "FusionDiff", dependencies: ["NN", "SeededRandom"]),
-        // Simulated microscope stacks with ground truth (training, `bench stacks`, tests).
-        .target(name: "Simulation", dependencies: ["Imaging", "SeededRandom"],
+        // Simulated microscope stacks and synthetic misaligned stacks with ground truth (training,
+        // benchmarks, tests).
+        .target(name: "Simulation", dependencies: ["Imaging", "Registration", "SeededRandom"],
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "Fusion", dependencies: ["Imaging", "NN", "FusionDiff"]),
         // One stack in → aligned, fused image, maps and record out; profiles and their resolution.
@@ -83,7 +84,7 @@ let package = Package(
         .testTarget(name: "SeededRandomTests", dependencies: ["SeededRandom"]),
         .testTarget(name: "ChecksumTests", dependencies: ["Checksum"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
-        .testTarget(name: "RegistrationTests", dependencies: ["Registration", "Imaging", "SeededRandom"]),
+        .testTarget(name: "RegistrationTests", dependencies: ["Registration", "Imaging", "Simulation", "SeededRandom"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "SeededRandom"]),
         .testTarget(name: "FusionDiffTests", dependencies: ["FusionDiff", "NN", "SeededRandom"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Imaging"]),

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Imaging
 import Registration
+import Simulation
 
 /// `focusd bench align`: alignment speed, memory and accuracy on two synthetic stacks with known
 /// transforms, made from the dev data: 65 slices of 1600×1200 RGB (from the circuit board) and

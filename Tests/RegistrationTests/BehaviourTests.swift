@@ -1,5 +1,6 @@
 import Foundation
 import SeededRandom
+import Simulation
 import Testing
 import Imaging
 @testable import Registration

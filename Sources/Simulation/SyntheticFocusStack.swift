@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Registration
 import SeededRandom
 
 /// A misaligned, depth-defocused focus stack rendered from one sharp image, with its true

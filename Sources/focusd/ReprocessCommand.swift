@@ -1,9 +1,9 @@
 import ArgumentParser
 import Daemon
 import Foundation
+import Pipeline
 #if canImport(Glibc)
 import Glibc
-import Pipeline
 #endif
 
 /// `focusd reprocess`: fuse a whole archive with a profile, skipping stacks whose outputs are up to date.

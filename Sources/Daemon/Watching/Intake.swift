@@ -1,9 +1,9 @@
 import Foundation
 import Imaging
 import Logging
+import Pipeline
 #if canImport(Glibc)
 import Glibc
-import Pipeline
 #endif
 
 /// Turns what the watcher and scans see into journal rows: one `StackDetector` per drop folder,

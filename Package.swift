@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Module layering (DESIGN.md): each module imports only those listed before it.
-//   C shims → SeededRandom → Checksum → Imaging → Registration → NN → FusionDiff → Simulation → Fusion
+//   C shims → SystemCalls → SeededRandom → Checksum → Imaging → Registration → NN → FusionDiff → Simulation → Fusion
 //   → Pipeline → Daemon → focusd
 // Each target declares exactly the modules it imports.
 let package = Package(
@@ -34,11 +34,13 @@ let package = Package(
         .systemLibrary(name: "CThreads", path: "Sources/CThreads"),
 
         // MARK: Swift modules
+        // POSIX wrapped once: the one error type for failed system calls (call, path, errno) and EINTR retry.
+        .target(name: "SystemCalls"),
         // The one seeded generator (SplitMix64) every reproducible draw comes from.
         .target(name: "SeededRandom"),
         // SHA-256 from swift-crypto (BoringSSL's assembly on Linux, CryptoKit on macOS).
-        .target(name: "Checksum", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Imaging", dependencies: ["CTIFF", "CImageCodecs"]),
+        .target(name: "Checksum", dependencies: ["SystemCalls", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Imaging", dependencies: ["CTIFF", "CImageCodecs", "SystemCalls"]),
         // Pixel loops: optimised in debug builds too, so the tests' synthetic stacks stay fast.
         .target(name: "Registration", dependencies: ["Imaging"],
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
@@ -54,7 +56,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "Checksum", "Imaging", "Registration", "NN", "FusionDiff", "Fusion",
+                "SystemCalls", "Checksum", "Imaging", "Registration", "NN", "FusionDiff", "Fusion",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -62,7 +64,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "Checksum", "Imaging", "Registration", "Pipeline", "CInotify", "CThreads",
+                "SystemCalls", "Checksum", "Imaging", "Registration", "Pipeline", "CInotify", "CThreads",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -72,8 +74,8 @@ let package = Package(
         .executableTarget(
             name: "focusd",
             dependencies: [
-                "Checksum", "Imaging", "Registration", "NN", "FusionDiff", "Fusion", "Simulation", "SeededRandom",
-                "Pipeline", "Daemon",
+                "SystemCalls", "Checksum", "Imaging", "Registration", "NN", "FusionDiff", "Fusion", "Simulation",
+                "SeededRandom", "Pipeline", "Daemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -81,6 +83,7 @@ let package = Package(
         ),
 
         // MARK: Tests (swift-testing), one target per module
+        .testTarget(name: "SystemCallsTests", dependencies: ["SystemCalls"]),
         .testTarget(name: "SeededRandomTests", dependencies: ["SeededRandom"]),
         .testTarget(name: "ChecksumTests", dependencies: ["Checksum"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
@@ -92,7 +95,7 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "Daemon", "Pipeline", "Fusion", "FusionDiff", "Imaging", "Checksum", "SeededRandom",
+                "Daemon", "Pipeline", "Fusion", "FusionDiff", "Imaging", "Checksum", "SeededRandom", "SystemCalls",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

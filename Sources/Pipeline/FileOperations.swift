@@ -1,22 +1,8 @@
 import Foundation
+import SystemCalls
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// A failed file operation: the call, the path and `strerror`.
-public struct FileOperationError: Error, CustomStringConvertible, Sendable {
-    public let operation: String
-    public let path: String
-    public let code: Int32
-    public init(operation: String, path: String, code: Int32) {
-        self.operation = operation
-        self.path = path
-        self.code = code
-    }
-    public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
-    /// Whether retrying later may help (disk full, I/O error, out of memory, too many files).
-    public var isTransient: Bool { [ENOSPC, EIO, ENOMEM, EMFILE, ENFILE, EDQUOT, EAGAIN, EBUSY].contains(code) }
-}
 
 /// The few file operations the daemon performs itself, each atomic or crash-safe.
 public enum FileOperations {
@@ -24,10 +10,10 @@ public enum FileOperations {
     public static let temporaryMarker = ".focusd-tmp-"
 
     /// Writes `data` to `path` atomically: a hidden temporary file in the same folder, fsync, rename, fsync of the folder.
-    public static func writeAtomically(_ data: Data, to path: String) throws(FileOperationError) {
+    public static func writeAtomically(_ data: Data, to path: String) throws(SystemCallError) {
         let temp = try writeTemporary(data, for: path)
         if rename(temp, path) != 0 {
-            let failure = FileOperationError(operation: "rename", path: path, code: errno)
+            let failure = SystemCallError("rename", path: path, code: errno)
             unlink(temp)
             throw failure
         }
@@ -49,25 +35,24 @@ public enum FileOperations {
 
     /// Writes `data` to a new hidden temporary file next to `path` (`.<name>.focusd-tmp-<pid>-<random>`)
     /// and fsyncs it; returns its path. On error nothing is left behind.
-    public static func writeTemporary(_ data: Data, for path: String) throws(FileOperationError) -> String {
+    public static func writeTemporary(_ data: Data, for path: String) throws(SystemCallError) -> String {
         let temp = temporaryPath(for: path)
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FileOperationError(operation: "create", path: temp, code: errno) }
-        var failure: FileOperationError?
+        guard fd >= 0 else { throw SystemCallError("create", path: temp, code: errno) }
+        var failure: SystemCallError?
         data.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                let n = SystemCall.retryingInterrupts { write(fd, raw.baseAddress! + offset, raw.count - offset) }
                 if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = FileOperationError(operation: "write", path: temp, code: errno)
+                    failure = SystemCallError("write", path: temp, code: errno)
                     return
                 }
                 offset += n
             }
         }
-        if failure == nil, fsync(fd) != 0 { failure = FileOperationError(operation: "fsync", path: temp, code: errno) }
-        if close(fd) != 0, failure == nil { failure = FileOperationError(operation: "close", path: temp, code: errno) }
+        if failure == nil, fsync(fd) != 0 { failure = SystemCallError("fsync", path: temp, code: errno) }
+        if close(fd) != 0, failure == nil { failure = SystemCallError("close", path: temp, code: errno) }
         if let failure {
             unlink(temp)
             throw failure
@@ -84,16 +69,16 @@ public enum FileOperations {
     }
 
     /// `mkdir -p`.
-    public static func createDirectory(_ path: String) throws(FileOperationError) {
+    public static func createDirectory(_ path: String) throws(SystemCallError) {
         var st = stat()
         if stat(path, &st) == 0 {
             if (st.st_mode & S_IFMT) == S_IFDIR { return }
-            throw FileOperationError(operation: "mkdir", path: path, code: ENOTDIR)
+            throw SystemCallError("mkdir", path: path, code: ENOTDIR)
         }
         let parent = (path as NSString).deletingLastPathComponent
         if !parent.isEmpty, parent != path { try createDirectory(parent) }
         if mkdir(path, 0o755) != 0, errno != EEXIST {
-            throw FileOperationError(operation: "mkdir", path: path, code: errno)
+            throw SystemCallError("mkdir", path: path, code: errno)
         }
     }
 
@@ -116,18 +101,18 @@ public enum FileOperations {
 
     /// Moves `source` (file or folder) to `destination` (which must not exist): rename, or copy and
     /// delete across file systems.
-    public static func move(_ source: String, to destination: String) throws(FileOperationError) {
+    public static func move(_ source: String, to destination: String) throws(SystemCallError) {
         if rename(source, destination) == 0 {
             syncDirectory((destination as NSString).deletingLastPathComponent)
             return
         }
         let code = errno
-        guard code == EXDEV else { throw FileOperationError(operation: "rename", path: source, code: code) }
+        guard code == EXDEV else { throw SystemCallError("rename", path: source, code: code) }
         do {
             try FileManager.default.copyItem(atPath: source, toPath: destination)
             try FileManager.default.removeItem(atPath: source)
         } catch {
-            throw FileOperationError(operation: "move", path: source, code: EIO)
+            throw SystemCallError("move", path: source, code: EIO)
         }
     }
 
@@ -214,14 +199,14 @@ extension FileOperations {
 
     /// Gives `destination` the content of `source`: a hard link, or a copy (fsynced, atomic) where
     /// links are not possible (another file system). `destination` must not exist.
-    public static func linkOrCopy(_ source: String, to destination: String) throws(FileOperationError) {
+    public static func linkOrCopy(_ source: String, to destination: String) throws(SystemCallError) {
         if link(source, destination) == 0 { return }
         let code = errno
         guard [EXDEV, EPERM, EMLINK, ENOTSUP].contains(code) else {
-            throw FileOperationError(operation: "link", path: destination, code: code)
+            throw SystemCallError("link", path: destination, code: code)
         }
         guard let data = FileManager.default.contents(atPath: source) else {
-            throw FileOperationError(operation: "read", path: source, code: EIO)
+            throw SystemCallError("read", path: source, code: EIO)
         }
         try writeAtomically(data, to: destination)
     }

@@ -3,6 +3,7 @@ import Foundation
 import FusionDiff
 import Imaging
 import NN
+import SystemCalls
 
 struct TrainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -181,7 +182,7 @@ enum TrainingOutput {
         do {
             try data.write(to: temporary, options: .atomic)
             guard rename(temporary.path, path) == 0 else {
-                throw ModelFileError(path: path, message: "cannot rename the temporary file over it: \(String(cString: strerror(errno)))")
+                throw ModelFileError(path: path, message: "cannot rename the temporary file over it: \(SystemCallError.reason(errno))")
             }
         } catch {
             try? FileManager.default.removeItem(at: temporary)

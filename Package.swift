@@ -2,7 +2,9 @@
 import PackageDescription
 
 // Module layering (DESIGN.md): each module imports only those listed before it.
-//   C shims → Checksum → Imaging → Registration → NN → FusionDiff → Simulation → Fusion → Daemon → focusd
+//   C shims → SystemCalls → SeededRandom → Checksum → Imaging → Registration → NN → FusionDiff → Simulation → Fusion
+//   → Pipeline → Daemon → focusd
+// Each target declares exactly the modules it imports.
 let package = Package(
     name: "focusd",
     platforms: [.macOS(.v14)],
@@ -32,22 +34,37 @@ let package = Package(
         .systemLibrary(name: "CThreads", path: "Sources/CThreads"),
 
         // MARK: Swift modules
+        // POSIX wrapped once: the one error type for failed system calls (call, path, errno) and EINTR retry.
+        .target(name: "SystemCalls"),
+        // The one seeded generator (SplitMix64) every reproducible draw comes from.
+        .target(name: "SeededRandom"),
         // SHA-256 from swift-crypto (BoringSSL's assembly on Linux, CryptoKit on macOS).
-        .target(name: "Checksum", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Imaging", dependencies: ["CTIFF", "CImageCodecs"]),
+        .target(name: "Checksum", dependencies: ["SystemCalls", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Imaging", dependencies: ["CTIFF", "CImageCodecs", "SystemCalls"]),
         // Pixel loops: optimised in debug builds too, so the tests' synthetic stacks stay fast.
         .target(name: "Registration", dependencies: ["Imaging"],
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
-        .target(name: "NN", dependencies: ["CBLAS"]),
-        .target(name: "FusionDiff", dependencies: ["NN"]),
-        // Simulated microscope stacks with ground truth (training, `bench stacks`, tests).
-        .target(name: "Simulation", dependencies: ["Imaging", "NN"],
+        .target(name: "NN", dependencies: ["CBLAS", "SeededRandom"]),
+        .target(name: "FusionDiff", dependencies: ["NN", "SeededRandom"]),
+        // Simulated microscope stacks and synthetic misaligned stacks with ground truth (training,
+        // benchmarks, tests).
+        .target(name: "Simulation", dependencies: ["Imaging", "Registration", "SeededRandom"],
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
-        .target(name: "Fusion", dependencies: ["Imaging", "Registration", "NN", "FusionDiff"]),
+        .target(name: "Fusion", dependencies: ["Imaging", "NN", "FusionDiff"]),
+        // One stack in → aligned, fused image, maps and record out; profiles and their resolution.
+        // What `focusd fuse`, `eval` and `align` need: no GRDB, no ServiceLifecycle.
+        .target(
+            name: "Pipeline",
+            dependencies: [
+                "SystemCalls", "Checksum", "Imaging", "Registration", "NN", "FusionDiff", "Fusion",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        // Watching, detection, journal, outputs, provenance and the service's lifecycle around the pipeline.
         .target(
             name: "Daemon",
             dependencies: [
-                "Checksum", "Imaging", "Registration", "NN", "FusionDiff", "Fusion", "CInotify", "CThreads",
+                "SystemCalls", "Checksum", "Imaging", "Registration", "Pipeline", "CInotify", "CThreads",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -57,21 +74,33 @@ let package = Package(
         .executableTarget(
             name: "focusd",
             dependencies: [
-                "Checksum", "Imaging", "Registration", "NN", "FusionDiff", "Fusion", "Daemon", "Simulation",
+                "SystemCalls", "Checksum", "Imaging", "Registration", "NN", "FusionDiff", "Fusion", "Simulation",
+                "SeededRandom", "Pipeline", "Daemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
         // MARK: Tests (swift-testing), one target per module
+        .testTarget(name: "SystemCallsTests", dependencies: ["SystemCalls"]),
+        .testTarget(name: "SeededRandomTests", dependencies: ["SeededRandom"]),
         .testTarget(name: "ChecksumTests", dependencies: ["Checksum"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
-        .testTarget(name: "RegistrationTests", dependencies: ["Registration", "Imaging"]),
-        .testTarget(name: "NNTests", dependencies: ["NN"]),
-        .testTarget(name: "FusionDiffTests", dependencies: ["FusionDiff", "NN"]),
+        .testTarget(name: "RegistrationTests", dependencies: ["Registration", "Imaging", "Simulation", "SeededRandom"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "SeededRandom"]),
+        .testTarget(name: "FusionDiffTests", dependencies: ["FusionDiff", "NN", "SeededRandom"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Imaging"]),
-        .testTarget(name: "FusionTests", dependencies: ["Fusion", "FusionDiff", "Imaging", "NN", "Simulation"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Fusion", "FusionDiff", "Imaging", "Checksum"]),
+        .testTarget(name: "FusionTests", dependencies: ["Fusion", "FusionDiff", "Imaging", "Simulation", "SeededRandom"]),
+        .testTarget(
+            name: "DaemonTests",
+            dependencies: [
+                "Daemon", "Pipeline", "Fusion", "FusionDiff", "Imaging", "Checksum", "SeededRandom", "SystemCalls",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Runs the built `focusd` executable: exit codes, messages, files end to end.
         .testTarget(name: "CLITests", dependencies: ["Imaging"]),
     ],

@@ -1,4 +1,5 @@
 import Crypto
+import SystemCalls
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -63,16 +64,13 @@ public struct SHA256: @unchecked Sendable {
     /// - Throws: `ChecksumError` naming the file and the call that failed.
     public static func readChunks(ofFileAt path: String, _ body: (UnsafeRawBufferPointer) -> Void) throws(ChecksumError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ChecksumError(path: path, operation: "open", errno: errno) }
+        guard fd >= 0 else { throw ChecksumError(.last("open", path: path)) }
         defer { close(fd) }
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: fileChunkBytes, alignment: 4096)
         defer { chunk.deallocate() }
         while true {
-            let n = read(fd, chunk.baseAddress, chunk.count)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ChecksumError(path: path, operation: "read", errno: errno)
-            }
+            let n = SystemCall.retryingInterrupts { read(fd, chunk.baseAddress, chunk.count) }
+            if n < 0 { throw ChecksumError(.last("read", path: path)) }
             if n == 0 { return }
             body(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
         }
@@ -91,20 +89,18 @@ public struct SHA256: @unchecked Sendable {
     }
 }
 
-/// A file could not be read for hashing.
+/// A file could not be read for hashing: the `open` or `read` that failed.
 public struct ChecksumError: Error, CustomStringConvertible, Sendable {
-    public let path: String
-    /// The system call that failed: `open` or `read`.
-    public let operation: String
-    public let errno: Int32
+    /// The call, the path and `errno`.
+    public let failure: SystemCallError
 
-    public init(path: String, operation: String = "read", errno: Int32) {
-        self.path = path
-        self.operation = operation
-        self.errno = errno
+    public init(_ failure: SystemCallError) {
+        self.failure = failure
     }
 
+    public var path: String { failure.path }
+
     public var description: String {
-        "\(path): cannot be read for hashing (\(operation): \(String(cString: strerror(errno)))); check that it exists and is readable"
+        "\(failure.path): cannot be read for hashing (\(failure.call): \(failure.reason)); check that it exists and is readable"
     }
 }

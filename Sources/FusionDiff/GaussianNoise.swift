@@ -1,46 +1,5 @@
 import Foundation
-
-/// A small deterministic pseudo-random generator, so that a recorded seed reproduces a sample,
-/// a synthetic pair or a training run bit for bit on every platform.
-///
-/// Algorithm: SplitMix64 (Steele, Lea & Flood 2014): state += 0x9E3779B97F4A7C15, then the
-/// output mix `z = (z ^ (z >> 30)) · 0xBF58476D1CE4E5B9; z = (z ^ (z >> 27)) · 0x94D049BB133111EB;
-/// z ^ (z >> 31)`. The whole state is one `UInt64`, so it can be saved in a checkpoint.
-public struct SplitMix64: RandomNumberGenerator, Sendable, Equatable, Codable {
-    /// The generator's entire state.
-    public var state: UInt64
-
-    public init(seed: UInt64) {
-        state = seed
-    }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A uniform double in [0, 1): the top 53 bits of `next()` times 2⁻⁵³.
-    public mutating func uniform() -> Double {
-        Double(next() >> 11) * 0x1p-53
-    }
-
-    /// A uniform integer in `0..<bound` (bound > 0), by multiply-shift of the top 32 bits: exact
-    /// enough for the small bounds used here and identical on every platform.
-    public mutating func index(below bound: Int) -> Int {
-        precondition(bound > 0)
-        // Parenthesised: in Swift `>>` binds tighter than `&*`, so without them the bound was shifted
-        // to 0 and every draw returned 0 (every crop, rotation, swap and timestep fixed).
-        return Int(((next() >> 32) &* UInt64(bound)) >> 32)
-    }
-
-    /// A uniform double in [lower, upper).
-    public mutating func uniform(_ lower: Double, _ upper: Double) -> Double {
-        lower + (upper - lower) * uniform()
-    }
-}
+import SeededRandom
 
 /// Standard normal samples from `SplitMix64` by the Box–Muller transform: for each pair of
 /// uniforms u₁ = 1 − uniform() ∈ (0, 1], u₂ = uniform(), r = √(−2 ln u₁), the samples are

@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 
 /// Blur kernels, noise and intensity remapping of the synthetic pair generator. Images are planar
 /// [C, H, W]; borders are replicated.

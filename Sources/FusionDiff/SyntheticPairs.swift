@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 
 /// A synthetic multi-focus pair made from one sharp image.
 ///

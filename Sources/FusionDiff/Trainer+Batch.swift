@@ -1,4 +1,5 @@
 import NN
+import SeededRandom
 
 /// One training batch: the model input [N, inputChannels, S, S], the target [N, C, S, S], timesteps.
 struct TrainingBatch {

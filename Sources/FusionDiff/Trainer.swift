@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import SeededRandom
 
 /// Settings of a training run (everything except the model's shape and the data).
 public struct TrainingOptions: Codable, Sendable, Equatable {

@@ -1,4 +1,5 @@
 import NN
+import SeededRandom
 
 // Training: a forward pass that records, per stage, what its backward needs, and a backward pass
 // that walks the same stage list in reverse. Explicit per-block forward/backward instead of a
@@ -57,7 +58,7 @@ extension UNet {
         precondition(configuration.levels == 1 || (height % 2 == 0 && width % 2 == 0), "height and width must be even")
         let p = parameters
         let e = configuration.timeEmbedDim
-        var generator = SeededGenerator(seed: dropoutSeed)
+        var generator = SplitMix64(seed: dropoutSeed)
 
         // Time MLP.
         var sinusoid = [Float](repeating: 0, count: n * configuration.timeChannels)
@@ -151,7 +152,7 @@ extension UNet {
 
     private func resBlockForward(
         _ block: ResBlockLayer, input x: [Float], batch n: Int, height h: Int, width w: Int,
-        embeddingActivated: [Float], generator: inout SeededGenerator
+        embeddingActivated: [Float], generator: inout SplitMix64
     ) -> (output: [Float], record: ResBlockRecord) {
         let p = parameters
         let plane = h * w

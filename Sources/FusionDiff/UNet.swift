@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import SeededRandom
 
 /// The FusionDiff noise-prediction U-Net (DESIGN.md): time MLP, encoder with stride-2
 /// downsampling, two middle ResBlocks, decoder with transposed-convolution upsampling and additive
@@ -32,7 +33,7 @@ public final class UNet {
         parameters = ParameterBuffer()
         layout = UNetLayout(configuration: configuration, parameters: parameters)
         parameters.allocate()
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         for entry in parameters.entries {
             let values = parameters.value(entry.offset)
             let isNorm = entry.shape.count == 1 && (entry.name.hasSuffix(".0.weight") || entry.name.hasSuffix(".0.bias"))
@@ -42,7 +43,7 @@ public final class UNet {
                 continue
             }
             let bound = 1 / Float(fanIn(of: entry)).squareRoot()
-            for i in 0..<entry.count { values[i] = generator.nextUniform(bound: bound) }
+            for i in 0..<entry.count { values[i] = generator.uniformFloat(bound: bound) }
         }
     }
 

@@ -1,3 +1,5 @@
+import SystemCalls
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -34,11 +36,11 @@ struct FileProbe {
     /// Why `init(path:)` fails for `path`, in words (e.g. "no such file", "permission denied").
     static func failureReason(_ path: String) -> String {
         var info = stat()
-        guard stat(path, &info) == 0 else { return String(cString: strerror(errno)).lowercased() }
+        guard stat(path, &info) == 0 else { return SystemCallError.reason(errno).lowercased() }
         if (info.st_mode & S_IFMT) == S_IFDIR { return "is a folder, not a file" }
         if (info.st_mode & S_IFMT) != S_IFREG { return "not a regular file" }
         let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { return String(cString: strerror(errno)).lowercased() }
+        guard fd >= 0 else { return SystemCallError.reason(errno).lowercased() }
         _ = close(fd)
         return "cannot be read"
     }

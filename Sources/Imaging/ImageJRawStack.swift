@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import CImageCodecs
+import SystemCalls
 
 /// A stack in ImageJ's layout for files over 4 GiB: only the first page has a TIFF directory; its
 /// header says `images=N`, and the N images follow each other uncompressed from the first
@@ -29,7 +30,7 @@ public struct ImageJRawStack: SliceSource {
     private func read(image: Int) throws(ImagingError) -> Image {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else {
-            throw ImagingError(.notFound, path: path, page: image, message: "cannot open the file (\(String(cString: strerror(errno)))); check the path")
+            throw ImagingError(.notFound, path: path, page: image, message: "cannot open the file (\(SystemCallError.reason(errno))); check the path")
         }
         defer { _ = close(fd) }
         let bytes = data.pageBytes
@@ -38,12 +39,11 @@ public struct ImageJRawStack: SliceSource {
         var done = 0
         let offset = Int(data.start) + image * bytes
         while done < bytes {
-            let got = pread(fd, buffer + done, bytes - done, off_t(offset + done))
-            if got < 0 && errno == EINTR { continue }
+            let got = SystemCall.retryingInterrupts { pread(fd, buffer + done, bytes - done, off_t(offset + done)) }
             guard got > 0 else {
                 throw ImagingError(got == 0 ? .truncated : .unreadable, path: path, page: image,
                                    message: got == 0 ? "the file ends inside image \(image) (ImageJ raw layout); the file is incomplete, copy it again"
-                                                     : "read error (\(String(cString: strerror(errno))))")
+                                                     : "read error (\(SystemCallError.reason(errno)))")
             }
             done += got
         }

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import CImageCodecs
 import CTIFF
+import SystemCalls
 
 /// Writes TIFF files: one page per image, chunky strips, Deflate, atomically.
 public enum TIFFWriter {
@@ -92,14 +93,14 @@ public enum TIFFWriter {
                               description: index == 0 ? description : nil, software: software, options: options, path: path)
             }
             guard handle.flushAndSync() else {
-                throw ImagingError(.writeFailed, path: path, message: "cannot flush the file (\(handle.errorMessage), \(String(cString: strerror(errno)))); check free disk space")
+                throw ImagingError(.writeFailed, path: path, message: "cannot flush the file (\(handle.errorMessage), \(SystemCallError.reason(errno))); check free disk space")
             }
             guard handle.close() else {
                 throw ImagingError(.writeFailed, path: path, message: "closing the file failed; check free disk space")
             }
             guard options.renameIntoPlace else { return temporary }
             guard rename(temporary, path) == 0 else {
-                throw ImagingError(.writeFailed, path: path, message: "cannot rename the temporary file into place (\(String(cString: strerror(errno)))); check permissions")
+                throw ImagingError(.writeFailed, path: path, message: "cannot rename the temporary file into place (\(SystemCallError.reason(errno))); check permissions")
             }
             syncFolder(folder)
             return path
@@ -160,7 +161,7 @@ public enum TIFFWriter {
                 case .float32: cic_pack_f32(start, planeSize, Int32(channels), count, buffer.assumingMemoryBound(to: Float.self))
                 }
                 if TIFFWriteEncodedStrip(tiff, strip, buffer, tmsize_t(rows * rowBytes)) < 0 {
-                    failed = "strip \(strip): \(handle.errorMessage), \(String(cString: strerror(errno)))"
+                    failed = "strip \(strip): \(handle.errorMessage), \(SystemCallError.reason(errno))"
                     return
                 }
                 strip += 1

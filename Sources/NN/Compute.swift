@@ -2,44 +2,47 @@ import CBLAS
 import Dispatch
 import Foundation
 
-/// The engine's one thread setting.
+/// The engine's thread setting, a value bound to the running task (or thread), never a
+/// process-wide variable: two jobs with different `threads` run side by side without racing.
 ///
 /// All parallelism is the engine's own: `threads` workers (`DispatchQueue.concurrentPerform`)
 /// run im2col, GroupNorm and elementwise loops, and split every large GEMM into independent
 /// pieces that each call `cblas_sgemm` single-threaded. OpenBLAS itself is therefore kept at one
 /// thread (`openblas_set_num_threads(1)`), so exactly `threads` cores are busy and never
 /// oversubscribed — a convolution band's im2col and GEMM run on the same core, back to back,
-/// with the columns still in that core's cache. Set it once before running networks.
+/// with the columns still in that core's cache. Run networks inside ``withThreads(_:_:)``; outside
+/// it the engine uses one thread.
 public enum Compute {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var storedThreads = 1
-    nonisolated(unsafe) private static var configured = false
+    @TaskLocal private static var boundThreads = 1
 
-    /// Threads used by GEMM and by the engine's parallel loops (at least 1).
+    /// OpenBLAS kept single-threaded, done once before the first kernel runs.
+    private static let openBLASSingleThreaded: Void = { openblas_set_num_threads(1) }()
+
+    /// Threads used by GEMM and by the engine's parallel loops (at least 1): the count bound by
+    /// the innermost ``withThreads(_:_:)`` around the caller, else 1.
     public static var threads: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        if !configured {
-            configured = true
-            openblas_set_num_threads(1)
-        }
-        return storedThreads
+        _ = openBLASSingleThreaded
+        return boundThreads
     }
 
-    /// Sets the number of threads for GEMM and the parallel loops.
-    public static func setThreads(_ count: Int) {
+    /// Runs `body` with `count` threads for GEMM and the parallel loops (bound to the calling
+    /// task, or thread outside a task; the engine's workers see it too).
+    public static func withThreads<R>(_ count: Int, _ body: () throws -> R) rethrows -> R {
         precondition(count >= 1, "thread count must be at least 1")
-        lock.lock()
-        defer { lock.unlock() }
-        storedThreads = count
-        configured = true
-        openblas_set_num_threads(1)
+        return try $boundThreads.withValue(count, operation: body)
+    }
+
+    /// Runs `body` with `count` threads for GEMM and the parallel loops, across its suspensions.
+    public static func withThreads<R>(_ count: Int, isolation: isolated (any Actor)? = #isolation,
+                                      _ body: () async throws -> R) async rethrows -> R {
+        precondition(count >= 1, "thread count must be at least 1")
+        return try await $boundThreads.withValue(count, operation: body, isolation: isolation)
     }
 
     /// Runs `body(task, worker)` for every task in `0..<count` on `threads` workers that take
     /// the next task as they finish one (dynamic scheduling); `worker` is in `0..<threads`.
     /// `workers` caps the worker count (callers that size per-worker buffers pass the count they
-    /// sized for, so a concurrent ``setThreads(_:)`` cannot overrun them).
+    /// sized for).
     public static func parallelTasks(_ count: Int, workers limit: Int? = nil, _ body: (_ task: Int, _ worker: Int) -> Void) {
         let workers = min(limit ?? threads, threads, count)
         if workers <= 1 {
@@ -47,10 +50,13 @@ public enum Compute {
             return
         }
         let counter = TaskCounter()
+        let bound = threads
         withoutActuallyEscaping(body) { escapable in
             let box = UncheckedSendableBox(value: escapable)
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                while let task = counter.next(below: count) { box.value(task, worker) }
+                $boundThreads.withValue(bound) {
+                    while let task = counter.next(below: count) { box.value(task, worker) }
+                }
             }
         }
     }
@@ -66,12 +72,13 @@ public enum Compute {
         }
         // concurrentPerform returns only after every iteration ran, so `body` (and the pointers
         // it captures) outlives every use; the box only tells the compiler so.
+        let bound = threads
         withoutActuallyEscaping(body) { escapable in
             let box = UncheckedSendableBox(value: escapable)
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
                 let start = count * worker / workers
                 let end = count * (worker + 1) / workers
-                if start < end { box.value(start..<end) }
+                if start < end { $boundThreads.withValue(bound) { box.value(start..<end) } }
             }
         }
     }

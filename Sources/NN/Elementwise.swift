@@ -1,3 +1,5 @@
+import SeededRandom
+
 /// Elementwise and shape ops: add, broadcast add of a per-channel vector, top-left crop,
 /// dropout and the mean squared error, each with its backward.
 public enum Elementwise {
@@ -72,12 +74,12 @@ public enum Dropout {
     /// Draws the mask (`0` or `1/(1−p)`) and applies it in place to `x`.
     public static func forward(
         _ x: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>, count: Int,
-        probability p: Float, generator: inout SeededGenerator
+        probability p: Float, generator: inout SplitMix64
     ) {
         precondition(p >= 0 && p < 1, "dropout probability must be in [0, 1)")
         let keep = 1 / (1 - p)
         for i in 0..<count {
-            mask[i] = generator.nextUniform() < p ? 0 : keep
+            mask[i] = generator.uniformFloat() < p ? 0 : keep
             x[i] *= mask[i]
         }
     }

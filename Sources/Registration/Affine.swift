@@ -1,41 +1,41 @@
 /// A 2-D affine map `p ↦ A·p + t` in double precision:
 /// `x' = a·x + b·y + tx`, `y' = c·x + d·y + ty`.
-struct Affine: Sendable, Equatable {
+public struct Affine: Sendable, Equatable {
     var a: Double, b: Double, tx: Double
     var c: Double, d: Double, ty: Double
 
     static let identity = Affine(a: 1, b: 0, tx: 0, c: 0, d: 1, ty: 0)
 
-    init(a: Double, b: Double, tx: Double, c: Double, d: Double, ty: Double) {
+    public init(a: Double, b: Double, tx: Double, c: Double, d: Double, ty: Double) {
         self.a = a; self.b = b; self.tx = tx
         self.c = c; self.d = d; self.ty = ty
     }
 
     /// From rows `[[a, b, tx], [c, d, ty]]`; `nil` unless the shape is 2×3 and every entry is finite.
-    init?(rows: [[Double]]) {
+    public init?(rows: [[Double]]) {
         guard rows.count == 2, rows[0].count == 3, rows[1].count == 3,
               rows.allSatisfy({ $0.allSatisfy(\.isFinite) }) else { return nil }
         self.init(a: rows[0][0], b: rows[0][1], tx: rows[0][2], c: rows[1][0], d: rows[1][1], ty: rows[1][2])
     }
 
-    var rows: [[Double]] { [[a, b, tx], [c, d, ty]] }
+    public var rows: [[Double]] { [[a, b, tx], [c, d, ty]] }
 
     var determinant: Double { a * d - b * c }
 
     var isFinite: Bool { [a, b, c, d, tx, ty].allSatisfy(\.isFinite) }
 
-    func apply(_ x: Double, _ y: Double) -> (x: Double, y: Double) {
+    public func apply(_ x: Double, _ y: Double) -> (x: Double, y: Double) {
         (a * x + b * y + tx, c * x + d * y + ty)
     }
 
     /// `self ∘ other`: applies `other` first, then `self`.
-    func composed(after other: Affine) -> Affine {
+    public func composed(after other: Affine) -> Affine {
         Affine(a: a * other.a + b * other.c, b: a * other.b + b * other.d, tx: a * other.tx + b * other.ty + tx,
                c: c * other.a + d * other.c, d: c * other.b + d * other.d, ty: c * other.tx + d * other.ty + ty)
     }
 
     /// The inverse map; `nil` when singular.
-    var inverse: Affine? {
+    public var inverse: Affine? {
         let det = determinant
         guard det.isFinite, abs(det) > 1e-12 else { return nil }
         let ia = d / det, ib = -b / det, ic = -c / det, id = a / det

@@ -3,21 +3,23 @@ import Dispatch
 /// A raw pointer shared by the workers of one `concurrentPerform`, each writing a disjoint part.
 ///
 /// Safe only under that discipline; the owner keeps the memory alive for the whole call.
-struct SharedPointer<Element>: @unchecked Sendable {
-    let base: UnsafeMutablePointer<Element>
+public struct SharedPointer<Element>: @unchecked Sendable {
+    public let base: UnsafeMutablePointer<Element>
+    public init(base: UnsafeMutablePointer<Element>) { self.base = base }
 }
 
 /// A read-only raw pointer shared by the workers of one `concurrentPerform`.
-struct SharedReadPointer<Element>: @unchecked Sendable {
-    let base: UnsafePointer<Element>
+public struct SharedReadPointer<Element>: @unchecked Sendable {
+    public let base: UnsafePointer<Element>
+    public init(base: UnsafePointer<Element>) { self.base = base }
 }
 
-enum Parallel {
+public enum Parallel {
     /// Runs `body(chunk)` for `chunk` in `0..<chunks`, concurrently when `chunks > 1`.
     ///
     /// Reductions stay deterministic when callers combine per-chunk partial results in chunk
     /// order: the chunk boundaries depend only on the problem size, never on the core count.
-    static func run(chunks: Int, _ body: @Sendable (Int) -> Void) {
+    public static func run(chunks: Int, _ body: @Sendable (Int) -> Void) {
         if chunks <= 1 {
             body(0)
         } else {
@@ -26,14 +28,14 @@ enum Parallel {
     }
 
     /// The `chunk`-th of `chunks` near-equal parts of `0..<total`.
-    static func range(chunk: Int, of chunks: Int, total: Int) -> Range<Int> {
+    public static func range(chunk: Int, of chunks: Int, total: Int) -> Range<Int> {
         let lower = total * chunk / chunks
         let upper = total * (chunk + 1) / chunks
         return lower..<upper
     }
 
     /// A chunk count for `rows` rows of `rowCost` work each: about 64k units per chunk, at most 16.
-    static func chunkCount(rows: Int, rowCost: Int) -> Int {
+    public static func chunkCount(rows: Int, rowCost: Int) -> Int {
         let work = rows * max(rowCost, 1)
         return max(1, min(16, min(rows, work / 65_536)))
     }

@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 
 /// The surface of a 2.5-D specimen: for every pixel the focal position (in slice units, 0…N−1)
 /// at which it is in focus.
@@ -24,7 +25,7 @@ public struct HeightMap: Sendable, Equatable {
     ///   - span: fraction of the z range (0…1) the surface covers, centred in the stack.
     ///   - steps: number of steep steps.
     static func random(width: Int, height: Int, slices: Int, span: Double, steps: Int,
-                       using rng: inout SimulationRandom) -> HeightMap {
+                       using rng: inout SplitMix64) -> HeightMap {
         var field = [Double](repeating: 0, count: width * height)
         let size = Double(max(width, height))
         let angle = rng.uniform(0, 2 * Double.pi), tilt = rng.uniform(0.3, 1.0)

@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import SeededRandom
 
 /// Simulates a widefield focus stack of a 2.5-D specimen (DESIGN.md, "Simulate the microscope").
 ///
@@ -36,7 +37,7 @@ public struct MicroscopeSimulator: Sendable {
             throw .unusableTexture("\(texture.width)×\(texture.height) is too small; give at least 16×16 pixels")
         }
         let w = texture.width, h = texture.height, n = w * h
-        var rng = SimulationRandom(seed: settings.seed)
+        var rng = SplitMix64(seed: settings.seed)
         let specimen = try Self.normalisedPlanes(texture)
         let surface = HeightMap.random(width: w, height: h, slices: settings.slices, span: settings.span,
                                        steps: settings.surfaceSteps, using: &rng)
@@ -172,7 +173,7 @@ public struct MicroscopeSimulator: Sendable {
     }
 
     /// Per slice magnification (breathing) and shift (random walk), identity at slice N/2.
-    static func sliceTransforms(_ s: MicroscopeSimulation, using rng: inout SimulationRandom)
+    static func sliceTransforms(_ s: MicroscopeSimulation, using rng: inout SplitMix64)
         -> [(scale: Double, dx: Double, dy: Double)] {
         var walk: [(Double, Double)] = [(0, 0)]
         for _ in 1..<s.slices {

@@ -1,7 +1,7 @@
 import ArgumentParser
-import Daemon
 import Foundation
 import Imaging
+import Pipeline
 import Registration
 
 /// `focusd align`: estimate every slice's transform onto a reference slice, write the transforms

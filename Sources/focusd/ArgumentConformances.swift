@@ -1,7 +1,7 @@
 import ArgumentParser
-import Daemon
 import Fusion
 import Imaging
+import Pipeline
 import Registration
 import Simulation
 

@@ -1,6 +1,6 @@
-import Daemon
 import Foundation
 import Imaging
+import Pipeline
 import Registration
 import Simulation
 

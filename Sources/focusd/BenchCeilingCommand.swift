@@ -1,9 +1,9 @@
 import ArgumentParser
-import Daemon
 import Foundation
 import Fusion
 import Imaging
 import NN
+import Pipeline
 
 struct BenchCeilingCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -51,7 +51,10 @@ struct BenchCeilingCommand: ParsableCommand {
     }
 
     func run() throws {
-        Compute.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        try Compute.withThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount) { try runWithThreads() }
+    }
+
+    private func runWithThreads() throws {
         var dataset = try DatasetPairs(directory: self.dataset).pairs
         if let pairs { dataset = Array(dataset.prefix(pairs)) }
         guard !dataset.isEmpty else {

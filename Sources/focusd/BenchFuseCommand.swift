@@ -4,6 +4,7 @@ import Fusion
 import FusionDiff
 import Imaging
 import NN
+import SeededRandom
 
 struct BenchFuseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,7 +44,10 @@ struct BenchFuseCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        Compute.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        try await Compute.withThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount) { try await runWithThreads() }
+    }
+
+    private func runWithThreads() async throws {
         let network: UNet
         let schedule: NoiseSchedule
         var modelName = "preset \(preset) (untrained)"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checksum
 import Foundation
+import SystemCalls
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -106,7 +107,7 @@ struct BenchHashCommand: AsyncParsableCommand {
 
     private func writeFile(_ path: String, bytes: Int) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw ValidationError("\(path): cannot be created (\(String(cString: strerror(errno)))); give a writable --directory") }
+        guard fd >= 0 else { throw ValidationError("\(path): cannot be created (\(SystemCallError.reason(errno))); give a writable --directory") }
         defer { close(fd) }
         // One pseudo-random 4 MiB block, its first 8 bytes the block's index, so no two blocks are equal.
         var chunk = [UInt8](repeating: 0, count: 4 << 20)
@@ -120,7 +121,7 @@ struct BenchHashCommand: AsyncParsableCommand {
             let n = min(left, chunk.count)
             let written = chunk.withUnsafeBytes { write(fd, $0.baseAddress, n) }
             guard written == n else {
-                throw ValidationError("\(path): cannot be written (\(String(cString: strerror(errno)))); free space or give another --directory")
+                throw ValidationError("\(path): cannot be written (\(SystemCallError.reason(errno))); free space or give another --directory")
             }
             left -= n
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import FusionDiff
 import NN
+import SeededRandom
 
 /// `focusd bench nn`: the NN engine's convolution throughput against `cblas_sgemm` on the
 /// equivalent GEMM, measured in the same run, and a whole luminance U-Net forward pass.
@@ -53,12 +54,11 @@ struct BenchNNCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try measure()
+        try Compute.withThreads(threads) { try measure() }
     }
 
     /// Runs every measurement and prints the tables or the JSON object.
     func measure() throws {
-        Compute.setThreads(threads)
         var timer = LayerTimer(runs: runs)
         var layerRows: [[String: Any]] = []
         var perWidth: [String: [String: Any]] = [:]
@@ -233,8 +233,8 @@ private struct LayerTimer {
 }
 
 private func randomBuffer(_ count: Int) -> UnsafeMutablePointer<Float> {
-    var generator = SeededGenerator(seed: UInt64(count))
+    var generator = SplitMix64(seed: UInt64(count))
     let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
-    for i in 0..<count { buffer[i] = generator.nextUniform(bound: 1) }
+    for i in 0..<count { buffer[i] = generator.uniformFloat(bound: 1) }
     return buffer
 }

@@ -58,7 +58,10 @@ struct BenchQualityCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        Compute.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        try await Compute.withThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount) { try await runWithThreads() }
+    }
+
+    private func runWithThreads() async throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: dataset).sorted()
         var pairFiles: [(String, String, String)] = []
         for name in names where !name.hasPrefix(".") {

@@ -1,9 +1,9 @@
 import ArgumentParser
-import Daemon
 import Foundation
 import Fusion
 import Imaging
 import NN
+import Pipeline
 import Registration
 import Simulation
 
@@ -60,7 +60,10 @@ struct BenchStacksCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        Compute.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        try await Compute.withThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount) { try await runWithThreads() }
+    }
+
+    private func runWithThreads() async throws {
         var methods: [(name: String, engine: (any StackFusionEngine)?, alignment: Registration.AlignmentOptions?)] = [
             ("best selection", nil, nil), ("choose-max", ChooseMaxEngine(), nil), ("mean of slices", nil, nil),
             ("reference engine", ReferenceEngine(), nil),

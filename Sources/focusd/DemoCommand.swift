@@ -1,7 +1,7 @@
 import ArgumentParser
-import Daemon
 import Foundation
 import Imaging
+import SystemCalls
 
 /// `focusd demo`: the daemon end to end on a bundled default — a temporary drop folder, a generated
 /// sample stack dropped into it, the fused image and sidecar waited for, and a clean stop.
@@ -96,7 +96,7 @@ struct DemoCommand: AsyncParsableCommand {
     private func makeTemporaryDirectory() throws -> String {
         var template = Array((NSTemporaryDirectory() as NSString).appendingPathComponent("focusd-demo-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else {
-            throw DemoError(message: "cannot create a temporary folder in \(NSTemporaryDirectory()): \(String(cString: strerror(errno)))")
+            throw DemoError(message: "cannot create a temporary folder in \(NSTemporaryDirectory()): \(SystemCallError.reason(errno))")
         }
         return String(cString: made)
     }

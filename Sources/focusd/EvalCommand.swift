@@ -1,8 +1,8 @@
 import ArgumentParser
-import Daemon
 import Foundation
 import Fusion
 import Imaging
+import Pipeline
 
 /// `focusd eval`: fusion-quality metrics for one fused image, or a table over a dataset of pairs.
 struct EvalCommand: AsyncParsableCommand {

@@ -1,6 +1,6 @@
 import ArgumentParser
-import Daemon
 import Foundation
+import Pipeline
 
 /// The `focusd` command: a thin root whose subcommands live in their own files.
 ///

@@ -1,7 +1,7 @@
 import ArgumentParser
-import Daemon
 import Foundation
 import Fusion
+import Pipeline
 import Registration
 
 /// `focusd fuse`: one stack from the shell, through the same pipeline as the daemon.

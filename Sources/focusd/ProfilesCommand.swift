@@ -1,6 +1,6 @@
 import ArgumentParser
-import Daemon
 import Foundation
+import Pipeline
 
 /// `focusd profiles list|show|validate`: the shipped and local profiles, resolved and checked.
 struct ProfilesCommand: AsyncParsableCommand {

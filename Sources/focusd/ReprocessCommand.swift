@@ -1,6 +1,7 @@
 import ArgumentParser
 import Daemon
 import Foundation
+import Pipeline
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -156,7 +157,7 @@ struct ReprocessCommand: AsyncParsableCommand {
         let sharded = shardSpec.count > 1 ? shardSpec : nil
         let metrics = metricsFile.map { _ in FocusdMetrics(mode: "reprocess", instance: instance ?? "reprocess", shard: sharded?.description) }
         metrics?.setModels([reprocessor.modelInfo])
-        let metricsPath = metricsFile.map { MetricsFileName.resolve(ArchiveScanner.absolute($0), instance: instance, shard: sharded) }
+        let metricsPath = metricsFile.map { MetricsFileName.resolve(FileOperations.absolutePath($0), instance: instance, shard: sharded) }
         func writeMetrics() {
             guard let metrics, let metricsPath else { return }
             do { try metrics.write(to: metricsPath) } catch {

@@ -1,6 +1,7 @@
 import Foundation
 import FusionDiff
 import Imaging
+import SeededRandom
 
 /// A synthetic fluorescence-like focus stack for the demo and smoke tests: bright blobs and fibres
 /// on a dark field (16-bit), a tilted specimen so each slice is sharp in a different band, and

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Daemon
 import Logging
+import Pipeline
 import ServiceLifecycle
 
 /// `focusd serve`: watch the configured drop folders and fuse every complete stack once.

@@ -3,6 +3,7 @@ import Fusion
 import FusionDiff
 import Imaging
 import NN
+import SeededRandom
 import Simulation
 
 /// `focusd train --textures`: training triplets drawn from microscope stacks simulated from a lab's
@@ -40,7 +41,7 @@ enum SimulatedTrainingPairs {
 
     static func make(textures paths: [String], channels: Int, crop: Int, stacksPerTexture: Int,
                      pairsPerStack: Int, seed: UInt64) throws -> [TrainingTriplet] {
-        var rng = SeededDraws(seed: seed ^ 0x5157_4E41_5455_5245)
+        var rng = SplitMix64(seed: seed ^ 0x5157_4E41_5455_5245)
         var triplets: [TrainingTriplet] = []
         for file in try textureFiles(paths) {
             let image: Image
@@ -54,21 +55,21 @@ enum SimulatedTrainingPairs {
             guard side >= 32 else { continue }
             let grey16 = image.channels != 3
             for _ in 0..<stacksPerTexture {
-                let x0 = rng.index(below: image.width - side + 1), y0 = rng.index(below: image.height - side + 1)
+                let x0 = rng.remainder(below: image.width - side + 1), y0 = rng.remainder(below: image.height - side + 1)
                 // One channel (a multi-channel image's channels are different structures) or luminance.
-                let plane: Image = image.channels == 3 ? image.luminanceImage() : image.channel(rng.index(below: image.channels))
+                let plane: Image = image.channels == 3 ? image.luminanceImage() : image.channel(rng.remainder(below: image.channels))
                 let texture = plane.cropped(x0: x0, y0: y0, width: side, height: side)
-                let modality: MicroscopeSimulation.Modality = grey16 || rng.unit() < 0.5 ? .fluorescence : .brightfield
-                var settings = MicroscopeSimulation(modality: modality, slices: 8 + rng.index(below: 25),
-                                                    photons: 30 * pow(100, rng.unit()), seed: rng.next())
-                settings.defocusPerSlice = 0.6 + rng.unit()
-                settings.surfaceSteps = rng.index(below: 4)
+                let modality: MicroscopeSimulation.Modality = grey16 || rng.uniform() < 0.5 ? .fluorescence : .brightfield
+                var settings = MicroscopeSimulation(modality: modality, slices: 8 + rng.remainder(below: 25),
+                                                    photons: 30 * pow(100, rng.uniform()), seed: rng.next())
+                settings.defocusPerSlice = 0.6 + rng.uniform()
+                settings.surfaceSteps = rng.remainder(below: 4)
                 guard let stack = try? MicroscopeSimulator(settings: settings).simulate(texture: texture) else { continue }
                 let (lo, hi) = stack.valueRange
                 // The holders selection fusion puts each slice against (its evidence pass).
                 let holders = try SliceSelectionEngine(generator: nil).evidenceHolders(stack.stack)
                 for _ in 0..<pairsPerStack {
-                    let pair = stack.selectionPair(slice: rng.index(below: settings.slices), holders: holders)
+                    let pair = stack.selectionPair(slice: rng.remainder(below: settings.slices), holders: holders)
                     triplets.append(TrainingTriplet(
                         source1: TrainingDataLoader.normalised(pair.source1, lo, hi, channels),
                         source2: TrainingDataLoader.normalised(pair.source2, lo, hi, channels),
@@ -81,13 +82,4 @@ enum SimulatedTrainingPairs {
         }
         return triplets
     }
-}
-
-/// The random choices of the texture pairs (SplitMix64 through `NN.SeededGenerator`).
-private struct SeededDraws {
-    var generator: SeededGenerator
-    init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
-    mutating func next() -> UInt64 { generator.next() }
-    mutating func unit() -> Double { Double(next() >> 11) / 9_007_199_254_740_992.0 }
-    mutating func index(below n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
 }

@@ -3,6 +3,7 @@ import Foundation
 import FusionDiff
 import Imaging
 import NN
+import SystemCalls
 
 struct TrainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -62,7 +63,10 @@ struct TrainCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        Compute.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        try await Compute.withThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount) { try await runWithThreads() }
+    }
+
+    private func runWithThreads() async throws {
         let checkpointPath = checkpoint ?? out + ".ckpt"
         var options = TrainingOptions()
         options.batchSize = batch
@@ -178,7 +182,7 @@ enum TrainingOutput {
         do {
             try data.write(to: temporary, options: .atomic)
             guard rename(temporary.path, path) == 0 else {
-                throw ModelFileError(path: path, message: "cannot rename the temporary file over it: \(String(cString: strerror(errno)))")
+                throw ModelFileError(path: path, message: "cannot rename the temporary file over it: \(SystemCallError.reason(errno))")
             }
         } catch {
             try? FileManager.default.removeItem(at: temporary)

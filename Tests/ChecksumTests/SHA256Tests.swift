@@ -55,7 +55,7 @@ struct SHA256Tests {
         #expect(throws: ChecksumError.self) { try SHA256.hex(fileAt: "/nonexistent/stack.tif") }
         do { _ = try SHA256.hex(fileAt: "/nonexistent/stack.tif") } catch {
             #expect(error.description.contains("/nonexistent/stack.tif"))
-            #expect(error.operation == "open" && error.errno == ENOENT)
+            #expect(error.failure.call == "open" && error.failure.code == ENOENT)
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Daemon
+@testable import Pipeline
 
 @Suite struct ConfigurationTests {
     let base = "/srv/focusd"

@@ -1,8 +1,10 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import SystemCalls
 import Testing
 @testable import Daemon
+@testable import Pipeline
 
 /// A stand-in for the fusion pipeline with the same contract (outputs staged under temporary names
 /// for the daemon to commit with the sidecar, inputs never modified), so daemon mechanics are
@@ -65,11 +67,11 @@ final class TestProcessor: StackProcessor, @unchecked Sendable {
                 return depthFailuresLeft > 0
             }
             do {
-                if diskFull { throw FileOperationError(operation: "write", path: path, code: ENOSPC) }
+                if diskFull { throw SystemCallError("write", path: path, code: ENOSPC) }
                 try staged.stage(bytes, as: path)
             } catch {
                 staged.discard()
-                throw ProcessFailure((error as? FileOperationError)?.isTransient ?? true ? .transient : .configuration, "\(error)")
+                throw ProcessFailure((error as? SystemCallError)?.isTransient ?? true ? .transient : .configuration, "\(error)")
             }
             outputs.append(JobOutput(role: role, path: path, size: bytes.count, sha256: SHA256Hex.of(bytes)))
         }

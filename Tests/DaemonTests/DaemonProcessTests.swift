@@ -2,6 +2,7 @@ import Foundation
 import Imaging
 import Testing
 @testable import Daemon
+@testable import Pipeline
 
 /// The built `focusd` binary under real signals, with the real fusion pipeline (reference engine).
 @Suite(.serialized) struct DaemonProcessTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Daemon
+@testable import Pipeline
 
 /// The promises at the data boundary: an output set appears whole or not at all; a file still
 /// being written is neither fused, archived nor quarantined; a changed input replaces its stack's

@@ -3,6 +3,7 @@ import Fusion
 @testable import Imaging
 import Testing
 @testable import Daemon
+@testable import Pipeline
 
 /// A multi-channel ImageJ hyperstack with focus decided on one channel: one decision, one depth map,
 /// every channel composed with the same weights (issue 17).

@@ -2,6 +2,7 @@ import Foundation
 import Imaging
 import Testing
 @testable import Daemon
+@testable import Pipeline
 
 /// The memory check before decoding: the limit comes from the cgroup, the machine and the
 /// configuration; a stack that cannot fit is refused before a pixel is decoded.

@@ -2,6 +2,7 @@ import Checksum
 import Foundation
 import Testing
 @testable import Daemon
+@testable import Pipeline
 
 /// A model is read and hashed once per process and version of the file, not once per stack.
 @Suite("Model store")

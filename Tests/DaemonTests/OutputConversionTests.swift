@@ -2,6 +2,7 @@ import Foundation
 import Imaging
 import Testing
 @testable import Daemon
+@testable import Pipeline
 
 /// `FusionPipeline.convert`: narrowing keeps the data's grey levels, widening loses nothing, and the
 /// pipeline report records the mapping.

@@ -1,6 +1,8 @@
 import Foundation
+import SystemCalls
 import Testing
 @testable import Daemon
+@testable import Pipeline
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -63,7 +65,7 @@ import Glibc
         unlink(set.files[0].temporary)
         symlink(secret, set.files[0].temporary)
         set.outputMode = 0o644
-        #expect(throws: FileOperationError.self) { try set.commit() }
+        #expect(throws: SystemCallError.self) { try set.commit() }
         #expect(Self.mode(secret) == 0o600)
         #expect(!FileManager.default.fileExists(atPath: dir.sub("x_fused.tif")))
     }

@@ -2,6 +2,7 @@ import Foundation
 import Imaging
 import Testing
 @testable import Daemon
+@testable import Pipeline
 
 /// The progress a pipeline reports is the engine's real slice decodes against the expected number.
 @Suite struct PipelineProgressTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Daemon
+@testable import Pipeline
 
 /// `ProfileFingerprint`: equal for equal resolved settings and model, different for any change.
 @Suite struct ReprocessFingerprintTests {

@@ -3,6 +3,7 @@ import Foundation
 import Imaging
 import Testing
 @testable import Daemon
+@testable import Pipeline
 
 /// Tiny synthetic stacks written as real TIFFs (uint16 grey), sharp in a different band per slice.
 enum SyntheticArchive {

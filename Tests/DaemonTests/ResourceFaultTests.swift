@@ -2,6 +2,7 @@ import Foundation
 import Imaging
 import Testing
 @testable import Daemon
+@testable import Pipeline
 #if canImport(Glibc)
 import Glibc
 #endif

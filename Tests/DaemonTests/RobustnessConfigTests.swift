@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Daemon
+@testable import Pipeline
 
 /// The YAML fuzzing corpus (scripts/fuzz.sh, libFuzzer over Yams + YAMLReader) as regression inputs
 /// for the real loaders: each file in `Tests/Fixtures/fuzz/yaml` is parsed as a daemon configuration

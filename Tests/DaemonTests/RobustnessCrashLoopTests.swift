@@ -1,6 +1,7 @@
 import Foundation
 import FusionDiff
 import Imaging
+import SeededRandom
 import Testing
 @testable import Daemon
 

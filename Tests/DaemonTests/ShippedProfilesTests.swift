@@ -2,6 +2,7 @@ import Checksum
 import Foundation
 import Testing
 @testable import Daemon
+@testable import Pipeline
 
 /// Every profile shipped in `profiles/` parses and validates, so a lab can point a drop folder at it.
 @Suite("Shipped profiles")

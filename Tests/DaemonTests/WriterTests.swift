@@ -2,6 +2,7 @@ import Foundation
 import Imaging
 import Testing
 @testable import Daemon
+@testable import Pipeline
 
 /// Slow and odd writers: a stack is fused only from complete files, exactly as the README documents
 /// (a TIFF once closed and stable for `stable_seconds`; a slice folder at its marker with every slice

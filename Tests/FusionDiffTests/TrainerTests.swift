@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import SeededRandom
 import Testing
 @testable import FusionDiff
 

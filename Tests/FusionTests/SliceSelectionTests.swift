@@ -1,6 +1,7 @@
 import Foundation
 import FusionDiff
 import Imaging
+import SeededRandom
 import Simulation
 import Testing
 @testable import Fusion
@@ -25,11 +26,11 @@ struct SliceSelectionTests {
 
     /// A deterministic fluorescence-like texture: spots and filaments on a dark field.
     static func texture(_ size: Int = 96, seed: UInt64 = 3) -> Image {
-        var random = Synthetic.Random(state: seed)
+        var random = SplitMix64(seed: seed)
         var pixels = [Float](repeating: 100, count: size * size)
         for _ in 0..<(size * size / 40) {
-            let x = Int(random.next() * Float(size)), y = Int(random.next() * Float(size))
-            let brightness = 500 + 3000 * random.next()
+            let x = Int(random.uniformFloat() * Float(size)), y = Int(random.uniformFloat() * Float(size))
+            let brightness = 500 + 3000 * random.uniformFloat()
             for dy in -1...1 { for dx in -1...1 where (0..<size).contains(x + dx) && (0..<size).contains(y + dy) {
                 pixels[(y + dy) * size + x + dx] += brightness * (dx == 0 && dy == 0 ? 1 : 0.4)
             } }

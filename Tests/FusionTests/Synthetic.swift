@@ -1,31 +1,19 @@
 import Foundation
 import Imaging
+import SeededRandom
 @testable import Fusion
 
 /// Deterministic synthetic images for the tests: a textured scene and blurred copies.
 enum Synthetic {
-    /// SplitMix64, so every test image is the same on every machine.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> Float {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
-            return Float(z >> 40) / Float(1 << 24)
-        }
-    }
-
     /// Random texture in 0…peak, lightly smoothed so it has structure at several scales.
     /// `grain` > 0 smooths the noise with a Gaussian of that σ first (coarser structure).
     static func texture(width: Int, height: Int, channels: Int = 1, peak: Float = 255, seed: UInt64 = 1,
                         grain: Float = 0) -> Image {
-        var random = Random(state: seed)
+        var random = SplitMix64(seed: seed)  // the same test image on every machine
         var planes: [Image] = []
         for _ in 0..<channels {
             var p = Plane(width: width, height: height)
-            for i in 0..<p.count { p.values[i] = random.next() }
+            for i in 0..<p.count { p.values[i] = random.uniformFloat() }
             p = p.convolved([0.25, 0.5, 0.25])
             if grain > 0 {
                 p = blurred(Image(width: width, height: height, channels: 1, pixels: p.values), sigma: grain).plane(0)

@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 import Testing
 @testable import NN
 
@@ -86,7 +87,7 @@ struct ElementwiseTests {
 
     @Test("dropout keeps about 1−p of the elements, scales them by 1/(1−p), and its backward applies the mask")
     func dropout() {
-        var generator = SeededGenerator(seed: 7)
+        var generator = SplitMix64(seed: 7)
         let count = 20_000
         var x = [Float](repeating: 2, count: count), mask = [Float](repeating: 0, count: count)
         x.withUnsafeMutableBufferPointer { xp in
@@ -103,7 +104,7 @@ struct ElementwiseTests {
         dx.withUnsafeMutableBufferPointer { Dropout.backward(outputGradient: r, mask: mask, inputGradient: $0.baseAddress!, count: count) }
         for i in 0..<count { #expect(dx[i] == 1 + 3 * mask[i]) }
         // Same seed, same mask.
-        var again = SeededGenerator(seed: 7)
+        var again = SplitMix64(seed: 7)
         var mask2 = [Float](repeating: 0, count: count), x2 = [Float](repeating: 2, count: count)
         x2.withUnsafeMutableBufferPointer { xp in
             mask2.withUnsafeMutableBufferPointer { Dropout.forward(xp.baseAddress!, mask: $0.baseAddress!, count: count, probability: 0.25, generator: &again) }

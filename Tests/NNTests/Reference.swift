@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 @testable import NN
 
 // Naive double-precision references: direct loops straight from the definitions, used as the
@@ -76,10 +77,10 @@ enum Reference {
 
 /// Deterministic test data.
 struct TestData {
-    var generator: SeededGenerator
-    init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
+    var generator: SplitMix64
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
     mutating func floats(_ count: Int, scale: Float = 1) -> [Float] {
-        (0..<count).map { _ in generator.nextUniform(bound: scale) }
+        (0..<count).map { _ in generator.uniformFloat(bound: scale) }
     }
 }
 

@@ -3,11 +3,9 @@ import Testing
 
 @Suite("Threads")
 struct ThreadingTests {
-    /// Runs `body` with `threads` threads and restores one thread afterwards.
+    /// Runs `body` with `threads` threads.
     private func with<T>(threads: Int, _ body: () -> T) -> T {
-        Compute.setThreads(threads)
-        defer { Compute.setThreads(1) }
-        return body()
+        Compute.withThreads(threads, body)
     }
 
     @Test("convolutions, transposed convolutions and GroupNorm give the same results on 1 and 3 threads")
@@ -48,5 +46,28 @@ struct ThreadingTests {
         for (a, b) in zip(single, multi) {
             #expect(maxRelativeError(a, b.doubles) < 1e-6)
         }
+    }
+
+    @Test("the thread count is bound to the task: concurrent tasks each see their own, workers see the caller's")
+    func threadCountIsPerTask() async {
+        #expect(Compute.threads == 1)
+        let seen = await withTaskGroup(of: (Int, [Int]).self) { group in
+            for count in [1, 2, 3, 4] {
+                group.addTask {
+                    Compute.withThreads(count) {
+                        var workerCounts = [Int](repeating: 0, count: 8)
+                        workerCounts.withUnsafeMutableBufferPointer { counts in
+                            let box = UncheckedSendableBox(value: counts)
+                            Compute.parallelTasks(8) { task, _ in box.value[task] = Compute.threads }
+                        }
+                        return (count, workerCounts)
+                    }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(seen.count == 4)
+        for (count, workerCounts) in seen { #expect(workerCounts.allSatisfy { $0 == count }, "\(count): \(workerCounts)") }
+        #expect(Compute.threads == 1)
     }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import SeededRandom
+import Simulation
 import Testing
 import Imaging
 @testable import Registration
@@ -74,7 +76,7 @@ import Imaging
         configuration.noise = 1
         var slices = try materialise(SyntheticFocusStack(base: base, configuration: configuration)).slices
         var random = SplitMix64(seed: 9)
-        slices[4] = Image(width: 192, height: 192, channels: 1, pixels: (0..<(192 * 192)).map { _ in 128 + 40 * random.nextGaussian() })
+        slices[4] = Image(width: 192, height: 192, channels: 1, pixels: (0..<(192 * 192)).map { _ in 128 + 40 * Float(random.normal()) })
         let result = try Aligner().align(InMemoryStack(slices: slices, format: .uint8))
         #expect(!result.slices[4].aligned)
         #expect(result.slices[4].score < AlignmentOptions().minimumScore)

@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Simulation
 @testable import Registration
 
 /// Shared data and helpers for the registration tests.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Pipeline
 import Yams
 
 extension DaemonConfiguration {

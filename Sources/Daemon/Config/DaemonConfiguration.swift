@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Pipeline
 
 /// The daemon's configuration file (`/etc/focusd/focusd.yaml` by default).
 ///
@@ -92,16 +93,6 @@ public struct DropFolderConfiguration: Sendable, Equatable {
         self.outputs = outputs
         self.retry = retry
     }
-}
-
-/// Where a drop folder's fusion settings come from.
-public enum ProfileReference: Sendable, Equatable {
-    /// The built-in defaults (`FusionSettings()`).
-    case defaults
-    /// A profile YAML file.
-    case file(String)
-    /// Settings written inline in the daemon configuration, as YAML text; `line` is where they start.
-    case inline(yaml: String, line: Int?)
 }
 
 /// Output file names; `{stack}` is replaced by the stack's name. `nil` turns an optional output off.

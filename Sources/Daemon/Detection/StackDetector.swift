@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 
 /// How a stack arrived in a drop folder.
 public enum StackKind: String, Codable, Sendable, Equatable {
@@ -8,17 +9,6 @@ public enum StackKind: String, Codable, Sendable, Equatable {
     case folder
     /// Loose slice files directly in the drop folder, grouped by the profile's filename pattern.
     case loose
-}
-
-/// A file's identity for stability checks: size and modification time.
-public struct FileSignature: Sendable, Equatable, Hashable, Codable {
-    public var size: Int
-    /// Seconds since 1970, with sub-second precision.
-    public var mtime: Double
-    public init(size: Int, mtime: Double) {
-        self.size = size
-        self.mtime = mtime
-    }
 }
 
 /// A stack found complete: its inputs in slice order (paths relative to the drop folder).

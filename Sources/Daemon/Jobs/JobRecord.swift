@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Pipeline
 
 /// One input file of a job: absolute path and the signature it had when the stack was found complete.
 public struct JobInput: Codable, Sendable, Equatable {

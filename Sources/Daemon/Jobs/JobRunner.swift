@@ -1,6 +1,8 @@
 import Checksum
 import Foundation
 import Logging
+import Pipeline
+import SystemCalls
 
 /// A drop folder as the workers see it: its configuration and the processor built from its profile.
 public struct DropContext: Sendable {
@@ -74,7 +76,7 @@ struct JobRunner: Sendable {
             do {
                 hashes.append(try SHA256.hex(fileAt: input.path))
             } catch {
-                let kind: FailureKind = error.errno == ENOENT ? .inputsChanged : .transient
+                let kind: FailureKind = error.failure.code == ENOENT ? .inputsChanged : .transient
                 finish(&job, .fail(kind, message: "cannot read input: \(error)"), log: log)
                 return
             }
@@ -124,7 +126,7 @@ struct JobRunner: Sendable {
         do {
             try FileOperations.createDirectory(config.output)
             guard try journal.updateIfRunning(job) else { return }
-        } catch let error as FileOperationError {
+        } catch let error as SystemCallError {
             finish(&job, .fail(error.isTransient ? .transient : .configuration, message: "output folder: \(error)"), log: log)
             return
         } catch {
@@ -181,7 +183,7 @@ struct JobRunner: Sendable {
         do {
             guard try recordAndCommit(staged, &job) else { return }
         } catch {
-            let transient = (error as? FileOperationError)?.isTransient ?? true
+            let transient = (error as? SystemCallError)?.isTransient ?? true
             finish(&job, .fail(transient ? .transient : .configuration, message: "cannot move the outputs into place: \(error)"), log: log)
             return
         }
@@ -278,7 +280,7 @@ struct JobRunner: Sendable {
             guard try recordAndCommit(staged, &job) else { return }
         } catch {
             staged.discard()
-            let transient = (error as? FileOperationError)?.isTransient ?? true
+            let transient = (error as? SystemCallError)?.isTransient ?? true
             finish(&job, .fail(transient ? .transient : .configuration, message: "cannot link the outputs of job \(original.id ?? 0): \(error)"), log: log)
             return
         }
@@ -490,7 +492,7 @@ struct JobRunner: Sendable {
     }
 
     /// Moves the stack's file or folder (or each loose file) into `folder`; returns what moved where.
-    private func moveInputs(_ job: JobRecord, into folder: String) throws(FileOperationError) -> [(from: String, to: String)] {
+    private func moveInputs(_ job: JobRecord, into folder: String) throws(SystemCallError) -> [(from: String, to: String)] {
         try FileOperations.createDirectory(folder)
         var moved: [(from: String, to: String)] = []
         if let root = job.root {

@@ -1,6 +1,7 @@
 import Checksum
 import Foundation
 import GRDB
+import Pipeline
 
 /// An error from the job journal: the database file and SQLite's own message.
 public struct JournalError: Error, CustomStringConvertible, Sendable {

@@ -1,5 +1,6 @@
 import Checksum
 import Foundation
+import Pipeline
 import Registration
 
 /// The production `StackProcessor`: `FusionPipeline` (the same pipeline as `focusd fuse`) with a
@@ -117,5 +118,19 @@ public struct PipelineProcessor: StackProcessor {
             alignmentJSON: report.alignment.isEmpty ? nil : json(report.alignment),
             width: report.width, height: report.height, channels: report.channels, sliceCount: report.sliceCount,
             format: report.format)
+    }
+}
+
+extension FusionPipeline {
+    /// Runs the pipeline with output names from a profile, leaving the images staged (written and
+    /// fsynced under temporary names) for the caller to commit with more files (the sidecar) or discard.
+    public func runStaged(inputs: [String], stackName: String, outputDirectory: String, names: OutputPatterns,
+                          clock: () -> Double) throws(PipelineError) -> (PipelineReport, OutputSet) {
+        func inDirectory(_ pattern: String) -> String {
+            (outputDirectory as NSString).appendingPathComponent(OutputPatterns.resolve(pattern, stack: stackName))
+        }
+        let paths = OutputPaths(fused: inDirectory(names.fused), depth: names.depth.map(inDirectory),
+                                confidence: names.confidence.map(inDirectory))
+        return try runStaged(inputs: inputs, outputs: paths, clock: clock)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 
 /// One input file as the processor read it (path, size, sha256) — the pipeline's `FileRecord`.
 public typealias ProcessedInput = FileRecord

@@ -1,4 +1,6 @@
 import Foundation
+import Pipeline
+import SystemCalls
 
 /// Counters and gauges for Prometheus, written in node_exporter's textfile-collector format.
 ///
@@ -147,8 +149,8 @@ public final class FocusdMetrics: @unchecked Sendable {
     }
 
     /// Writes `render()` to `path` atomically (hidden temporary file in the same folder, fsync, rename).
-    /// - Throws: `FileOperationError` naming the path.
-    public func write(to path: String) throws(FileOperationError) {
+    /// - Throws: `SystemCallError` naming the path.
+    public func write(to path: String) throws(SystemCallError) {
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty { try FileOperations.createDirectory(folder) }
         try FileOperations.writeAtomically(Data(render().utf8), to: path)

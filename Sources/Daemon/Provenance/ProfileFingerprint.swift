@@ -1,5 +1,6 @@
 import Checksum
 import Foundation
+import Pipeline
 
 /// The identity of what a profile does to a stack: equal fingerprints give equal outputs from equal inputs.
 ///

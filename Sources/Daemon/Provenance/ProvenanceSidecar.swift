@@ -1,4 +1,6 @@
 import Foundation
+import Pipeline
+import SystemCalls
 
 /// The software that produced an output: recorded in every sidecar.
 public struct SoftwareInfo: Sendable, Equatable {
@@ -228,13 +230,13 @@ extension ProvenanceSidecar {
     /// The sidecar of a duplicate: `original` (another job's crate) with its input and output files
     /// renamed (`renaming`: old path → new path), the root renamed after `metadataPath`, the action
     /// re-identified as this job's, and `focusd:duplicateOf` naming the job that fused the identical inputs.
-    /// - Throws: `FileOperationError` (`EINVAL`) when `original` is not a crate written by this focusd
+    /// - Throws: `SystemCallError` (`EINVAL`) when `original` is not a crate written by this focusd
     ///   (a sidecar of an older release: the stack is then fused afresh).
     static func duplicate(of original: Data, renaming: [String: String], jobID: Int64, attempt: Int, stackName: String,
                           metadataPath: String, original job: Int64,
-                          supersedes: (Int64, [JobOutput])?) throws(FileOperationError) -> Data {
+                          supersedes: (Int64, [JobOutput])?) throws(SystemCallError) -> Data {
         guard var crate = try? ProvenanceCrate.decode(original) else {
-            throw FileOperationError(operation: "read the sidecar of job \(job) as an RO-Crate", path: "", code: EINVAL)
+            throw SystemCallError("read the sidecar of job \(job) as an RO-Crate", path: "", code: EINVAL)
         }
         var ids: [String: String] = [:]
         for (old, new) in renaming { ids[CrateID.fileURI(old)] = CrateID.fileURI(new) }
@@ -288,7 +290,7 @@ extension ProvenanceSidecar {
         if let (id, outputs) = supersedes { graph += superseded(SupersededSet(job: id, outputs: outputs)) }
         crate.graph = graph
         do { return try crate.encoded() } catch {
-            throw FileOperationError(operation: "encode the sidecar", path: metadataPath, code: EINVAL)
+            throw SystemCallError("encode the sidecar", path: metadataPath, code: EINVAL)
         }
     }
 }
@@ -303,13 +305,13 @@ extension ProvenanceCrate {
 extension ProvenanceSidecar {
     /// The crate at `path` with each input (by slice position) given `focusd:archivedTo` — for inputs
     /// archived after the job finished (a writer had held one open), when the sidecar value is gone.
-    /// - Throws: `FileOperationError` when the file cannot be read or is not a crate of this focusd.
-    static func recordingArchive(in path: String, archivedTo: [String?]) throws(FileOperationError) -> Data {
+    /// - Throws: `SystemCallError` when the file cannot be read or is not a crate of this focusd.
+    static func recordingArchive(in path: String, archivedTo: [String?]) throws(SystemCallError) -> Data {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw FileOperationError(operation: "read", path: path, code: ENOENT)
+            throw SystemCallError("read", path: path, code: ENOENT)
         }
         guard var crate = try? ProvenanceCrate.decode(data) else {
-            throw FileOperationError(operation: "read the sidecar as an RO-Crate", path: path, code: EINVAL)
+            throw SystemCallError("read the sidecar as an RO-Crate", path: path, code: EINVAL)
         }
         crate.graph = crate.graph.map { entity in
             guard case .file(var file) = entity, let position = file.position, position < archivedTo.count,
@@ -318,7 +320,7 @@ extension ProvenanceSidecar {
             return .file(file)
         }
         do { return try crate.encoded() } catch {
-            throw FileOperationError(operation: "encode the sidecar", path: path, code: EINVAL)
+            throw SystemCallError("encode the sidecar", path: path, code: EINVAL)
         }
     }
 }

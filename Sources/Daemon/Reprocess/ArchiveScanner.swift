@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Pipeline
 
 /// A stack found in an archive, and where `focusd reprocess` writes its outputs.
 public struct ArchiveStack: Sendable, Equatable {
@@ -84,7 +85,7 @@ public struct ArchiveScanner: Sendable {
         var stacks: [ArchiveStack] = []
         var skipped: [String] = []
         var prefixes: [String: String] = [:]
-        let roots = archives.map(Self.absolute)
+        let roots = archives.map(FileOperations.absolutePath)
         for (archive, root) in zip(archives, roots) {
             var isFolder: ObjCBool = false
             guard FileManager.default.fileExists(atPath: root, isDirectory: &isFolder), isFolder.boolValue else {
@@ -95,7 +96,7 @@ public struct ArchiveScanner: Sendable {
             }
             let prefix: String
             if let base {
-                let folder = Self.absolute(base)
+                let folder = FileOperations.absolutePath(base)
                 guard root == folder || root.hasPrefix(folder == "/" ? "/" : folder + "/") else {
                     throw ReprocessError("\(archive) is not inside --relative-to \(base); give a folder that holds every archive")
                 }
@@ -203,12 +204,6 @@ public struct ArchiveScanner: Sendable {
     static func parent(_ id: String) -> String {
         let p = (id as NSString).deletingLastPathComponent
         return p == "." ? "" : p
-    }
-
-    /// `path` made absolute against the current folder and standardized.
-    public static func absolute(_ path: String) -> String {
-        let full = path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
-        return (full as NSString).standardizingPath
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Pipeline
 
 /// The journal of `focusd reprocess`: an SQLite database in the output folder with one row per stack
 /// id — `DIR/.focusd-reprocess.sqlite`, or `DIR/.focusd-reprocess-<i>-of-<n>.sqlite` for shard `i/n`, so

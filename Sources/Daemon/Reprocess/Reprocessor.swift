@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 
 /// Why a stack is fused again.
 public enum ReprocessReason: Sendable, Equatable, CustomStringConvertible {
@@ -65,7 +66,7 @@ public struct Reprocessor: Sendable {
         self.settings = settings
         self.baseDirectory = baseDirectory
         self.profileName = profileName
-        self.outputDirectory = ArchiveScanner.absolute(outputDirectory)
+        self.outputDirectory = FileOperations.absolutePath(outputDirectory)
         self.names = names
         self.software = software
         do {

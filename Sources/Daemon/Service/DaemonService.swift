@@ -1,6 +1,8 @@
 import Foundation
 import Logging
+import Pipeline
 import ServiceLifecycle
+import SystemCalls
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -312,7 +314,7 @@ public final class ExclusiveFileLock: Sendable {
     public let path: String
     public init(path: String) throws(Failure) {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .cannotOpen(String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw .cannotOpen(SystemCallError.reason(errno)) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
             throw .held

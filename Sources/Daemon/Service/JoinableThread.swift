@@ -1,5 +1,6 @@
 import CThreads
 import Foundation
+import SystemCalls
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -87,7 +88,7 @@ final class JoinableThread: @unchecked Sendable {
         }, context)
         guard status == 0 else {
             Unmanaged<Body>.fromOpaque(context).release()
-            preconditionFailure("cannot start thread \(name): \(String(cString: strerror(status)))")
+            preconditionFailure("cannot start thread \(name): \(SystemCallError.reason(status))")
         }
         handle = thread
     }

@@ -1,5 +1,6 @@
 import CInotify
 import Foundation
+import SystemCalls
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,17 +19,6 @@ public enum WatchEvent: Sendable, Equatable {
     case removed(String)
     /// The kernel's event queue overflowed, or a watch was lost: rescan everything.
     case overflow
-}
-
-/// An error from the kernel's inotify API: the call, the path and `strerror`.
-public struct WatchError: Error, CustomStringConvertible, Sendable {
-    public let function: String
-    public let path: String
-    public let code: Int32
-    public var description: String {
-        let hint = code == ENOSPC ? "; raise fs.inotify.max_user_watches (sysctl)" : code == EMFILE ? "; raise fs.inotify.max_user_instances" : ""
-        return "\(function)(\(path)): \(String(cString: strerror(code)))\(hint)"
-    }
 }
 
 /// Watches folder trees recursively with the kernel's inotify API.
@@ -57,9 +47,9 @@ public final class InotifyWatcher: @unchecked Sendable {
     static let fileMask: UInt32 = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_MODIFY
                                          | IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB) | UInt32(IN_ONLYDIR)
 
-    public init() throws(WatchError) {
+    public init() throws(SystemCallError) {
         let fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
-        guard fd >= 0 else { throw WatchError(function: "inotify_init1", path: "", code: errno) }
+        guard fd >= 0 else { throw SystemCallError("inotify_init1", path: "", code: errno) }
         self.fd = fd
     }
 
@@ -73,12 +63,12 @@ public final class InotifyWatcher: @unchecked Sendable {
     /// levels deep (or with paths over PATH_MAX) cannot exhaust the inotify watches or stop the daemon;
     /// a folder appearing below the limit is reported (`folderAppeared`) but not watched.
     @discardableResult
-    public func watchRecursively(_ root: String, maxDepth: Int = 1) throws(WatchError) -> [String] {
+    public func watchRecursively(_ root: String, maxDepth: Int = 1) throws(SystemCallError) -> [String] {
         self.maxDepth = maxDepth
         return try watch(root, depth: 0, isRoot: true)
     }
 
-    private func watch(_ top: String, depth topDepth: Int, isRoot: Bool) throws(WatchError) -> [String] {
+    private func watch(_ top: String, depth topDepth: Int, isRoot: Bool) throws(SystemCallError) -> [String] {
         var added: [String] = []
         var pending = [(top, topDepth)]
         while let (dir, depth) = pending.popLast() {
@@ -86,7 +76,7 @@ public final class InotifyWatcher: @unchecked Sendable {
             if wd < 0 {
                 let code = errno
                 if (isRoot && dir == top) || (code != ENOENT && code != ENOTDIR && code != ENAMETOOLONG && code != EACCES) {
-                    throw WatchError(function: "inotify_add_watch", path: dir, code: code)
+                    throw SystemCallError("inotify_add_watch", path: dir, code: code)
                 }
                 continue
             }
@@ -105,18 +95,18 @@ public final class InotifyWatcher: @unchecked Sendable {
 
     /// Waits up to `timeoutMilliseconds` for events and returns them (absolute paths); empty on timeout.
     /// New subfolders are watched before their `folderAppeared` event is returned.
-    public func next(timeoutMilliseconds: Int32) throws(WatchError) -> [WatchEvent] {
+    public func next(timeoutMilliseconds: Int32) throws(SystemCallError) -> [WatchEvent] {
         var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         let ready = poll(&pfd, 1, timeoutMilliseconds)
         if ready < 0 {
             if errno == EINTR { return [] }
-            throw WatchError(function: "poll", path: "inotify", code: errno)
+            throw SystemCallError("poll", path: "inotify", code: errno)
         }
         guard ready > 0 else { return [] }
         let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         if n < 0 {
             if errno == EAGAIN || errno == EINTR { return [] }
-            throw WatchError(function: "read", path: "inotify", code: errno)
+            throw SystemCallError("read", path: "inotify", code: errno)
         }
         var events: [WatchEvent] = []
         var offset = 0

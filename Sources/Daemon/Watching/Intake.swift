@@ -1,6 +1,7 @@
 import Foundation
 import Imaging
 import Logging
+import Pipeline
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,21 +1,22 @@
 import Imaging
+import Simulation
 
 /// The fixed, seeded set of simulated dev stacks that `focusd bench stacks` measures (issue 17):
 /// widefield fluorescence at three photon budgets, brightfield RGB (8-bit colour camera) and
 /// brightfield 16-bit, N from 8 to 40, made from in-focus textures (by default the real microscope
 /// images of `shared/data/train/microscopy`). A texture is named by file; `channel` picks one plane
 /// of a multi-channel image (nil: all of a grey image, luminance-free RGB for colour).
-public struct BenchmarkStack: Sendable, Equatable {
-    public var name: String
-    public var texture: String
-    public var channel: Int?
+struct BenchmarkStack: Sendable, Equatable {
+    var name: String
+    var texture: String
+    var channel: Int?
     /// Side of the square centre crop of the texture, pixels.
-    public var crop: Int
-    public var settings: MicroscopeSimulation
+    var crop: Int
+    var settings: MicroscopeSimulation
     /// Group of the summary table, e.g. "fluorescence 50 ph".
-    public var group: String
+    var group: String
 
-    public init(name: String, texture: String, channel: Int?, crop: Int, settings: MicroscopeSimulation, group: String) {
+    init(name: String, texture: String, channel: Int?, crop: Int, settings: MicroscopeSimulation, group: String) {
         self.name = name
         self.texture = texture
         self.channel = channel
@@ -27,7 +28,7 @@ public struct BenchmarkStack: Sendable, Equatable {
     /// The dev set over textures in `folder` (files that are missing or unreadable are reported by
     /// the caller). The fluorescence textures rotate over the photon levels and slice counts so
     /// that every level sees several textures and depths.
-    public static func devSet(photonLevels: [Double] = [50, 300, 3000], crop: Int = 256) -> [BenchmarkStack] {
+    static func devSet(photonLevels: [Double] = [50, 300, 3000], crop: Int = 256) -> [BenchmarkStack] {
         let fluorescence: [(String, Int?)] = [
             ("bacteria_cords_16bit.tif", nil), ("microtubules_16bit.tif", nil), ("nuclei_golgi_2ch_16bit.tif", 0),
             ("membranes_nuclei_2ch_16bit.tif", 0), ("cell_dna_mts_actin_3ch_16bit.tif", 1),
@@ -78,7 +79,7 @@ public struct BenchmarkStack: Sendable, Equatable {
     /// A set over any in-focus images (a held-out check on textures the dev set does not use):
     /// each file gives fluorescence stacks at every photon level and one 16-bit brightfield stack,
     /// N rotating over 8…40.
-    public static func set(files: [String], photonLevels: [Double] = [50, 300, 3000], crop: Int = 256) -> [BenchmarkStack] {
+    static func set(files: [String], photonLevels: [Double] = [50, 300, 3000], crop: Int = 256) -> [BenchmarkStack] {
         let depths = [8, 16, 24, 40, 12]
         var set: [BenchmarkStack] = []
         for (i, file) in files.enumerated() {
@@ -105,7 +106,7 @@ public struct BenchmarkStack: Sendable, Equatable {
 
     /// The texture this stack simulates: the named channel, the image as it is for RGB brightfield,
     /// luminance for 16-bit brightfield of a colour image; centre-cropped.
-    public func prepare(_ image: Image) -> Image {
+    func prepare(_ image: Image) -> Image {
         var plane = image
         if let channel, channel < image.channels {
             plane = image.channel(channel)
@@ -120,7 +121,7 @@ public struct BenchmarkStack: Sendable, Equatable {
     }
 
     /// The centred `side`×`side` square (or the largest that fits), every channel kept.
-    public static func centreCrop(_ image: Image, side requested: Int) -> Image {
+    static func centreCrop(_ image: Image, side requested: Int) -> Image {
         let side = min(requested, image.width, image.height)
         return image.cropped(x0: (image.width - side) / 2, y0: (image.height - side) / 2, width: side, height: side)
     }

@@ -17,7 +17,7 @@ public struct ProfileSearchPath: Sendable {
     /// The standard folders, after `extra` when given.
     public static func standard(extra: String? = nil, executable: String = CommandLine.arguments.first ?? "") -> ProfileSearchPath {
         var folders: [String] = []
-        if let extra { folders.append(ArchiveScanner.absolute(extra)) }
+        if let extra { folders.append(FileOperations.absolutePath(extra)) }
         folders.append("/etc/focusd/profiles")
         var up = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<3 {

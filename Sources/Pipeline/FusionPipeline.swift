@@ -2,6 +2,7 @@ import Checksum
 import Foundation
 import Fusion
 import Imaging
+import NN
 import Registration
 
 /// Where one pipeline run writes its images.
@@ -145,25 +146,15 @@ public struct FusionPipeline: Sendable {
         return report
     }
 
-    /// Runs the pipeline with output names from a profile, leaving the images staged (written and
-    /// fsynced under temporary names) for the caller to commit with more files (the sidecar) or discard.
-    public func runStaged(inputs: [String], stackName: String, outputDirectory: String, names: OutputPatterns,
-                          clock: () -> Double) throws(PipelineError) -> (PipelineReport, OutputSet) {
-        func inDirectory(_ pattern: String) -> String {
-            (outputDirectory as NSString).appendingPathComponent(OutputPatterns.resolve(pattern, stack: stackName))
-        }
-        let paths = OutputPaths(fused: inDirectory(names.fused), depth: names.depth.map(inDirectory),
-                                confidence: names.confidence.map(inDirectory))
-        return try runStaged(inputs: inputs, outputs: paths, clock: clock)
-    }
-
     /// Runs the pipeline and leaves the images staged: the report names their final paths (with the
     /// sizes and hashes of what was written); nothing is visible under those names until the set is
     /// committed. On error, whatever was staged is removed.
     public func runStaged(inputs: [String], outputs: OutputPaths, clock: () -> Double) throws(PipelineError) -> (PipelineReport, OutputSet) {
         var staged = OutputSet()
         do {
-            let report = try runUnclassified(inputs: inputs, outputs: outputs, staged: &staged, clock: clock)
+            let report = try Compute.withThreads(settings.threadCount) {
+                try runUnclassified(inputs: inputs, outputs: outputs, staged: &staged, clock: clock)
+            }
             return (report, staged)
         } catch let error as PipelineError {
             staged.discard()
@@ -182,7 +173,6 @@ public struct FusionPipeline: Sendable {
             return try body()
         }
 
-        settings.applyThreads()
         let (files, skipped) = try Self.inputFiles(inputs)
         var warnings = skipped.map { "\($0): skipped, focusd wrote it (an earlier output, not a slice); move it out of the stack folder" }
         // A folder is read as the files it lists, so focusd's own outputs stay out of the stack.

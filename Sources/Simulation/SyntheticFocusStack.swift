@@ -1,5 +1,7 @@
 import Foundation
 import Imaging
+import Registration
+import SeededRandom
 
 /// A misaligned, depth-defocused focus stack rendered from one sharp image, with its true
 /// transforms: the test and benchmark data for alignment.
@@ -67,7 +69,7 @@ public struct SyntheticFocusStack: SliceSource {
         let n = configuration.sliceCount
         func walk() -> [Double] {
             var values = [0.0]
-            for _ in 1..<max(n, 1) { values.append(values[values.count - 1] + random.nextSigned()) }
+            for _ in 1..<max(n, 1) { values.append(values[values.count - 1] + random.uniform(-1, 1)) }
             let mean = values.reduce(0, +) / Double(values.count)
             let centred = values.map { $0 - mean }
             let extreme = centred.map(abs).max() ?? 0
@@ -168,9 +170,9 @@ public struct SyntheticFocusStack: SliceSource {
             let sigma = Float(configuration.noise)
             var k = 0
             while k < pixels.count {
-                let (a, b) = random.nextGaussianPair()
-                pixels[k] += sigma * a
-                if k + 1 < pixels.count { pixels[k + 1] += sigma * b }
+                let (a, b) = random.normalPair()
+                pixels[k] += sigma * Float(a)
+                if k + 1 < pixels.count { pixels[k + 1] += sigma * Float(b) }
                 k += 2
             }
         }
@@ -251,36 +253,5 @@ enum GaussianBlur {
             }
         }
         return output
-    }
-}
-
-/// SplitMix64: a small deterministic generator for synthetic data.
-struct SplitMix64 {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    /// Uniform in [−1, 1).
-    mutating func nextSigned() -> Double { 2 * nextUnit() - 1 }
-    /// Two independent standard normals (Box–Muller).
-    mutating func nextGaussianPair() -> (Float, Float) {
-        let u = max(nextUnit(), 1e-300), v = nextUnit()
-        let r = (-2 * log(u)).squareRoot()
-        return (Float(r * cos(2 * .pi * v)), Float(r * sin(2 * .pi * v)))
-    }
-
-    /// Standard normal (Box–Muller).
-    mutating func nextGaussian() -> Float {
-        let u = max(nextUnit(), 1e-300), v = nextUnit()
-        return Float((-2 * log(u)).squareRoot() * cos(2 * .pi * v))
     }
 }

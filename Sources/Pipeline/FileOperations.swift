@@ -1,36 +1,33 @@
 import Foundation
+import SystemCalls
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A failed file operation: the call, the path and `strerror`.
-public struct FileOperationError: Error, CustomStringConvertible, Sendable {
-    public let operation: String
-    public let path: String
-    public let code: Int32
-    public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
-    /// Whether retrying later may help (disk full, I/O error, out of memory, too many files).
-    public var isTransient: Bool { [ENOSPC, EIO, ENOMEM, EMFILE, ENFILE, EDQUOT, EAGAIN, EBUSY].contains(code) }
-}
-
 /// The few file operations the daemon performs itself, each atomic or crash-safe.
-enum FileOperations {
+public enum FileOperations {
     /// The marker in temporary names: `.<final name>.focusd-tmp-<pid>-<random>`.
-    static let temporaryMarker = ".focusd-tmp-"
+    public static let temporaryMarker = ".focusd-tmp-"
 
     /// Writes `data` to `path` atomically: a hidden temporary file in the same folder, fsync, rename, fsync of the folder.
-    static func writeAtomically(_ data: Data, to path: String) throws(FileOperationError) {
+    public static func writeAtomically(_ data: Data, to path: String) throws(SystemCallError) {
         let temp = try writeTemporary(data, for: path)
         if rename(temp, path) != 0 {
-            let failure = FileOperationError(operation: "rename", path: path, code: errno)
+            let failure = SystemCallError("rename", path: path, code: errno)
             unlink(temp)
             throw failure
         }
         syncDirectory((path as NSString).deletingLastPathComponent)
     }
 
+    /// `path` made absolute against the current folder and standardized.
+    public static func absolutePath(_ path: String) -> String {
+        let full = path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
+        return (full as NSString).standardizingPath
+    }
+
     /// A fresh hidden temporary name next to `path`: `.<name>.focusd-tmp-<pid>-<random>`.
-    static func temporaryPath(for path: String) -> String {
+    public static func temporaryPath(for path: String) -> String {
         let dir = (path as NSString).deletingLastPathComponent
         let name = (path as NSString).lastPathComponent
         return (dir as NSString).appendingPathComponent(".\(name)\(temporaryMarker)\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
@@ -38,25 +35,24 @@ enum FileOperations {
 
     /// Writes `data` to a new hidden temporary file next to `path` (`.<name>.focusd-tmp-<pid>-<random>`)
     /// and fsyncs it; returns its path. On error nothing is left behind.
-    static func writeTemporary(_ data: Data, for path: String) throws(FileOperationError) -> String {
+    public static func writeTemporary(_ data: Data, for path: String) throws(SystemCallError) -> String {
         let temp = temporaryPath(for: path)
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FileOperationError(operation: "create", path: temp, code: errno) }
-        var failure: FileOperationError?
+        guard fd >= 0 else { throw SystemCallError("create", path: temp, code: errno) }
+        var failure: SystemCallError?
         data.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                let n = SystemCall.retryingInterrupts { write(fd, raw.baseAddress! + offset, raw.count - offset) }
                 if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = FileOperationError(operation: "write", path: temp, code: errno)
+                    failure = SystemCallError("write", path: temp, code: errno)
                     return
                 }
                 offset += n
             }
         }
-        if failure == nil, fsync(fd) != 0 { failure = FileOperationError(operation: "fsync", path: temp, code: errno) }
-        if close(fd) != 0, failure == nil { failure = FileOperationError(operation: "close", path: temp, code: errno) }
+        if failure == nil, fsync(fd) != 0 { failure = SystemCallError("fsync", path: temp, code: errno) }
+        if close(fd) != 0, failure == nil { failure = SystemCallError("close", path: temp, code: errno) }
         if let failure {
             unlink(temp)
             throw failure
@@ -64,7 +60,7 @@ enum FileOperations {
         return temp
     }
 
-    static func syncDirectory(_ dir: String) {
+    public static func syncDirectory(_ dir: String) {
         let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd >= 0 {
             fsync(fd)
@@ -73,21 +69,21 @@ enum FileOperations {
     }
 
     /// `mkdir -p`.
-    static func createDirectory(_ path: String) throws(FileOperationError) {
+    public static func createDirectory(_ path: String) throws(SystemCallError) {
         var st = stat()
         if stat(path, &st) == 0 {
             if (st.st_mode & S_IFMT) == S_IFDIR { return }
-            throw FileOperationError(operation: "mkdir", path: path, code: ENOTDIR)
+            throw SystemCallError("mkdir", path: path, code: ENOTDIR)
         }
         let parent = (path as NSString).deletingLastPathComponent
         if !parent.isEmpty, parent != path { try createDirectory(parent) }
         if mkdir(path, 0o755) != 0, errno != EEXIST {
-            throw FileOperationError(operation: "mkdir", path: path, code: errno)
+            throw SystemCallError("mkdir", path: path, code: errno)
         }
     }
 
     /// A path in `folder` for `name` that does not exist yet: `name`, else `name-2`, `name-3`, … (before the extension).
-    static func freePath(in folder: String, name: String) -> String {
+    public static func freePath(in folder: String, name: String) -> String {
         var candidate = (folder as NSString).appendingPathComponent(name)
         var n = 2
         let base = (name as NSString).deletingPathExtension, ext = (name as NSString).pathExtension
@@ -98,31 +94,31 @@ enum FileOperations {
         return candidate
     }
 
-    static func exists(_ path: String) -> Bool {
+    public static func exists(_ path: String) -> Bool {
         var st = stat()
         return lstat(path, &st) == 0
     }
 
     /// Moves `source` (file or folder) to `destination` (which must not exist): rename, or copy and
     /// delete across file systems.
-    static func move(_ source: String, to destination: String) throws(FileOperationError) {
+    public static func move(_ source: String, to destination: String) throws(SystemCallError) {
         if rename(source, destination) == 0 {
             syncDirectory((destination as NSString).deletingLastPathComponent)
             return
         }
         let code = errno
-        guard code == EXDEV else { throw FileOperationError(operation: "rename", path: source, code: code) }
+        guard code == EXDEV else { throw SystemCallError("rename", path: source, code: code) }
         do {
             try FileManager.default.copyItem(atPath: source, toPath: destination)
             try FileManager.default.removeItem(atPath: source)
         } catch {
-            throw FileOperationError(operation: "move", path: source, code: EIO)
+            throw SystemCallError("move", path: source, code: EIO)
         }
     }
 
     /// Removes temporary files left by an interrupted write in `folder` (hidden names with a temporary marker).
     /// Returns the paths removed.
-    static func removeTemporaries(in folder: String, markers: [String]) -> [String] {
+    public static func removeTemporaries(in folder: String, markers: [String]) -> [String] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
         var removed: [String] = []
         for name in names where name.hasPrefix(".") && markers.contains(where: { name.contains($0) }) {
@@ -134,14 +130,14 @@ enum FileOperations {
 
     /// One name in a folder listing: the name, or nil when it is not valid UTF-8 (then `display`
     /// shows it with the bad bytes as `\xNN`).
-    struct DirectoryEntry: Sendable, Equatable {
-        let name: String?
-        let display: String
+    public struct DirectoryEntry: Sendable, Equatable {
+        public let name: String?
+        public let display: String
     }
 
     /// The names in `dir` (without `.` and `..`), straight from `readdir`, so a name that is not valid
     /// UTF-8 is reported instead of silently mangled; nil when the folder cannot be opened.
-    static func listDirectory(_ dir: String) -> [DirectoryEntry]? {
+    public static func listDirectory(_ dir: String) -> [DirectoryEntry]? {
         guard let handle = opendir(dir) else { return nil }
         defer { closedir(handle) }
         var entries: [DirectoryEntry] = []
@@ -159,7 +155,7 @@ enum FileOperations {
     }
 
     /// What is at a path (not following symbolic links).
-    enum Entry: Sendable, Equatable {
+    public enum Entry: Sendable, Equatable {
         case missing
         /// A regular file: its signature and how many names (hard links) it has.
         case regular(FileSignature, links: Int)
@@ -168,7 +164,7 @@ enum FileOperations {
         case other(String)
     }
 
-    static func inspect(_ path: String) -> Entry {
+    public static func inspect(_ path: String) -> Entry {
         var st = stat()
         guard lstat(path, &st) == 0 else { return .missing }
         switch st.st_mode & S_IFMT {
@@ -186,7 +182,7 @@ enum FileOperations {
     }
 
     /// Size and mtime of a regular file (not following symbolic links); nil when absent or not a regular file.
-    static func signature(_ path: String) -> FileSignature? {
+    public static func signature(_ path: String) -> FileSignature? {
         var st = stat()
         guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
         return FileSignature(size: Int(st.st_size), mtime: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) * 1e-9)
@@ -195,7 +191,7 @@ enum FileOperations {
 
 extension FileOperations {
     /// Size and mtime of whatever is at `path` (not following symbolic links); nil when nothing is there.
-    static func linkSignature(_ path: String) -> FileSignature? {
+    public static func linkSignature(_ path: String) -> FileSignature? {
         var st = stat()
         guard lstat(path, &st) == 0 else { return nil }
         return FileSignature(size: Int(st.st_size), mtime: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) * 1e-9)
@@ -203,15 +199,26 @@ extension FileOperations {
 
     /// Gives `destination` the content of `source`: a hard link, or a copy (fsynced, atomic) where
     /// links are not possible (another file system). `destination` must not exist.
-    static func linkOrCopy(_ source: String, to destination: String) throws(FileOperationError) {
+    public static func linkOrCopy(_ source: String, to destination: String) throws(SystemCallError) {
         if link(source, destination) == 0 { return }
         let code = errno
         guard [EXDEV, EPERM, EMLINK, ENOTSUP].contains(code) else {
-            throw FileOperationError(operation: "link", path: destination, code: code)
+            throw SystemCallError("link", path: destination, code: code)
         }
         guard let data = FileManager.default.contents(atPath: source) else {
-            throw FileOperationError(operation: "read", path: source, code: EIO)
+            throw SystemCallError("read", path: source, code: EIO)
         }
         try writeAtomically(data, to: destination)
+    }
+}
+
+/// A file's identity for stability checks: size and modification time.
+public struct FileSignature: Sendable, Equatable, Hashable, Codable {
+    public var size: Int
+    /// Seconds since 1970, with sub-second precision.
+    public var mtime: Double
+    public init(size: Int, mtime: Double) {
+        self.size = size
+        self.mtime = mtime
     }
 }

@@ -80,3 +80,13 @@ public enum ProfileLoader {
         }
     }
 }
+
+/// Where a drop folder's fusion settings come from.
+public enum ProfileReference: Sendable, Equatable {
+    /// The built-in defaults (`FusionSettings()`).
+    case defaults
+    /// A profile YAML file.
+    case file(String)
+    /// Settings written inline in the daemon configuration, as YAML text; `line` is where they start.
+    case inline(yaml: String, line: Int?)
+}

@@ -2,7 +2,6 @@ import Checksum
 import Foundation
 import Fusion
 import FusionDiff
-import NN
 
 /// An engine built from settings, with the model it loaded (for provenance).
 public struct EngineBundle {
@@ -48,10 +47,10 @@ extension FusionSettings {
         }
     }
 
-    /// Applies `threads` to the numerical kernels (0 = every core).
-    public func applyThreads() {
-        let count = threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount
-        Compute.setThreads(count)
+    /// The thread count for the numerical kernels: `threads`, or every core when it is 0. A job
+    /// runs its engine inside `Compute.withThreads(threadCount)`.
+    public var threadCount: Int {
+        threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount
     }
 
     /// The model file these settings name, found by `ModelSearchPath`.

@@ -1,4 +1,5 @@
 import Foundation
+import SystemCalls
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -39,7 +40,7 @@ public struct OutputSet: Sendable, Equatable {
     }
 
     /// Writes `data` under a temporary name next to `final` (fsynced) and adds it.
-    public mutating func stage(_ data: Data, as final: String) throws(FileOperationError) {
+    public mutating func stage(_ data: Data, as final: String) throws(SystemCallError) {
         let temporary = try FileOperations.writeTemporary(data, for: final)
         add(temporary: temporary, final: final)
     }
@@ -48,20 +49,20 @@ public struct OutputSet: Sendable, Equatable {
     /// Renames every staged file to its final name, in order (each first given `outputMode`, when
     /// set), then fsyncs the folders. A file whose
     /// temporary is gone but whose final name exists was renamed by an earlier, interrupted commit.
-    /// - Throws: `FileOperationError` when a mode cannot be set or a rename fails; the files not yet
+    /// - Throws: `SystemCallError` when a mode cannot be set or a rename fails; the files not yet
     ///   renamed are removed.
-    public func commit() throws(FileOperationError) {
+    public func commit() throws(SystemCallError) {
         var folders = Set<String>()
         for (index, file) in files.enumerated() {
             if let outputMode, let failure = Self.setMode(outputMode, of: file.temporary) {
                 OutputSet(files: Array(files[index...])).discard()
-                throw FileOperationError(operation: failure.operation, path: file.temporary, code: failure.code)
+                throw SystemCallError(failure.operation, path: file.temporary, code: failure.code)
             }
             if rename(file.temporary, file.final) != 0 {
                 let code = errno
                 if code == ENOENT && FileOperations.exists(file.final) { continue }
                 OutputSet(files: Array(files[index...])).discard()
-                throw FileOperationError(operation: "rename", path: file.final, code: code)
+                throw SystemCallError("rename", path: file.final, code: code)
             }
             folders.insert((file.final as NSString).deletingLastPathComponent)
         }

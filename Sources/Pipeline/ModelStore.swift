@@ -1,6 +1,7 @@
 import Checksum
 import Foundation
 import FusionDiff
+import SystemCalls
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -107,7 +108,7 @@ public final class ModelStore: @unchecked Sendable {
     private static func key(_ path: String) throws(SettingsError) -> FileKey {
         var info = stat()
         guard stat(path, &info) == 0 else {
-            let reason = String(cString: strerror(errno))
+            let reason = SystemCallError.reason(errno)
             throw SettingsError(key: "model", message: "\(path): cannot be read (stat: \(reason)); check the path and permissions")
         }
         #if canImport(Darwin)

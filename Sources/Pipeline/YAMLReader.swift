@@ -27,12 +27,16 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equa
 
 /// Walks a `Yams.Node` tree with the key path and line numbers at hand, so every error names the key
 /// and the line. Each mapping read through `MappingReader` rejects keys nobody asked for.
-struct YAMLReader {
-    let file: String
+public struct YAMLReader {
+    public let file: String
+
+    public init(file: String) {
+        self.file = file
+    }
 
     /// Parses `text` into a root mapping.
     /// - Throws: `ConfigurationError` for YAML syntax errors or a root that is not a mapping.
-    func root(_ text: String) throws(ConfigurationError) -> MappingReader {
+    public func root(_ text: String) throws(ConfigurationError) -> MappingReader {
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
@@ -48,14 +52,14 @@ struct YAMLReader {
         return try mapping(node, key: "")
     }
 
-    func mapping(_ node: Node, key: String) throws(ConfigurationError) -> MappingReader {
+    public func mapping(_ node: Node, key: String) throws(ConfigurationError) -> MappingReader {
         guard let mapping = node.mapping else {
             throw error(key, node, "expected a mapping of 'key: value' lines")
         }
         return MappingReader(reader: self, path: key, mapping: mapping, node: node)
     }
 
-    func error(_ key: String, _ node: Node?, _ message: String) -> ConfigurationError {
+    public func error(_ key: String, _ node: Node?, _ message: String) -> ConfigurationError {
         ConfigurationError(file: file, key: key, line: node?.mark?.line, message: message)
     }
 
@@ -70,14 +74,14 @@ struct YAMLReader {
 }
 
 /// One YAML mapping being read; remembers which keys were consumed so `finish()` can reject the rest.
-final class MappingReader {
-    let reader: YAMLReader
-    let path: String
-    let node: Node
+public final class MappingReader {
+    public let reader: YAMLReader
+    public let path: String
+    public let node: Node
     private var entries: [(key: String, keyNode: Node, value: Node)] = []
     private var used = Set<String>()
 
-    init(reader: YAMLReader, path: String, mapping: Node.Mapping, node: Node) {
+    public init(reader: YAMLReader, path: String, mapping: Node.Mapping, node: Node) {
         self.reader = reader
         self.path = path
         self.node = node
@@ -86,28 +90,28 @@ final class MappingReader {
         }
     }
 
-    var line: Int? { node.mark?.line }
+    public var line: Int? { node.mark?.line }
 
     /// Every key present in the mapping.
-    var rawKeys: [String] { entries.map(\.key) }
+    public var rawKeys: [String] { entries.map(\.key) }
 
-    func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    public func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     /// The raw node for `key`, or nil when absent (a YAML `null` counts as absent).
-    func node(_ key: String) -> Node? {
+    public func node(_ key: String) -> Node? {
         used.insert(key)
         guard let entry = entries.first(where: { $0.key == key }) else { return nil }
         if entry.value.null != nil, entry.value.scalar != nil { return nil }
         return entry.value
     }
 
-    func string(_ key: String) throws(ConfigurationError) -> String? {
+    public func string(_ key: String) throws(ConfigurationError) -> String? {
         guard let n = node(key) else { return nil }
         guard let scalar = n.scalar else { throw reader.error(keyPath(key), n, "expected a text value") }
         return scalar.string
     }
 
-    func requiredString(_ key: String) throws(ConfigurationError) -> String {
+    public func requiredString(_ key: String) throws(ConfigurationError) -> String {
         guard let s = try string(key), !s.isEmpty else {
             throw ConfigurationError(file: reader.file, key: keyPath(key), line: line,
                                      message: "is required; add '\(key): …' to this section")
@@ -115,7 +119,7 @@ final class MappingReader {
         return s
     }
 
-    func int(_ key: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+    public func int(_ key: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
         guard let n = node(key) else { return nil }
         guard n.scalar != nil, let value = n.int else {
             throw reader.error(keyPath(key), n, "expected a whole number, found '\(n.string ?? "")'")
@@ -126,7 +130,7 @@ final class MappingReader {
         return value
     }
 
-    func double(_ key: String, in range: ClosedRange<Double>) throws(ConfigurationError) -> Double? {
+    public func double(_ key: String, in range: ClosedRange<Double>) throws(ConfigurationError) -> Double? {
         guard let n = node(key) else { return nil }
         guard n.scalar != nil, let value = n.float, value.isFinite else {
             throw reader.error(keyPath(key), n, "expected a number, found '\(n.string ?? "")'")
@@ -137,7 +141,7 @@ final class MappingReader {
         return value
     }
 
-    func bool(_ key: String) throws(ConfigurationError) -> Bool? {
+    public func bool(_ key: String) throws(ConfigurationError) -> Bool? {
         guard let n = node(key) else { return nil }
         guard n.scalar != nil, let value = n.bool else {
             throw reader.error(keyPath(key), n, "expected true or false, found '\(n.string ?? "")'")
@@ -145,7 +149,7 @@ final class MappingReader {
         return value
     }
 
-    func stringList(_ key: String) throws(ConfigurationError) -> [String]? {
+    public func stringList(_ key: String) throws(ConfigurationError) -> [String]? {
         guard let n = node(key) else { return nil }
         if let s = n.scalar { return [s.string] }
         guard n.sequence != nil else { throw reader.error(keyPath(key), n, "expected a list of text values") }
@@ -157,19 +161,19 @@ final class MappingReader {
         return result
     }
 
-    func mapping(_ key: String) throws(ConfigurationError) -> MappingReader? {
+    public func mapping(_ key: String) throws(ConfigurationError) -> MappingReader? {
         guard let n = node(key) else { return nil }
         return try reader.mapping(n, key: keyPath(key))
     }
 
-    func list(_ key: String) throws(ConfigurationError) -> [(Node, String)]? {
+    public func list(_ key: String) throws(ConfigurationError) -> [(Node, String)]? {
         guard let n = node(key) else { return nil }
         guard n.sequence != nil else { throw reader.error(keyPath(key), n, "expected a list ('- …' items)") }
         return n.array().enumerated().map { ($1, "\(keyPath(key))[\($0)]") }
     }
 
     /// Rejects every key not read so far.
-    func finish() throws(ConfigurationError) {
+    public func finish() throws(ConfigurationError) {
         for entry in entries where !used.contains(entry.key) {
             throw reader.error(keyPath(entry.key), entry.keyNode,
                                "unknown key; check its spelling (known keys here: \(used.sorted().joined(separator: ", ")))")
@@ -177,7 +181,7 @@ final class MappingReader {
     }
 
     /// The error for a bad value of `key`.
-    func invalid(_ key: String, _ message: String) -> ConfigurationError {
+    public func invalid(_ key: String, _ message: String) -> ConfigurationError {
         let n = entries.first(where: { $0.key == key })?.value
         return ConfigurationError(file: reader.file, key: keyPath(key), line: n?.mark?.line ?? line, message: message)
     }

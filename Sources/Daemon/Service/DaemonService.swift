@@ -25,6 +25,8 @@ public typealias ProcessorFactory = @Sendable (DropFolderConfiguration) throws(P
 /// `READY=1`. On graceful shutdown (SIGTERM/SIGINT via the service group) it stops intake, waits up
 /// to `shutdownTimeoutSeconds` for running jobs, re-queues those still running, sends `STOPPING=1`
 /// and returns. With `once`, it processes what is complete at start and returns when the queue is empty.
+/// What intake, workers, the watchdog and the lifecycle report is decided by `DaemonLifecycle` (a pure
+/// state machine); `run()` only carries out the actions it returns.
 public final class DaemonService: Service, Sendable {
     public let configuration: DaemonConfiguration
     public let software: SoftwareInfo
@@ -41,11 +43,6 @@ public final class DaemonService: Service, Sendable {
         self.once = once
         self.notifier = notifier
         self.processorFactory = processorFactory
-    }
-
-    enum LoopEvent: Sendable {
-        case workerExited, intakeExited, shutdownRequested, deadline, statusChanged
-        case intakeFailed(String)
     }
 
     public func run() async throws {
@@ -99,7 +96,7 @@ public final class DaemonService: Service, Sendable {
         } catch { throw DaemonError("cannot watch the drop folders: \(error)") }
 
         let control = ServiceControl()
-        let (events, sink) = AsyncStream.makeStream(of: LoopEvent.self)
+        let (events, sink) = AsyncStream.makeStream(of: DaemonLifecycle.Event.self)
         let metricsSink = config.metricsFile.map { path -> MetricsSink in
             let metrics = FocusdMetrics(mode: "serve", instance: config.instance)
             var models: [FocusdMetrics.ModelInfo] = []
@@ -153,7 +150,7 @@ public final class DaemonService: Service, Sendable {
                     lastTick = t
                     if !intake.tick().isEmpty {
                         control.signalWork()
-                        sink.yield(.statusChanged)
+                        sink.yield(.statusChanged(now: monotonic()))
                     }
                 }
                 // Inputs whose archiving waited for a writer to let go, looked at every 2 s.
@@ -175,10 +172,10 @@ public final class DaemonService: Service, Sendable {
                 }
                 if let job, let id = job.id {
                     control.started(id)
-                    sink.yield(.statusChanged)
+                    sink.yield(.statusChanged(now: monotonic()))
                     runner.run(job, isAbandoned: { control.isAbandoned(id) })
                     control.finished(id)
-                    sink.yield(.statusChanged)
+                    sink.yield(.statusChanged(now: monotonic()))
                     continue
                 }
                 if once && intakeDone { return }
@@ -189,6 +186,35 @@ public final class DaemonService: Service, Sendable {
         }
 
         let shutdownTimeout = config.shutdownTimeoutSeconds
+        // Carries out what the lifecycle decides (all but arming the deadline and leaving the loop).
+        let carryOut: (DaemonLifecycle.Action) -> Void = { action in
+            switch action {
+            case .stopIntakeAndWorkers:
+                control.beginShutdown()
+            case .reportWatcherFailure(let message):
+                logger.critical("the watcher failed; stopping", metadata: ["error": "\(message)"])
+            case .announceShutdown:
+                notifier.stopping()
+                logger.notice("shutting down: intake stopped, waiting for running jobs",
+                              metadata: ["running": "\(control.runningCount)", "timeout_s": "\(shutdownTimeout)"])
+            case .requeueRunningJobs(let report):
+                let abandoned = control.abandonRunning()
+                let requeued = (try? journal.recoverInterrupted(now: wallClock(), policy: policy)) ?? []
+                if report {
+                    logger.warning("shutdown timeout: running jobs re-queued", metadata: [
+                        "jobs": "\(abandoned.map(String.init).joined(separator: ","))", "requeued": "\(requeued.count)",
+                    ])
+                }
+            case .pingWatchdog:
+                notifier.watchdog()
+            case .writeMetricsIfDue:
+                metricsSink?.writeIfDue(journal: journal)
+            case .publishStatus:
+                notifier.status(Self.statusLine(journal: journal, running: control.runningCount))
+            case .armShutdownDeadline, .finish:
+                break
+            }
+        }
         let threads = await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group -> [JoinableThread] in
                 // Not awaited through the group: a worker stuck in a long fusion must not hold up the
@@ -196,13 +222,14 @@ public final class DaemonService: Service, Sendable {
                 let threads = [JoinableThread(name: "focusd-intake", intakeBody)]
                     + (0..<config.workers).map { JoinableThread(name: "focusd-worker-\($0)", workerBody) }
                 let interval = notifier.watchdogInterval ?? .seconds(5)
-                let stuckAfter = max(30, 4 * Double(interval.components.seconds))
+                // A stuck intake (hung file system) stops the pings, so systemd restarts the unit.
+                var lifecycle = DaemonLifecycle(workers: config.workers, once: once,
+                                                stuckAfter: max(30, 4 * Double(interval.components.seconds)))
                 group.addTask {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: interval)
-                        // A stuck intake (hung file system) stops the pings, so systemd restarts the unit.
-                        if once || control.intakeDone || control.secondsSinceIntakeBeat < stuckAfter { notifier.watchdog() }
-                        sink.yield(.statusChanged)
+                        sink.yield(.watchdogTick(now: monotonic(), intakeDone: control.intakeDone,
+                                                 secondsSinceIntakeBeat: control.secondsSinceIntakeBeat))
                     }
                 }
                 notifier.ready(status: Self.statusLine(journal: journal, running: 0))
@@ -211,56 +238,24 @@ public final class DaemonService: Service, Sendable {
                     "workers": "\(config.workers)", "journal": "\(config.journalPath)", "once": "\(once)",
                 ])
 
-                var liveWorkers = config.workers
-                var intakeAlive = true
-                var shuttingDown = false
-                var lastStatus = 0.0
                 loop: for await event in events {
-                    switch event {
-                    case .workerExited:
-                        liveWorkers -= 1
-                        if liveWorkers == 0 { control.beginShutdown() }
-                    case .intakeExited:
-                        intakeAlive = false
-                    case .intakeFailed(let message):
-                        logger.critical("the watcher failed; stopping", metadata: ["error": "\(message)"])
-                        control.beginShutdown()
-                    case .shutdownRequested:
-                        guard !shuttingDown else { break }
-                        shuttingDown = true
-                        notifier.stopping()
-                        logger.notice("shutting down: intake stopped, waiting for running jobs",
-                                      metadata: ["running": "\(control.runningCount)", "timeout_s": "\(shutdownTimeout)"])
-                        control.beginShutdown()
-                        group.addTask {
-                            try? await Task.sleep(for: .milliseconds(Int(shutdownTimeout * 1000)))
-                            sink.yield(.deadline)
-                        }
-                    case .deadline:
-                        if liveWorkers > 0 {
-                            let abandoned = control.abandonRunning()
-                            let requeued = (try? journal.recoverInterrupted(now: wallClock(), policy: policy)) ?? []
-                            logger.warning("shutdown timeout: running jobs re-queued", metadata: [
-                                "jobs": "\(abandoned.map(String.init).joined(separator: ","))", "requeued": "\(requeued.count)",
-                            ])
+                    for action in lifecycle.handle(event) {
+                        switch action {
+                        case .armShutdownDeadline:
+                            group.addTask {
+                                try? await Task.sleep(for: .milliseconds(Int(shutdownTimeout * 1000)))
+                                sink.yield(.shutdownDeadline)
+                            }
+                        case .finish:
                             break loop
-                        }
-                    case .statusChanged:
-                        metricsSink?.writeIfDue(journal: journal)
-                        let t = monotonic()
-                        if t - lastStatus >= 1 {
-                            lastStatus = t
-                            notifier.status(Self.statusLine(journal: journal, running: control.runningCount))
+                        default:
+                            carryOut(action)
                         }
                     }
-                    if liveWorkers == 0 && !intakeAlive { break loop }
                 }
-                if liveWorkers > 0 {
-                    // Cancelled without a graceful shutdown: re-queue what is running.
-                    control.beginShutdown()
-                    _ = control.abandonRunning()
-                    _ = try? journal.recoverInterrupted(now: wallClock(), policy: policy)
-                }
+                // Workers still running here (cancelled without a graceful shutdown, or past the
+                // timeout) are stopped and their jobs re-queued.
+                for action in lifecycle.handle(.loopEnded) { carryOut(action) }
                 group.cancelAll()
                 return threads
             }

@@ -20,13 +20,13 @@ public typealias ProcessorFactory = @Sendable (DropFolderConfiguration) throws(P
 /// The drop-folder daemon as a swift-service-lifecycle `Service`.
 ///
 /// `run()` opens the journal (re-queuing jobs a crash left running), removes temporary files left in
-/// the output folders, starts the intake thread (inotify watcher, start-up scan, stack detection) and
-/// `workers` worker threads (claim a job from the journal, fuse, write, record), and tells systemd
-/// `READY=1`. On graceful shutdown (SIGTERM/SIGINT via the service group) it stops intake, waits up
-/// to `shutdownTimeoutSeconds` for running jobs, re-queues those still running, sends `STOPPING=1`
-/// and returns. With `once`, it processes what is complete at start and returns when the queue is empty.
-/// What intake, workers, the watchdog and the lifecycle report is decided by `DaemonLifecycle` (a pure
-/// state machine); `run()` only carries out the actions it returns.
+/// the output folders, then runs an inner `ServiceGroup`: the watchdog, the intake thread (inotify
+/// watcher, start-up scan, stack detection), `workers` worker threads (claim a job from the journal,
+/// fuse, write, record), the metrics writer and the coordinator, which tells systemd `READY=1` and
+/// carries out what `DaemonLifecycle` (a pure state machine) decides. On graceful shutdown
+/// (SIGTERM/SIGINT via the service group) it stops intake, waits up to `shutdownTimeoutSeconds` for
+/// running jobs, re-queues those still running, sends `STOPPING=1` and returns. With `once`, it
+/// processes what is complete at start and returns when the queue is empty.
 public final class DaemonService: Service, Sendable {
     public let configuration: DaemonConfiguration
     public let software: SoftwareInfo
@@ -187,7 +187,8 @@ public final class DaemonService: Service, Sendable {
 
         let shutdownTimeout = config.shutdownTimeoutSeconds
         // Carries out what the lifecycle decides (all but arming the deadline and leaving the loop).
-        let carryOut: (DaemonLifecycle.Action) -> Void = { action in
+        let (metricsRequests, requestMetrics) = AsyncStream.makeStream(of: Void.self)
+        let carryOut: @Sendable (DaemonLifecycle.Action) -> Void = { action in
             switch action {
             case .stopIntakeAndWorkers:
                 control.beginShutdown()
@@ -208,60 +209,55 @@ public final class DaemonService: Service, Sendable {
             case .pingWatchdog:
                 notifier.watchdog()
             case .writeMetricsIfDue:
-                metricsSink?.writeIfDue(journal: journal)
+                requestMetrics.yield()
             case .publishStatus:
                 notifier.status(Self.statusLine(journal: journal, running: control.runningCount))
             case .armShutdownDeadline, .finish:
                 break
             }
         }
-        let threads = await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group -> [JoinableThread] in
-                // Not awaited through the group: a worker stuck in a long fusion must not hold up the
-                // exit after the shutdown timeout. Each thread reports its end on `sink`, and is joined below.
-                let threads = [JoinableThread(name: "focusd-intake", intakeBody)]
-                    + (0..<config.workers).map { JoinableThread(name: "focusd-worker-\($0)", workerBody) }
-                let interval = notifier.watchdogInterval ?? .seconds(5)
-                // A stuck intake (hung file system) stops the pings, so systemd restarts the unit.
-                var lifecycle = DaemonLifecycle(workers: config.workers, once: once,
-                                                stuckAfter: max(30, 4 * Double(interval.components.seconds)))
-                group.addTask {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: interval)
-                        sink.yield(.watchdogTick(now: monotonic(), intakeDone: control.intakeDone,
-                                                 secondsSinceIntakeBeat: control.secondsSinceIntakeBeat))
-                    }
-                }
+        // Intake, workers, metrics writer and watchdog are small services; the coordinator, started
+        // last, is shut down first on SIGTERM/SIGINT, and when it finishes the group stops the rest
+        // (the watchdog last, so systemd is pinged while running jobs finish).
+        let intake = ThreadService(names: ["focusd-intake"], body: intakeBody)
+        let workerPool = ThreadService(names: (0..<config.workers).map { "focusd-worker-\($0)" }, body: workerBody)
+        let interval = notifier.watchdogInterval ?? .seconds(5)
+        let coordinator = CoordinatorService(
+            events: events, sink: sink,
+            // A stuck intake (hung file system) stops the pings, so systemd restarts the unit.
+            lifecycle: DaemonLifecycle(workers: config.workers, once: once,
+                                       stuckAfter: max(30, 4 * Double(interval.components.seconds))),
+            shutdownTimeout: shutdownTimeout,
+            onStart: {
+                await intake.waitUntilStarted()
+                await workerPool.waitUntilStarted()
                 notifier.ready(status: Self.statusLine(journal: journal, running: 0))
                 logger.info("serving", metadata: [
                     "drop_folders": "\(config.dropFolders.map(\.path).joined(separator: ","))",
                     "workers": "\(config.workers)", "journal": "\(config.journalPath)", "once": "\(once)",
                 ])
-
-                loop: for await event in events {
-                    for action in lifecycle.handle(event) {
-                        switch action {
-                        case .armShutdownDeadline:
-                            group.addTask {
-                                try? await Task.sleep(for: .milliseconds(Int(shutdownTimeout * 1000)))
-                                sink.yield(.shutdownDeadline)
-                            }
-                        case .finish:
-                            break loop
-                        default:
-                            carryOut(action)
-                        }
-                    }
-                }
-                // Workers still running here (cancelled without a graceful shutdown, or past the
-                // timeout) are stopped and their jobs re-queued.
-                for action in lifecycle.handle(.loopEnded) { carryOut(action) }
-                group.cancelAll()
-                return threads
-            }
-        } onGracefulShutdown: {
-            sink.yield(.shutdownRequested)
+            },
+            carryOut: carryOut,
+            finished: {
+                intake.release()
+                workerPool.release()
+                requestMetrics.finish()
+            })
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: WatchdogService(interval: interval, control: control, monotonic: monotonic, events: sink),
+                  successTerminationBehavior: .ignore),
+            .init(service: intake, successTerminationBehavior: .ignore),
+            .init(service: workerPool, successTerminationBehavior: .ignore),
+            .init(service: MetricsWriterService(sink: metricsSink, journal: journal, requests: metricsRequests),
+                  successTerminationBehavior: .ignore),
+            .init(service: coordinator, successTerminationBehavior: .gracefullyShutdownGroup),
+        ]
+        do {
+            try await ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger)).run()
+        } catch {
+            logger.error("the daemon's services stopped with an error", metadata: ["error": "\(error)"])
         }
+        let threads = intake.threads + workerPool.threads
         sink.finish()
         // Every thread that has ended is joined, so what it captured (the journal above all) is released
         // here, not by a thread-exit destructor racing with the process's exit. Threads that reported

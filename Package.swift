@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Module layering (DESIGN.md): each module imports only those listed before it.
+// Module layering (ARCHITECTURE.md, "Modules, low level to high"): each module imports only those listed before it.
 //   C shims → SystemCalls → SeededRandom → Checksum → Imaging → Registration → NN → FusionDiff → Simulation → Fusion
 //   → Pipeline → Daemon → focusd
 // Each target declares exactly the modules it imports.

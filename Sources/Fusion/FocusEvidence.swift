@@ -1,7 +1,7 @@
 import Foundation
 import Imaging
 
-/// Per-slice focus evidence and the noise it is measured against (DESIGN.md, "Decide between
+/// Per-slice focus evidence and the noise it is measured against (ARCHITECTURE.md, "Decide between
 /// sources, compose once").
 ///
 /// Evidence E = the local mean, over a `window`×`window` box, of the squared Laplacian of the

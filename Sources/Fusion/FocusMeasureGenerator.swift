@@ -1,6 +1,6 @@
 import Imaging
 
-/// The control (DESIGN.md, "Measured before building"): per pixel, the source whose Laplacian
+/// The control (ARCHITECTURE.md, "Measured before building"): per pixel, the source whose Laplacian
 /// energy summed over a `window × window` neighbourhood is larger. No model; used beside every
 /// FusionDiff quality figure and fed through the same projection.
 public struct FocusMeasureGenerator: PairGenerator, Sendable {

@@ -42,7 +42,7 @@ public struct TileOptions: Codable, Sendable, Equatable {
     }
 }
 
-/// How a generated pair image becomes the output (DESIGN.md, "Faithfulness").
+/// How a generated pair image becomes the output (ARCHITECTURE.md, "Faithfulness").
 public enum ProjectionMode: String, Codable, Sendable, CaseIterable {
     /// Per-pixel weights thresholded at ½, small islands removed, blended only in a narrow
     /// edge-aware band at the boundary; output = w·S1 + (1−w)·S2.

@@ -1,6 +1,6 @@
 import Imaging
 
-/// Pairwise, iterative N-slice fusion through a `PairGenerator` (DESIGN.md, "N slices").
+/// Pairwise, iterative N-slice fusion through a `PairGenerator` (ARCHITECTURE.md, "N slices").
 ///
 /// Slices are normalised to [−1, 1] by the stack's own range (a first pass reads them one at a
 /// time), combined pair by pair in `order`, projected back onto the sources (`projection`), and

@@ -1,6 +1,6 @@
 import Imaging
 
-/// Source-faithful projection of a generated pair image (DESIGN.md, "Faithfulness").
+/// Source-faithful projection of a generated pair image (ARCHITECTURE.md, "Faithfulness").
 ///
 /// All images here are in the generator's working space ([−1, 1], generator channels).
 struct Projection {

@@ -1,6 +1,6 @@
 import Imaging
 
-/// How N-slice fusion decides between sources and composes the output (DESIGN.md, "Decide between
+/// How N-slice fusion decides between sources and composes the output (ARCHITECTURE.md, "Decide between
 /// sources, compose once"). Used by ``SliceSelectionEngine``.
 public struct SelectionOptions: Codable, Sendable, Equatable {
     /// What decides each pairwise step between the pixel's current slice and the next.

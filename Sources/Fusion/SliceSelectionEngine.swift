@@ -1,7 +1,7 @@
 import Foundation
 import Imaging
 
-/// N-slice fusion that decides between sources and composes once (DESIGN.md, "Decide between
+/// N-slice fusion that decides between sources and composes once (ARCHITECTURE.md, "Decide between
 /// sources, compose once"; issue 17).
 ///
 /// The running state of the pairwise iteration is, per pixel, the slice that holds it, that

@@ -12,7 +12,7 @@ public enum PredictionTarget: String, Codable, Sendable, CaseIterable {
 
 /// The FusionDiff U-Net's shape: everything needed to build the network and name its parameters.
 ///
-/// JSON keys (DESIGN.md, "Model configuration keys"): `image_channels`, `width`, `mults`,
+/// JSON keys (ARCHITECTURE.md, "Model configuration keys"): `image_channels`, `width`, `mults`,
 /// `res_blocks`, `groups`, `time_channels`, `time_embed_dim`, `dropout`, `prediction` (default
 /// `"eps"`), `focus_features` (default `false`). Decoding also accepts `in_channels` and
 /// `out_channels` (written by the reference PyTorch implementation) and checks them against
@@ -73,8 +73,8 @@ public struct FusionDiffConfiguration: Codable, Sendable, Equatable, Hashable {
         timeChannels: 64, timeEmbedDim: 256, dropout: 0.1, prediction: .eps)
 
     /// The CPU network focusd trains: luminance, mults 1,2,4,8, two ResBlocks per level, 8 groups,
-    /// a `width`-dimensional sinusoid and a `4·width` time MLP (DESIGN.md's rule for smaller
-    /// widths), dropout 0.1, x₀-prediction (DESIGN.md: ε-models are unusable at few steps).
+    /// a `width`-dimensional sinusoid and a `4·width` time MLP (ARCHITECTURE.md's rule for smaller
+    /// widths), dropout 0.1, x₀-prediction (ARCHITECTURE.md, "Respacing": ε-models are unusable at few steps).
     /// Width 16 has 1,688,081 parameters, width 32 6,735,905.
     public static func small(width: Int = 32) -> FusionDiffConfiguration {
         FusionDiffConfiguration(

@@ -20,7 +20,7 @@ public struct ModelFileError: Error, CustomStringConvertible, LocalizedError, Se
 /// configuration and schedule.
 ///
 /// Format: a safetensors file whose `__metadata__` holds `config` (the configuration as JSON with
-/// DESIGN.md's keys), `schedule` ("cosine") and `T` (decimal, 2000), and optionally anything else
+/// ARCHITECTURE.md's keys), `schedule` ("cosine") and `T` (decimal, 2000), and optionally anything else
 /// (`focusd train` adds `steps`, `objective`, `trained_by`). A bare PyTorch `state_dict` saved as
 /// safetensors (no metadata) is accepted together with a separate configuration JSON; it then
 /// uses the published cosine schedule with T = 2000.
@@ -45,7 +45,7 @@ public struct ModelFile: Sendable {
         var fromFile: FusionDiffConfiguration?
         if let text = file.metadata["config"] {
             do { fromFile = try FusionDiffConfiguration.fromJSON(text) } catch {
-                throw ModelFileError(path: path, message: "the configuration in the file's metadata cannot be read (\(error)); re-export the model with a `config` entry using DESIGN.md's keys")
+                throw ModelFileError(path: path, message: "the configuration in the file's metadata cannot be read (\(error)); re-export the model with a `config` entry using ARCHITECTURE.md's keys")
             }
         }
         var given: FusionDiffConfiguration?

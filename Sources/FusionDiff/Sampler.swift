@@ -1,7 +1,7 @@
 import Foundation
 
 /// The deterministic FusionDiff sampler (the published update, no noise term) over the full
-/// schedule or a respaced subsequence of K steps (DESIGN.md, "Respacing").
+/// schedule or a respaced subsequence of K steps (ARCHITECTURE.md, "Respacing").
 ///
 /// Layouts are NCHW float32, flattened: `sources` is [N, 2·C, H, W] = [S1, S2] per item,
 /// `features` (optional) is [N, E, H, W] (the focus-feature channels), x_t is [N, C, H, W],

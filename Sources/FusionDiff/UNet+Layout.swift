@@ -1,7 +1,7 @@
 import NN
 
-// The U-Net as a flat list of stages, built once from the configuration (DESIGN.md, "FusionDiff
-// as published" and "Choices the published code leaves open"). Inference and training walk the
+// The U-Net as a flat list of stages, built once from the configuration (ARCHITECTURE.md, "FusionDiff"
+// and "Model configuration keys"). Inference and training walk the
 // same list: forward in order, backward in reverse. Each layer keeps the offsets of its weight
 // and bias in the model's one flat ParameterBuffer; names are the official PyTorch module paths.
 

@@ -2,7 +2,7 @@ import Foundation
 import NN
 import SeededRandom
 
-/// The FusionDiff noise-prediction U-Net (DESIGN.md): time MLP, encoder with stride-2
+/// The FusionDiff noise-prediction U-Net (ARCHITECTURE.md, "FusionDiff"): time MLP, encoder with stride-2
 /// downsampling, two middle ResBlocks, decoder with transposed-convolution upsampling and additive
 /// skips, GroupNorm → SiLU → conv3×3 output. No attention.
 ///

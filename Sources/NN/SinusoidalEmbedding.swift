@@ -1,6 +1,6 @@
 import Foundation
 
-/// The timestep embedding of DESIGN.md: for `half = channels/2` frequencies
+/// The timestep embedding (ARCHITECTURE.md, "FusionDiff"): for `half = channels/2` frequencies
 /// `f_i = exp(−ln(10000)·i/half)`, `emb[n] = [cos(t_n·f_0…), sin(t_n·f_0…)]` (cos first).
 ///
 /// Computed in Float32 like the PyTorch reference (`t.float() * freqs`), so large t rounds the

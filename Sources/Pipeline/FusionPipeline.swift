@@ -55,7 +55,7 @@ public struct FileRecord: Codable, Sendable, Equatable {
 public struct ModelRecord: Codable, Sendable, Equatable {
     public var path: String
     public var sha256: String
-    /// The model's configuration as JSON (DESIGN.md keys).
+    /// The model's configuration as JSON (ARCHITECTURE.md, "Model configuration keys").
     public var configuration: String
 
     public init(path: String, sha256: String, configuration: String) {

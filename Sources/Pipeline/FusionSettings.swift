@@ -64,7 +64,7 @@ public struct FusionSettings: Codable, Sendable, Equatable {
     /// multi-channel image (an ImageJ hyperstack or OME-TIFF with C channels and Z = 1).
     public var splitChannels: Bool = false
     /// How N slices become one image: `selection` decides between measured slices and composes
-    /// once (the default; DESIGN.md "Decide between sources, compose once"); `pairwise` fuses the
+    /// once (the default; ARCHITECTURE.md, "Decide between sources, compose once"); `pairwise` fuses the
     /// running fused image with each next slice (the earlier design, needed for `projection: soft`
     /// and `none`, which output generated or averaged images).
     public var composition: Composition = .selection

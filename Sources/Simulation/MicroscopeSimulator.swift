@@ -2,7 +2,7 @@ import Foundation
 import Imaging
 import SeededRandom
 
-/// Simulates a widefield focus stack of a 2.5-D specimen (DESIGN.md, "Simulate the microscope").
+/// Simulates a widefield focus stack of a 2.5-D specimen (ARCHITECTURE.md, "Simulate the microscope").
 ///
 /// 1. The texture (any channels, any scale) becomes the specimen: each channel scaled to 0…1 by its
 ///    0.5th and 99.8th percentiles — emitted light for fluorescence, transmitted light for

@@ -1,6 +1,6 @@
 import Imaging
 
-/// Training pairs taken from a simulated stack (DESIGN.md, "Decide between sources, compose once"):
+/// Training pairs taken from a simulated stack (ARCHITECTURE.md, "Decide between sources, compose once"):
 /// source 1 is a mosaic of measured slices — the evidence pass's holders, exactly as selection
 /// fusion presents them (``SimulatedStack/selectionPair(slice:holders:)``), or the ideal running
 /// winner among slices 0…k−1 (``SimulatedStack/selectionPair(slice:)``) — source 2 is slice k, and

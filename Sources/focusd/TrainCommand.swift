@@ -199,7 +199,7 @@ enum TrainingOutput {
     }
 }
 
-/// Model configurations for training: a preset name or a JSON / flat YAML file with DESIGN.md's keys.
+/// Model configurations for training: a preset name or a JSON / flat YAML file with ARCHITECTURE.md's keys.
 enum TrainingConfigurationFile {
     static func resolve(_ preset: String) throws -> FusionDiffConfiguration {
         if var c = ModelPresets.configuration(named: preset) {

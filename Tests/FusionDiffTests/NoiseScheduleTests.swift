@@ -7,7 +7,7 @@ import Testing
 struct NoiseScheduleTests {
     let schedule = NoiseSchedule(cosineWithTimesteps: 2000)
 
-    @Test("DESIGN.md check values")
+    @Test("schedule check values (ARCHITECTURE.md, \"Noise schedule and sampling\")")
     func checkValues() {
         #expect(schedule.betas.count == 2000)
         #expect(abs(schedule.betas[0] - 2.0035e-5) < 5e-9)

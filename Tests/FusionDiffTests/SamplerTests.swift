@@ -35,7 +35,7 @@ struct SamplerTests {
         let sources = (0..<(2 * count)).map { Float(sin(Double($0) * 1.7)) }
         let xT = GaussianNoise.sample(count: count, seed: 7)
         let model = Self.fakeModel(channels: c, plane: h * w)
-        // Reference: DESIGN.md's published loop, written out independently from β_t.
+        // Reference: the published loop (ARCHITECTURE.md, "Noise schedule and sampling"), written out independently from β_t.
         var reference = xT.map(Double.init)
         var referenceStates: [[Double]] = []
         for t in stride(from: 1999, through: 0, by: -1) {

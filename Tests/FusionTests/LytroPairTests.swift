@@ -14,7 +14,7 @@ import Testing
         #expect(a.format == .uint8 && a.image.channels == 3)
         let engine = PairwiseEngine(generator: FocusMeasureGenerator(), projection: ProjectionOptions(mode: .decision))
         let fused = try engine.fuse(InMemoryStack(slices: [a.image, b.image], format: a.format)).fused
-        // Measured 0.7548 on pair 01 (mean 0.7505 over 01–10; DESIGN.md's prototype: 0.749).
+        // Measured 0.7548 on pair 01 (mean 0.7505 over 01–10; ARCHITECTURE.md, "Measured before building": 0.749).
         let score = FusionMetrics.qabf(a.image, b.image, fused: fused, peak: 255)
         #expect(score > 0.74, "Q_AB/F \(score)")
         // Every output pixel lies between the two sources.

@@ -20,11 +20,13 @@ public typealias ProcessorFactory = @Sendable (DropFolderConfiguration) throws(P
 /// The drop-folder daemon as a swift-service-lifecycle `Service`.
 ///
 /// `run()` opens the journal (re-queuing jobs a crash left running), removes temporary files left in
-/// the output folders, starts the intake thread (inotify watcher, start-up scan, stack detection) and
-/// `workers` worker threads (claim a job from the journal, fuse, write, record), and tells systemd
-/// `READY=1`. On graceful shutdown (SIGTERM/SIGINT via the service group) it stops intake, waits up
-/// to `shutdownTimeoutSeconds` for running jobs, re-queues those still running, sends `STOPPING=1`
-/// and returns. With `once`, it processes what is complete at start and returns when the queue is empty.
+/// the output folders, then runs an inner `ServiceGroup`: the watchdog, the intake thread (inotify
+/// watcher, start-up scan, stack detection), `workers` worker threads (claim a job from the journal,
+/// fuse, write, record), the metrics writer and the coordinator, which tells systemd `READY=1` and
+/// carries out what `DaemonLifecycle` (a pure state machine) decides. On graceful shutdown
+/// (SIGTERM/SIGINT via the service group) it stops intake, waits up to `shutdownTimeoutSeconds` for
+/// running jobs, re-queues those still running, sends `STOPPING=1` and returns. With `once`, it
+/// processes what is complete at start and returns when the queue is empty.
 public final class DaemonService: Service, Sendable {
     public let configuration: DaemonConfiguration
     public let software: SoftwareInfo
@@ -41,11 +43,6 @@ public final class DaemonService: Service, Sendable {
         self.once = once
         self.notifier = notifier
         self.processorFactory = processorFactory
-    }
-
-    enum LoopEvent: Sendable {
-        case workerExited, intakeExited, shutdownRequested, deadline, statusChanged
-        case intakeFailed(String)
     }
 
     public func run() async throws {
@@ -99,7 +96,7 @@ public final class DaemonService: Service, Sendable {
         } catch { throw DaemonError("cannot watch the drop folders: \(error)") }
 
         let control = ServiceControl()
-        let (events, sink) = AsyncStream.makeStream(of: LoopEvent.self)
+        let (events, sink) = AsyncStream.makeStream(of: DaemonLifecycle.Event.self)
         let metricsSink = config.metricsFile.map { path -> MetricsSink in
             let metrics = FocusdMetrics(mode: "serve", instance: config.instance)
             var models: [FocusdMetrics.ModelInfo] = []
@@ -155,7 +152,7 @@ public final class DaemonService: Service, Sendable {
                     lastTick = t
                     if !intake.tick().isEmpty {
                         control.signalWork()
-                        sink.yield(.statusChanged)
+                        sink.yield(.statusChanged(now: monotonic()))
                     }
                 }
                 // Inputs whose archiving waited for a writer to let go, looked at every 2 s.
@@ -177,10 +174,10 @@ public final class DaemonService: Service, Sendable {
                 }
                 if let job, let id = job.id {
                     control.started(id)
-                    sink.yield(.statusChanged)
+                    sink.yield(.statusChanged(now: monotonic()))
                     runner.run(job, isAbandoned: { control.isAbandoned(id) })
                     control.finished(id)
-                    sink.yield(.statusChanged)
+                    sink.yield(.statusChanged(now: monotonic()))
                     continue
                 }
                 if once && intakeDone { return }
@@ -191,84 +188,78 @@ public final class DaemonService: Service, Sendable {
         }
 
         let shutdownTimeout = config.shutdownTimeoutSeconds
-        let threads = await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group -> [JoinableThread] in
-                // Not awaited through the group: a worker stuck in a long fusion must not hold up the
-                // exit after the shutdown timeout. Each thread reports its end on `sink`, and is joined below.
-                let threads = [JoinableThread(name: "focusd-intake", intakeBody)]
-                    + (0..<config.workers).map { JoinableThread(name: "focusd-worker-\($0)", workerBody) }
-                let interval = notifier.watchdogInterval ?? .seconds(5)
-                let stuckAfter = max(30, 4 * Double(interval.components.seconds))
-                group.addTask {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: interval)
-                        // A stuck intake (hung file system) stops the pings, so systemd restarts the unit.
-                        if once || control.intakeDone || control.secondsSinceIntakeBeat < stuckAfter { notifier.watchdog() }
-                        sink.yield(.statusChanged)
-                    }
+        // Carries out what the lifecycle decides (all but arming the deadline and leaving the loop).
+        let (metricsRequests, requestMetrics) = AsyncStream.makeStream(of: Void.self)
+        let carryOut: @Sendable (DaemonLifecycle.Action) -> Void = { action in
+            switch action {
+            case .stopIntakeAndWorkers:
+                control.beginShutdown()
+            case .reportWatcherFailure(let message):
+                logger.critical("the watcher failed; stopping", metadata: ["error": "\(message)"])
+            case .announceShutdown:
+                notifier.stopping()
+                logger.notice("shutting down: intake stopped, waiting for running jobs",
+                              metadata: ["running": "\(control.runningCount)", "timeout_s": "\(shutdownTimeout)"])
+            case .requeueRunningJobs(let report):
+                let abandoned = control.abandonRunning()
+                let requeued = (try? journal.recoverInterrupted(now: wallClock(), outputMode: config.outputMode, policy: policy)) ?? []
+                if report {
+                    logger.warning("shutdown timeout: running jobs re-queued", metadata: [
+                        "jobs": "\(abandoned.map(String.init).joined(separator: ","))", "requeued": "\(requeued.count)",
+                    ])
                 }
+            case .pingWatchdog:
+                notifier.watchdog()
+            case .writeMetricsIfDue:
+                requestMetrics.yield()
+            case .publishStatus:
+                notifier.status(Self.statusLine(journal: journal, running: control.runningCount))
+            case .armShutdownDeadline, .finish:
+                break
+            }
+        }
+        // Intake, workers, metrics writer and watchdog are small services; the coordinator, started
+        // last, is shut down first on SIGTERM/SIGINT, and when it finishes the group stops the rest
+        // (the watchdog last, so systemd is pinged while running jobs finish).
+        let intake = ThreadService(names: ["focusd-intake"], body: intakeBody)
+        let workerPool = ThreadService(names: (0..<config.workers).map { "focusd-worker-\($0)" }, body: workerBody)
+        let interval = notifier.watchdogInterval ?? .seconds(5)
+        let coordinator = CoordinatorService(
+            events: events, sink: sink,
+            // A stuck intake (hung file system) stops the pings, so systemd restarts the unit.
+            lifecycle: DaemonLifecycle(workers: config.workers, once: once,
+                                       stuckAfter: max(30, 4 * Double(interval.components.seconds))),
+            shutdownTimeout: shutdownTimeout,
+            onStart: {
+                await intake.waitUntilStarted()
+                await workerPool.waitUntilStarted()
                 notifier.ready(status: Self.statusLine(journal: journal, running: 0))
                 logger.info("serving", metadata: [
                     "drop_folders": "\(config.dropFolders.map(\.path).joined(separator: ","))",
                     "workers": "\(config.workers)", "journal": "\(config.journalPath)", "once": "\(once)",
                 ])
-
-                var liveWorkers = config.workers
-                var intakeAlive = true
-                var shuttingDown = false
-                var lastStatus = 0.0
-                loop: for await event in events {
-                    switch event {
-                    case .workerExited:
-                        liveWorkers -= 1
-                        if liveWorkers == 0 { control.beginShutdown() }
-                    case .intakeExited:
-                        intakeAlive = false
-                    case .intakeFailed(let message):
-                        logger.critical("the watcher failed; stopping", metadata: ["error": "\(message)"])
-                        control.beginShutdown()
-                    case .shutdownRequested:
-                        guard !shuttingDown else { break }
-                        shuttingDown = true
-                        notifier.stopping()
-                        logger.notice("shutting down: intake stopped, waiting for running jobs",
-                                      metadata: ["running": "\(control.runningCount)", "timeout_s": "\(shutdownTimeout)"])
-                        control.beginShutdown()
-                        group.addTask {
-                            try? await Task.sleep(for: .milliseconds(Int(shutdownTimeout * 1000)))
-                            sink.yield(.deadline)
-                        }
-                    case .deadline:
-                        if liveWorkers > 0 {
-                            let abandoned = control.abandonRunning()
-                            let requeued = (try? journal.recoverInterrupted(now: wallClock(), outputMode: config.outputMode, policy: policy)) ?? []
-                            logger.warning("shutdown timeout: running jobs re-queued", metadata: [
-                                "jobs": "\(abandoned.map(String.init).joined(separator: ","))", "requeued": "\(requeued.count)",
-                            ])
-                            break loop
-                        }
-                    case .statusChanged:
-                        metricsSink?.writeIfDue(journal: journal)
-                        let t = monotonic()
-                        if t - lastStatus >= 1 {
-                            lastStatus = t
-                            notifier.status(Self.statusLine(journal: journal, running: control.runningCount))
-                        }
-                    }
-                    if liveWorkers == 0 && !intakeAlive { break loop }
-                }
-                if liveWorkers > 0 {
-                    // Cancelled without a graceful shutdown: re-queue what is running.
-                    control.beginShutdown()
-                    _ = control.abandonRunning()
-                    _ = try? journal.recoverInterrupted(now: wallClock(), outputMode: config.outputMode, policy: policy)
-                }
-                group.cancelAll()
-                return threads
-            }
-        } onGracefulShutdown: {
-            sink.yield(.shutdownRequested)
+            },
+            carryOut: carryOut,
+            finished: {
+                intake.release()
+                workerPool.release()
+                requestMetrics.finish()
+            })
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: WatchdogService(interval: interval, control: control, monotonic: monotonic, events: sink),
+                  successTerminationBehavior: .ignore),
+            .init(service: intake, successTerminationBehavior: .ignore),
+            .init(service: workerPool, successTerminationBehavior: .ignore),
+            .init(service: MetricsWriterService(sink: metricsSink, journal: journal, requests: metricsRequests),
+                  successTerminationBehavior: .ignore),
+            .init(service: coordinator, successTerminationBehavior: .gracefullyShutdownGroup),
+        ]
+        do {
+            try await ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger)).run()
+        } catch {
+            logger.error("the daemon's services stopped with an error", metadata: ["error": "\(error)"])
         }
+        let threads = intake.threads + workerPool.threads
         sink.finish()
         // Every thread that has ended is joined, so what it captured (the journal above all) is released
         // here, not by a thread-exit destructor racing with the process's exit. Threads that reported

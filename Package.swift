@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Module layering (DESIGN.md): each module imports only those listed before it.
-//   C shims → Checksum → Imaging → Registration → NN → FusionDiff → Simulation → Fusion → Daemon → focusd
+//   C shims → Checksum → Imaging → Registration → NN → FusionDiff → Simulation → Fusion → Daemon → Web → focusd
 let package = Package(
     name: "focusd",
     platforms: [.macOS(.v14)],
@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // MARK: C libraries
@@ -54,10 +55,20 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Read-only status page (`focusd web`): its own process, reads the journal and output folders.
+        .target(
+            name: "Web",
+            dependencies: [
+                "Checksum", "Imaging", "Daemon",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
         .executableTarget(
             name: "focusd",
             dependencies: [
-                "Checksum", "Imaging", "Registration", "NN", "FusionDiff", "Fusion", "Daemon", "Simulation",
+                "Checksum", "Imaging", "Registration", "NN", "FusionDiff", "Fusion", "Daemon", "Simulation", "Web",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -74,6 +85,10 @@ let package = Package(
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Fusion", "FusionDiff", "Imaging", "Checksum"]),
         // Runs the built `focusd` executable: exit codes, messages, files end to end.
         .testTarget(name: "CLITests", dependencies: ["Imaging"]),
+        .testTarget(name: "WebTests", dependencies: [
+            "Web", "Daemon", "Imaging",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -36,7 +36,9 @@ import Testing
                                    options: { var o = StatusService.Options(); o.refreshSeconds = 0; return o }(),
                                    logger: Logger(label: "browser-test"))
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        let app = StatusServer.application(status, address: ListenAddress(host: "127.0.0.1", port: 0), logger: Logger(label: "browser-test")) { port in
+        var quiet = Logger(label: "browser-test")
+        quiet.logLevel = .critical   // cancelling the server at the end logs a CancellationError
+        let app = StatusServer.application(status, address: ListenAddress(host: "127.0.0.1", port: 0), logger: quiet) { port in
             portSink.yield(port ?? 0)
         }
         let shot = f.root + "/screenshot.png"

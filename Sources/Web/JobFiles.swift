@@ -48,21 +48,31 @@ struct JobFiles: Sendable {
 }
 
 /// What the page shows of a provenance crate: the slice count (a multi-page TIFF is one input file
-/// in the journal). Read once per version of the crate file and kept in memory.
+/// in the journal). Read once per version of the crate file and kept in memory; a version is the
+/// file's `lstat` (device, inode, size, mtime), so a crate replaced — or swapped for a link — is
+/// read again, through `ServedFile`'s checks.
 final class CrateFacts: @unchecked Sendable {
-    private let lock = NSLock()
-    private var cache: [String: (version: String, slices: Int?)] = [:]
+    struct Facts: Equatable {
+        var slices: Int?
+    }
 
-    /// The `focusd:sliceCount` of the crate's action, or nil.
-    func sliceCount(of file: ServedFile) -> Int? {
-        let version = "\(file.size)/\(file.mtimeNanoseconds)/\(file.inode)"
-        if let hit = lock.withLock({ cache[file.path] }), hit.version == version { return hit.slices }
-        let slices = Self.readSliceCount(Data(file.readAll()))
+    private let lock = NSLock()
+    private var cache: [String: (version: [Int64], facts: Facts)] = [:]
+
+    /// The facts of `job`'s crate, or nil when it has none that may be served.
+    func facts(of job: JobRecord, files: JobFiles) -> Facts? {
+        guard let path = job.sidecar, let drop = files.site.drops[job.drop] else { return nil }
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        let version = [Int64(st.st_dev), Int64(st.st_ino), Int64(st.st_size), Int64(st.st_mtim.tv_sec), Int64(st.st_mtim.tv_nsec)]
+        if let hit = lock.withLock({ cache[path] }), hit.version == version { return hit.facts }
+        guard let file = ServedFile(path: path, inside: drop.output) else { return nil }
+        let facts = Facts(slices: Self.readSliceCount(Data(file.readAll())))
         lock.withLock {
             if cache.count > 10_000 { cache.removeAll() }
-            cache[file.path] = (version, slices)
+            cache[path] = (version, facts)
         }
-        return slices
+        return facts
     }
 
     static func readSliceCount(_ data: Data) -> Int? {

@@ -16,13 +16,13 @@ final class ServedFile: @unchecked Sendable {
     init?(path: String, inside folder: String) {
         let standardPath = (path as NSString).standardizingPath
         let standardFolder = (folder as NSString).standardizingPath
-        guard path.hasPrefix("/"), !path.contains("\0"), Self.isInside(standardPath, standardFolder),
-              let realFolder = Self.realPath(standardFolder) else { return nil }
+        guard path.hasPrefix("/"), !path.contains("\0"), Self.isInside(standardPath, standardFolder) else { return nil }
         let fd = open(standardPath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return nil }
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG,
-              let opened = Self.openedPath(fd), Self.isInside(opened, realFolder) else {
+              let opened = Self.openedPath(fd), let realFolder = Self.realPath(standardFolder),
+              Self.isInside(opened, realFolder) else {
             close(fd)
             return nil
         }

@@ -70,8 +70,8 @@ public final class StatusService: @unchecked Sendable {
         }
         for job in page.snapshot.recent {
             guard let id = job.id else { continue }
-            let crate = files.crate(of: job)
-            page.facts[id] = StatusPage.StackFacts(slices: crate.flatMap { crateFacts.sliceCount(of: $0) }, hasCrate: crate != nil)
+            let crate = crateFacts.facts(of: job, files: files)
+            page.facts[id] = StatusPage.StackFacts(slices: crate?.slices, hasCrate: crate != nil)
         }
         for job in page.snapshot.failures where job.state == .quarantined {
             if let id = job.id, files.quarantineReason(of: job) != nil { page.reasonFiles.insert(id) }
@@ -104,7 +104,7 @@ public final class StatusService: @unchecked Sendable {
         var style = ThumbnailStyle.image
         if role == "depth" {
             // Colours span the slice indices 0…N−1 when the crate says how many slices were fused.
-            let slices = files.crate(of: job).flatMap { crateFacts.sliceCount(of: $0) }
+            let slices = crateFacts.facts(of: job, files: files)?.slices
             style = .depth(low: slices.map { _ in 0 }, high: slices.map { Float(max(0, $0 - 1)) })
         }
         do {

@@ -34,7 +34,7 @@ cp "$texture" "$directory/plate-7/slice_001.tif"
 cp "$directory/sim/ground_truth.tif" "$directory/plate-7/slice_002.tif"
 touch "$directory/plate-7/COMPLETE"
 mv "$directory/plate-7" "$directory/drop/"
-"$binary" serve --config "$directory/focusd.yaml" --once 2>&1 | grep -E 'msg=(job (done|quarantined)|inputs quarantined)' || true
+"$binary" serve --config "$directory/focusd.yaml" --once 2>&1 | grep -E 'msg=(done|"job quarantined")' || true
 
 "$binary" web --config "$directory/focusd.yaml" --listen "127.0.0.1:$port" --refresh 0 &
 web=$!

@@ -24,13 +24,6 @@ struct StatusPage {
     /// The journal could not be read: what the page says instead of its sections.
     var journalProblem: String? = nil
 
-    private static let dayFormatter: DateFormatter = {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_GB_POSIX")
-        f.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        return f
-    }()
-
     func render() -> String {
         var html = """
         <!DOCTYPE html>
@@ -183,7 +176,14 @@ struct StatusPage {
 
     // MARK: Formatting
 
-    static func format(_ date: Date) -> String { dayFormatter.string(from: date) }
+    /// `2026-12-06 18:40:12` in the machine's time zone (`localtime_r`: no shared formatter between requests).
+    static func format(_ date: Date) -> String {
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        return String(format: "%04d-%02d-%02d %02d:%02d:%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
+    }
 
     /// `850 ms`, `12.3 s`, `4 min 3 s`, `2 h 5 min`.
     static func duration(_ seconds: Double) -> String {

@@ -3,7 +3,7 @@ import PackageDescription
 
 // Module layering (ARCHITECTURE.md, "Modules, low level to high"): each module imports only those listed before it.
 //   C shims → SystemCalls → SeededRandom → Checksum → Imaging → Registration → NN → FusionDiff → Simulation → Fusion
-//   → Pipeline → Daemon → focusd
+//   → Pipeline → Daemon → Web → focusd
 // Each target declares exactly the modules it imports.
 let package = Package(
     name: "focusd",
@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // MARK: C libraries
@@ -71,11 +72,21 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Read-only status page (`focusd web`): its own process, reads the journal and output folders.
+        .target(
+            name: "Web",
+            dependencies: [
+                "Checksum", "Imaging", "Pipeline", "Daemon",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
         .executableTarget(
             name: "focusd",
             dependencies: [
                 "SystemCalls", "Checksum", "Imaging", "Registration", "NN", "FusionDiff", "Fusion", "Simulation",
-                "SeededRandom", "Pipeline", "Daemon",
+                "SeededRandom", "Pipeline", "Daemon", "Web",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -103,6 +114,12 @@ let package = Package(
         ),
         // Runs the built `focusd` executable: exit codes, messages, files end to end.
         .testTarget(name: "CLITests", dependencies: ["Imaging"]),
+        .testTarget(name: "WebTests", dependencies: [
+            "Web", "Daemon", "Imaging",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

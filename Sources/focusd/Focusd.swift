@@ -20,6 +20,7 @@ struct Focusd: AsyncParsableCommand {
             ReprocessCommand.self,
             RetryCommand.self,
             StatusCommand.self,
+            WebCommand.self,
             ProfilesCommand.self,
             ModelCommand.self,
             TrainCommand.self,
@@ -76,7 +77,7 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Benchmarks that print ratios measured in the same run.",
         subcommands: [BenchNNCommand.self, BenchAlignCommand.self, BenchFuseCommand.self, BenchQualityCommand.self, BenchCeilingCommand.self,
-                      BenchStacksCommand.self, BenchHashCommand.self]
+                      BenchStacksCommand.self, BenchHashCommand.self, BenchWebCommand.self]
     )
 }
 

@@ -7,6 +7,12 @@ public struct JobInput: Codable, Sendable, Equatable {
     public var path: String
     public var size: Int
     public var mtime: Double
+
+    public init(path: String, size: Int, mtime: Double) {
+        self.path = path
+        self.size = size
+        self.mtime = mtime
+    }
 }
 
 /// An output file as recorded in the journal and the sidecar.
@@ -15,6 +21,13 @@ public struct JobOutput: Codable, Sendable, Equatable {
     public var path: String
     public var size: Int
     public var sha256: String
+
+    public init(role: String, path: String, size: Int, sha256: String) {
+        self.role = role
+        self.path = path
+        self.size = size
+        self.sha256 = sha256
+    }
 }
 
 /// A row of the `job` table: one stack and everything the daemon did with it.

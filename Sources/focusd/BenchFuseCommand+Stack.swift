@@ -32,7 +32,10 @@ struct SimulatedStackBench {
     }
 
     struct Row {
+        /// As given: a name or a path.
         var profile: String
+        /// The profile's name (a path's file name without `.yaml`).
+        var name: String { ((profile as NSString).lastPathComponent as NSString).deletingPathExtension }
         var seconds: Double
         var allSeconds: [Double]
         var peakBytes: Int

@@ -140,7 +140,7 @@ extension BenchFuseCommand {
                                         texture: texture, profiles: profile.isEmpty ? BenchStacksCommand.shippedProfiles : profile,
                                         threads: Compute.threads, repeats: repeats, cache: cache)
         let (path, rows) = try bench.run()
-        let reference = rows.first { $0.profile == "reference" }
+        let reference = rows.first { $0.name == "reference" }
         if json {
             let object: [String: Any] = [
                 "stack": path, "width": geometry.width, "height": geometry.height, "slices": geometry.slices, "threads": Compute.threads,

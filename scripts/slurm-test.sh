@@ -8,12 +8,16 @@
 #   sudo scripts/slurm-test.sh            # run as root from the checkout; exit 0 = proven
 #   FOCUSD=/path/to/focusd scripts/slurm-test.sh   # test another binary (default: .build/debug/focusd, built if absent)
 #   KEEP=1 scripts/slurm-test.sh          # keep the temporary folder (logs, outputs) for inspection
+#   STACKS=200 PROFILE=default SIZE=256 scripts/slurm-test.sh   # issue 21's array: 200 stacks, a profile, a slice edge;
+#                                          # prints the array's wall time and stacks per hour per core
 #
 # Run by hand, not by the test suite (it installs packages and starts daemons).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-stacks=12
+stacks=${STACKS:-12}
+profile=${PROFILE:-reference}
+size=${SIZE:-96}
 tasks=4
 fail() { echo "slurm-test: FAIL: $*" >&2; exit 1; }
 say() { echo "slurm-test: $*"; }
@@ -66,10 +70,10 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# 3. Sample archive: 12 stacks of 3 slices (96×96, 8-bit grey), half multi-page TIFFs, half folders of slices.
-python3 - "$work/archive" "$stacks" <<'PY'
+# 3. Sample archive: $stacks stacks of 3 slices ($size×$size, 8-bit grey), half multi-page TIFFs, half folders of slices.
+python3 - "$work/archive" "$stacks" "$size" <<'PY'
 import os, struct, sys
-root, count = sys.argv[1], int(sys.argv[2])
+root, count, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 
 def tiff(path, pages, w, h):
     """Uncompressed 8-bit grey TIFF, one page per bytes object."""
@@ -94,7 +98,7 @@ def tiff(path, pages, w, h):
     with open(path, "wb") as f:
         f.write(out)
 
-w = h = 96
+w = h = size
 for s in range(count):
     slices = []
     for z in range(3):
@@ -113,7 +117,7 @@ for s in range(count):
         for z, data in enumerate(slices):
             tiff(os.path.join(folder, "stack%02d" % s, "z%d.tif" % z), [data], w, h)
 PY
-all=$("$focusd" reprocess --profile reference --out "$work/out" --dry-run "$work/archive" | grep -c '^would fuse' || true)
+all=$("$focusd" reprocess --profile "$profile" --out "$work/out" --dry-run "$work/archive" | grep -c '^would fuse' || true)
 [ "$all" = "$stacks" ] || fail "the sample archive should hold $stacks stacks, focusd finds $all"
 
 # 4. munge and Slurm on localhost.
@@ -177,13 +181,15 @@ say "slurmctld (pid $(cat "$work/slurmctld.pid")) and slurmd (pid $(cat "$work/s
 cd "$work"
 jobid=$(FOCUSD="$focusd" sbatch --parsable --array=0-$((tasks - 1)) --cpus-per-task=1 --mem=256M --time=10:00 \
         --output="$work/task-%a.log" --export=ALL,FOCUSD="$focusd" \
-        "$repo/slurm/focusd-reprocess.sbatch" reference "$work/out" "$work/archive")
-say "submitted array job $jobid ($tasks tasks)"
+        "$repo/slurm/focusd-reprocess.sbatch" "$profile" "$work/out" "$work/archive")
+submitted=$(date +%s.%N)
+say "submitted array job $jobid ($tasks tasks, profile $profile, $stacks stacks of 3 slices at ${size}²)"
 for _ in $(seq 600); do
     [ -z "$(squeue -h -j "$jobid" 2>/dev/null)" ] && break
     sleep 1
 done
 [ -z "$(squeue -h -j "$jobid" 2>/dev/null)" ] || fail "the array did not finish within 10 minutes"
+elapsed=$(echo "$(date +%s.%N) - $submitted" | bc)
 
 # 6. Checks.
 for i in $(seq 0 $((tasks - 1))); do
@@ -198,7 +204,8 @@ outputs=$(find "$work/out" -name '*_fused.tif' | wc -l)
 sidecars=$(find "$work/out" -name '*-ro-crate-metadata.json' | wc -l)
 [ "$outputs" = "$stacks" ] || fail "$outputs fused images, expected $stacks"
 [ "$sidecars" = "$stacks" ] || fail "$sidecars sidecars, expected $stacks"
-again=$("$focusd" reprocess --profile reference --out "$work/out" --dry-run "$work/archive" | tail -1)
+again=$("$focusd" reprocess --profile "$profile" --out "$work/out" --dry-run "$work/archive" | tail -1)
 case "$again" in *"$stacks up to date, 0 would be fused"*) ;; *) fail "after the array, a dry run says: $again" ;; esac
 sacct_state=$(scontrol show job "$jobid" 2>/dev/null | grep -o 'JobState=[A-Z]*' | sort | uniq -c | awk '{printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2}' || true)
 say "PASS: $stacks stacks fused exactly once by $tasks array tasks ($outputs fused images, $sidecars sidecars; ${sacct_state:-job states gone})"
+say "array wall time $(printf %.1f "$elapsed") s on $cpus CPUs: $(echo "$stacks * 3600 / $elapsed" | bc) stacks per hour, $(echo "$stacks * 3600 / $elapsed / $cpus" | bc) per hour per core (load average $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -23,10 +23,7 @@ extension SliceSelectionEngine {
         var below = Plane(width: g.width, height: g.height, repeating: -1)
         var above = Plane(width: g.width, height: g.height, repeating: -1)
         var guide = Plane(width: g.width, height: g.height)
-        for k in 0..<stack.count {
-            let slice = try checkedSlice(stack, k)
-            let plane = Self.decisionPlane(slice, channel: channel)
-            let e = measure.evidence(plane)
+        try forEachSlice(stack, prepare: { _, slice in measure.evidence(Self.decisionPlane(slice, channel: channel)) }) { k, slice, e in
             let kk = Int32(k)
             if let bandRange {
                 let luminance = slice.luminance()
@@ -58,8 +55,7 @@ extension SliceSelectionEngine {
         // Two sources are either/or (a photographic pair is not sampled through a depth of field):
         // noise blending needs a stack of three slices or more.
         let dof = stack.count >= 3 ? Float(selection.depthOfField) : 0
-        for k in 0..<stack.count {
-            let slice = try checkedSlice(stack, k)
+        try forEachSlice(stack, prepare: { _, slice in dof > 0 ? measure.evidence(Self.decisionPlane(slice, channel: channel)) : nil }) { k, slice, evidence in
             let kk = Int32(k)
             var indicator = Plane(width: g.width, height: g.height)
             var present = false
@@ -72,8 +68,7 @@ extension SliceSelectionEngine {
                     weight.values[i] = min(1, max(0, smooth.values[i]))
                 }
             }
-            if dof > 0 {
-                let e = measure.evidence(Self.decisionPlane(slice, channel: channel))
+            if let e = evidence {
                 for i in 0..<n where winner[i] != kk && abs(Float(k) - Float(winner[i])) <= dof {
                     let deficit = max(0, chosenEvidence.values[i] - e.values[i]) / spread[i]
                     let w = expf(-0.5 * deficit * deficit)

@@ -117,8 +117,7 @@ public struct SliceSelectionEngine: StackFusionEngine {
     /// leaves are merged pairwise in `order`.
     func evidencePass(_ stack: any SliceSource, channel: Int?, range: StackRange?, measure: FocusEvidence) throws -> State {
         let g = stack.geometry
-        func leaf(_ index: Int) throws -> State {
-            let slice = try checkedSlice(stack, index)
+        func leaf(_ index: Int, _ slice: Image) -> State {
             let plane = Self.decisionPlane(slice, channel: channel)
             let squared = measure.squaredResponse(plane)
             let evidence = squared.boxMean(radius: measure.window / 2)
@@ -136,13 +135,15 @@ public struct SliceSelectionEngine: StackFusionEngine {
         }
         switch order {
         case .sequential:
-            var state = try leaf(0)
-            for index in 1..<max(1, stack.count) { state = try merge(state, try leaf(index), measure: measure) }
-            return state
+            var state: State?
+            try forEachSlice(stack, prepare: leaf) { _, _, next in
+                state = try state.map { try merge($0, next, measure: measure) } ?? next
+            }
+            return state!
         case .tree:
             var pending: [State] = []
-            for index in 0..<stack.count {
-                pending.append(try leaf(index))
+            try forEachSlice(stack, prepare: leaf) { _, _, next in
+                pending.append(next)
                 while pending.count >= 2 && pending[pending.count - 1].level == pending[pending.count - 2].level {
                     let b = pending.removeLast(), a = pending.removeLast()
                     pending.append(try merge(a, b, measure: measure))
@@ -205,11 +206,12 @@ public struct SliceSelectionEngine: StackFusionEngine {
         var candidate = state.winner
         var candidateEvidence = [Float](repeating: -1, count: n)
         let threshold = Float(selection.decisiveSpread)
-        for k in 0..<stack.count {
-            let slice = try checkedSlice(stack, k)
+        try forEachSlice(stack, prepare: { _, slice in
             let plane = Self.decisionPlane(slice, channel: channel)
-            let evidence = measure.evidence(plane)
-            let keepsHolder = try generatorDecision(generator, holder, generatorImage(slice, plane: plane, channel: channel, range: range))
+            return (evidence: measure.evidence(plane), image: generatorImage(slice, plane: plane, channel: channel, range: range))
+        }) { k, _, prepared in
+            let evidence = prepared.evidence
+            let keepsHolder = try generatorDecision(generator, holder, prepared.image)
             let kk = Int32(k)
             for i in 0..<n where !keepsHolder[i] && state.winner[i] != kk {
                 let eh = state.evidence.values[i], ek = evidence.values[i]

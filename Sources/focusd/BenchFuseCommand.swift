@@ -15,8 +15,13 @@ struct BenchFuseCommand: AsyncParsableCommand {
             --steps K, with the given model (or a freshly initialised network of --preset, whose \
             timing equals a trained one of that shape); peak memory (VmHWM); and the time to fuse \
             the 34-slice 16-bit dev stack with the decision projection at --stack-steps. \
-            Medians of --repeats runs. Examples:
+            Medians of --repeats runs. With --stack WxHxN instead: a simulated 16-bit widefield \
+            fluorescence stack of N slices at W×H (cached in --cache) fused by every shipped profile \
+            (or each --profile) through the pipeline of `focusd fuse`, with seconds, slices per second \
+            and peak resident memory per profile, the reference engine's in the same run. Examples:
               focusd bench fuse --model models/default.safetensors
+              focusd bench fuse --stack 2048x2048x50 --threads 2
+              focusd bench fuse --stack 2048x2048x10 --profile default --profile reference --repeats 3
               focusd bench fuse --preset small16 --sizes 520 --steps 1,2,4 --json
             """)
 
@@ -28,11 +33,18 @@ struct BenchFuseCommand: AsyncParsableCommand {
     @Option(help: "Stack to fuse (folder or multi-page TIFF); 'none' to skip.")
     var stack: String = SharedData.path("dev/stacks/dfnn_lightsheet_mitochondria")
     @Option(help: "K for the stack fusion.") var stackSteps: Int = 2
+    @Option(help: "With --stack WxHxN: profiles to fuse it with (default: every shipped profile).") var profile: [String] = []
+    @Option(help: "With --stack WxHxN: photo-electrons at the brightest in-focus pixel.") var photons: Double = 300
+    @Option(help: "With --stack WxHxN: the in-focus texture, mirror-tiled to W×H.")
+    var texture: String = SharedData.path("train/microscopy/microtubules_16bit.tif")
+    @Option(help: "With --stack WxHxN: folder the simulated stack is cached in.") var cache: String = NSTemporaryDirectory() + "focusd-bench-stacks"
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
-        if stack != "none" { try SharedData.requireExisting(stack, flag: "--stack", what: "a stack (folder or multi-page TIFF), or 'none'") }
+        if SimulatedStackBench.parse(stack) != nil {
+            try SharedData.requireExisting(texture, flag: "--texture", what: "an in-focus image")
+        } else if stack != "none" { try SharedData.requireExisting(stack, flag: "--stack", what: "a stack (folder or multi-page TIFF), or 'none'") }
         if parse(sizes).isEmpty || parse(steps).isEmpty { throw ValidationError("--sizes and --steps take comma-separated positive integers") }
         if parse(sizes).contains(where: { $0 % 8 != 0 }) { throw ValidationError("--sizes must be multiples of 8") }
         if repeats < 1 { throw ValidationError("--repeats must be at least 1") }
@@ -48,6 +60,10 @@ struct BenchFuseCommand: AsyncParsableCommand {
     }
 
     private func runWithThreads() async throws {
+        if let geometry = SimulatedStackBench.parse(stack) {
+            try runSimulatedStack(geometry)
+            return
+        }
         let network: UNet
         let schedule: NoiseSchedule
         var modelName = "preset \(preset) (untrained)"
@@ -118,6 +134,39 @@ struct BenchFuseCommand: AsyncParsableCommand {
             print(String(decoding: data, as: UTF8.self))
         } else {
             print(String(format: "peak resident memory: %.0f MiB", Double(peak) / 1_048_576))
+        }
+    }
+}
+
+extension BenchFuseCommand {
+    func runSimulatedStack(_ geometry: (width: Int, height: Int, slices: Int)) throws {
+        let bench = SimulatedStackBench(width: geometry.width, height: geometry.height, slices: geometry.slices, photons: photons,
+                                        texture: texture, profiles: profile.isEmpty ? BenchStacksCommand.shippedProfiles : profile,
+                                        threads: Compute.threads, repeats: repeats, cache: cache)
+        let (path, rows) = try bench.run()
+        let reference = rows.first { $0.name == "reference" }
+        if json {
+            let object: [String: Any] = [
+                "stack": path, "width": geometry.width, "height": geometry.height, "slices": geometry.slices, "threads": Compute.threads,
+                "profiles": rows.map { row -> [String: Any] in
+                    var o: [String: Any] = ["profile": row.profile, "seconds": row.seconds, "runs": row.allSeconds,
+                                            "slices_per_second": Double(geometry.slices) / row.seconds,
+                                            "peak_resident_bytes": row.peakBytes, "stage_seconds": row.stageSeconds]
+                    if let reference { o["seconds_vs_reference"] = row.seconds / reference.seconds }
+                    return o
+                },
+            ]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        print("stack \(path): \(geometry.width)×\(geometry.height)×\(geometry.slices) uint16, \(Compute.threads) threads, median of \(repeats)")
+        print("profile               seconds  slices/s  peak MiB  × reference   stages (s)")
+        for row in rows {
+            let stages = row.stageSeconds.sorted { $0.key < $1.key }.map { String(format: "%@ %.1f", $0.key, $0.value) }.joined(separator: ", ")
+            print(String(format: "%-20@ %8.2f  %8.2f  %8.0f  %11@   %@", row.profile as NSString, row.seconds,
+                         Double(geometry.slices) / row.seconds, Double(row.peakBytes) / 1_048_576,
+                         (reference.map { String(format: "%.2f", row.seconds / $0.seconds) } ?? "-") as NSString, stages as NSString))
         }
     }
 }

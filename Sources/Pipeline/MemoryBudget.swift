@@ -89,14 +89,14 @@ extension FusionSettings {
         case .reference:
             perPixel = 56 + 9 * extra
         case .control:
-            perPixel = composition == .pairwise ? 330 + 6 * extra : 110 + 8 * extra
+            perPixel = composition == .pairwise ? 330 + 6 * extra : 128 + 8 * extra
         case .fusiondiff:
             if generatorAtFullResolution {
-                perPixel = 366 + 6 * extra
+                perPixel = 377 + 6 * extra
             } else if selection.modelScale == 2 {
-                perPixel = 165 + 14 * extra
+                perPixel = 191 + 14 * extra
             } else {
-                perPixel = 128 + 12 * extra
+                perPixel = 149 + 12 * extra
             }
         }
         if alignment.model != .none { perPixel += 30 + 5 * extra }

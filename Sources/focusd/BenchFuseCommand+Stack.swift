@@ -1,4 +1,3 @@
-import Daemon
 import Pipeline
 import Foundation
 import Imaging

@@ -244,11 +244,34 @@ public struct CrateOrganization: Codable, Sendable, Equatable {
     }
 
     public static func isWebAddress(_ text: String) -> Bool {
-        let lower = text.lowercased()
-        return (lower.hasPrefix("https://") || lower.hasPrefix("http://")) && text.count > 8 && !text.contains(where: \.isWhitespace)
+        CrateID.isAbsolute(text, schemes: ["https://", "http://"])
     }
 
     enum CodingKeys: String, CodingKey { case id = "@id", type = "@type", name, url }
+}
+
+/// The license a crate's root dataset declares: a URI (as RO-Crate asks, e.g. an SPDX or Creative
+/// Commons address) and a human-readable name.
+public struct CrateLicense: Sendable, Equatable {
+    public var id: String
+    public var name: String
+
+    /// Creative Commons Attribution 4.0: the outputs are measurements, free to reuse with attribution.
+    public static let `default` = CrateLicense(id: "https://creativecommons.org/licenses/by/4.0/",
+                                               name: "Creative Commons Attribution 4.0 International")
+
+    public init(id: String, name: String) {
+        self.id = id
+        self.name = name
+    }
+
+    /// A license from its URI and optional name (default: the URI); nil unless `id` is an absolute
+    /// `http`, `https` or `urn` URI without spaces.
+    public init?(uri: String, name: String? = nil) {
+        guard CrateID.isAbsolute(uri, schemes: ["https://", "http://", "urn:"]) else { return nil }
+        let label = name?.trimmingCharacters(in: .whitespaces) ?? ""
+        self.init(id: uri, name: label.isEmpty ? uri : label)
+    }
 }
 
 /// An input or output file, `@id` its `file://` URI. Inputs carry `position` (0-based slice index),

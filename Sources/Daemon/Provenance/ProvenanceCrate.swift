@@ -99,6 +99,13 @@ public struct ProvenanceCrate: Codable, Sendable, Equatable {
 
 /// The `@id`s of the crate: `file://` URIs for files, fragments for everything described only here.
 public enum CrateID {
+    /// Whether `text` is an absolute URI a crate can name an entity by: it starts with one of
+    /// `schemes` (any case, e.g. `https://`), is longer than 8 characters and holds no whitespace.
+    public static func isAbsolute(_ text: String, schemes: [String]) -> Bool {
+        let lower = text.lowercased()
+        return schemes.contains { lower.hasPrefix($0) } && text.count > 8 && !text.contains(where: \.isWhitespace)
+    }
+
     /// `file://` and the absolute `path`, percent-encoded (space → `%20`, `#` → `%23`, …).
     public static func fileURI(_ path: String) -> String {
         "file://" + (path.addingPercentEncoding(withAllowedCharacters: pathAllowed) ?? path)

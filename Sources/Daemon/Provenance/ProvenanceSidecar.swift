@@ -324,29 +324,3 @@ extension ProvenanceSidecar {
         }
     }
 }
-
-/// The license a crate's root dataset declares: a URI (as RO-Crate asks, e.g. an SPDX or Creative
-/// Commons address) and a human-readable name.
-public struct CrateLicense: Sendable, Equatable {
-    public var id: String
-    public var name: String
-
-    /// Creative Commons Attribution 4.0: the outputs are measurements, free to reuse with attribution.
-    public static let `default` = CrateLicense(id: "https://creativecommons.org/licenses/by/4.0/",
-                                               name: "Creative Commons Attribution 4.0 International")
-
-    public init(id: String, name: String) {
-        self.id = id
-        self.name = name
-    }
-
-    /// A license from its URI and optional name (default: the URI); nil unless `id` is an absolute
-    /// `http`, `https` or `urn` URI without spaces.
-    public init?(uri: String, name: String? = nil) {
-        let lower = uri.lowercased()
-        guard lower.hasPrefix("https://") || lower.hasPrefix("http://") || lower.hasPrefix("urn:"),
-              uri.count > 8, !uri.contains(where: \.isWhitespace) else { return nil }
-        let label = name?.trimmingCharacters(in: .whitespaces) ?? ""
-        self.init(id: uri, name: label.isEmpty ? uri : label)
-    }
-}

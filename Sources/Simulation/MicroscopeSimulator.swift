@@ -41,8 +41,10 @@ public struct MicroscopeSimulator: Sendable {
         let specimen = try Self.normalisedPlanes(texture)
         let surface = HeightMap.random(width: w, height: h, slices: settings.slices, span: settings.span,
                                        steps: settings.surfaceSteps, using: &rng)
+        let scatter = settings.layering == .scatter
         let maximumDefocus = Double(surface.values.map { max(Double($0), Double(settings.slices - 1) - Double($0)) }.max() ?? 0)
-        let levels = Self.defocusLevels(upTo: maximumDefocus)
+        // Scattering blurs depth layers per slice and needs only level 0 (the ground truth) of these.
+        let levels = scatter ? [0] : Self.defocusLevels(upTo: maximumDefocus)
         // blurred[c][l]: channel c through the PSF at defocus levels[l].
         let blurred: [[[Float]]] = specimen.map { plane in levels.map { blur(plane, width: w, height: h, defocus: $0) } }
 
@@ -58,7 +60,6 @@ public struct MicroscopeSimulator: Sendable {
         let transforms = Self.sliceTransforms(settings, using: &rng)
         let maximum = Double(settings.format.maximumValue ?? 65535)
         var slices: [Image] = []
-        let scatter = settings.layering == .scatter
         let layered = scatter ? Self.heightLayers(specimen, surface: surface, spacing: 0.5) : []
         for k in 0..<settings.slices {
             var clean = [Float](repeating: 0, count: n * specimen.count)

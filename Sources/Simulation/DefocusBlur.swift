@@ -1,26 +1,12 @@
 import Foundation
+import Imaging
 
 /// Defocus point-spread functions applied to planes (row-major `[Float]`, `width`×`height`),
 /// borders reflected.
 enum DefocusBlur {
-    /// Gaussian blur of standard deviation `sigma` pixels: an exact separable kernel up to
-    /// σ = 4, three successive box filters of matched variance above (the standard fast
-    /// approximation, within 3 % of the Gaussian everywhere).
+    /// Gaussian blur of standard deviation `sigma` pixels (``PlaneBlur/gaussian(_:width:height:sigma:)``).
     static func gaussian(_ plane: [Float], width: Int, height: Int, sigma: Double) -> [Float] {
-        if sigma < 0.05 { return plane }
-        if sigma <= 4 {
-            let radius = Int((3 * sigma).rounded(.up))
-            var kernel = (-radius...radius).map { Float(exp(-0.5 * Double($0 * $0) / (sigma * sigma))) }
-            let sum = kernel.reduce(0, +)
-            kernel = kernel.map { $0 / sum }
-            return separable(plane, width: width, height: height, kernel: kernel)
-        }
-        // Three boxes of width w have variance 3·(w² − 1)/12 = σ² → w = √(4σ² + 1).
-        let boxWidth = max(1, Int((4 * sigma * sigma + 1).squareRoot().rounded()) | 1)
-        let kernel = [Float](repeating: 1 / Float(boxWidth), count: boxWidth)
-        var out = plane
-        for _ in 0..<3 { out = separable(out, width: width, height: height, kernel: kernel) }
-        return out
+        PlaneBlur.gaussian(plane, width: width, height: height, sigma: sigma)
     }
 
     /// Brightfield defocus: a uniform disc of radius `radius` pixels with a soft edge (the disc's
@@ -62,47 +48,5 @@ enum DefocusBlur {
         return out
     }
 
-    /// Convolves rows, then columns, with a symmetric odd kernel.
-    static func separable(_ plane: [Float], width: Int, height: Int, kernel: [Float]) -> [Float] {
-        let r = kernel.count / 2
-        var tmp = [Float](repeating: 0, count: plane.count)
-        var out = [Float](repeating: 0, count: plane.count)
-        plane.withUnsafeBufferPointer { src in
-            tmp.withUnsafeMutableBufferPointer { dst in
-                for y in 0..<height {
-                    let row = y * width
-                    for x in 0..<width {
-                        var s: Float = 0
-                        if x >= r && x + r < width {
-                            for k in 0..<kernel.count { s += kernel[k] * src[row + x - r + k] }
-                        } else {
-                            for k in 0..<kernel.count { s += kernel[k] * src[row + reflect(x - r + k, width)] }
-                        }
-                        dst[row + x] = s
-                    }
-                }
-            }
-        }
-        tmp.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                for y in 0..<height {
-                    for k in 0..<kernel.count {
-                        let sy = reflect(y - r + k, height) * width, w = kernel[k]
-                        let row = y * width
-                        for x in 0..<width { dst[row + x] += w * src[sy + x] }
-                    }
-                }
-            }
-        }
-        return out
-    }
-
-    /// Mirror index into 0..<n (…2 1 0 1 2…), for any offset.
-    @inline(__always) static func reflect(_ i: Int, _ n: Int) -> Int {
-        if n == 1 { return 0 }
-        let period = 2 * (n - 1)
-        var m = i % period
-        if m < 0 { m += period }
-        return m < n ? m : period - m
-    }
+    @inline(__always) static func reflect(_ i: Int, _ n: Int) -> Int { PlaneBlur.reflect(i, n) }
 }

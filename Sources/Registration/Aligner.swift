@@ -79,9 +79,14 @@ public struct Aligner: Sendable {
             }
         }}
         if let error = errors.compactMap({ $0 }).first { throw error }
+        var rendering: AlignmentResult.RenderingRecord?
+        if options.renderPasses > 0, count > 2, !referenceBlank {
+            rendering = try refineAgainstRenderedFocus(stack, slices: &slices, plan: plan, reference: reference)
+        }
 
         var result = AlignmentResult(reference: reference, model: options.model, width: width, height: height,
                                      crop: [0, 0, width, height], slices: slices.map { $0! })
+        result.rendering = rendering
         if options.keepSize {
             result.padding = PaddedBorder.plan(for: result)
         } else {
@@ -89,6 +94,31 @@ public struct Aligner: Sendable {
             result.crop = CommonCrop.rectangle(width: width, height: height, sliceToReference: matrices) ?? [0, 0, width, height]
         }
         return result
+    }
+}
+
+extension Aligner {
+    /// Runs `RenderedRefinement` on the slices aligned so far and replaces their matrices.
+    func refineAgainstRenderedFocus(_ stack: any SliceSource, slices: inout [SliceTransform?], plan: PyramidPlan,
+                                    reference: Int) throws -> AlignmentResult.RenderingRecord {
+        let width = stack.geometry.width, height = stack.geometry.height
+        let cx = (Double(width) - 1) / 2, cy = (Double(height) - 1) / 2
+        var planes: [Plane] = []
+        for k in 0..<stack.count {
+            planes.append(LuminancePyramid(image: try stack.slice(at: k), coarsest: plan.finest).levels[plan.finest])
+        }
+        // Reference → slice in centred coordinates, as the fits use them.
+        let warps: [Affine?] = slices.map { slice in
+            guard let slice, slice.aligned, let matrix = Affine(rows: slice.matrix), let inverse = matrix.inverse else { return nil }
+            return inverse.shiftedOrigin(-cx, -cy)
+        }
+        let refinement = RenderedRefinement(options: options, plan: plan, reference: reference)
+        let refined = refinement.refine(planes: planes, warps: warps, fullWidth: width, fullHeight: height)
+        for k in slices.indices where k != reference {
+            guard let warp = refined.warps[k], let sliceToReference = warp.shiftedOrigin(cx, cy).inverse else { continue }
+            slices[k]?.matrix = sliceToReference.rows
+        }
+        return AlignmentResult.RenderingRecord(passes: options.renderPasses, defocusPerSlice: refined.defocusPerSlice)
     }
 }
 

@@ -67,6 +67,16 @@ public struct AlignmentResult: Codable, Sendable, Equatable {
     /// With `keepSize`: the area every slice covers, the padded border and where its pixels come
     /// from (`PaddedBorder`); absent when the output is cropped to the covered area.
     public var padding: PaddedBorder?
+    /// With `AlignmentOptions.renderPasses`: how the transforms were refined; absent otherwise.
+    public var rendering: RenderingRecord?
+
+    /// What the refinement against rendered focus did (`RenderedRefinement`).
+    public struct RenderingRecord: Codable, Sendable, Equatable {
+        /// Passes run.
+        public var passes: Int
+        /// The PSF growth fitted: Gaussian σ, in pixels, per slice of defocus.
+        public var defocusPerSlice: Double
+    }
 
     public init(reference: Int, model: TransformModel, width: Int, height: Int, crop: [Int], slices: [SliceTransform],
                 padding: PaddedBorder? = nil) {

@@ -55,6 +55,9 @@ struct AlignCommand: AsyncParsableCommand {
     @Option(help: "The instrument's known focus breathing: magnification change across the stack (0.01 = 1 %), linear in slice index; with --model translation only the shift is fitted.")
     var breathing: Double = 0
 
+    @Option(name: .customLong("render-passes"), help: "Passes refitting every slice against a rendering of the specimen at its own focus (0 = off; fluorescence: removes the pull of defocus on a direct fit; about one rendering per slice per pass).")
+    var renderPasses: Int = 0
+
     func validate() throws {
         try OutputPathCheck.requireTIFF(out.map { [("--out", $0)] } ?? [])
         try OutputPathCheck.validate(inputs: inputs, outputs: [("--transforms", transforms)] + (out.map { [("--out", $0)] } ?? []))
@@ -63,6 +66,7 @@ struct AlignCommand: AsyncParsableCommand {
         guard !inputs.isEmpty else { throw ValidationError("give at least one input") }
         if crop && keepSize { throw ValidationError("--crop and --keep-size contradict each other; give one") }
         guard abs(breathing) <= 0.1 else { throw ValidationError("--breathing must be within ±0.1 (got \(breathing))") }
+        guard (0...20).contains(renderPasses) else { throw ValidationError("--render-passes must be 0…20 (got \(renderPasses))") }
     }
 
     func run() async throws {
@@ -73,7 +77,8 @@ struct AlignCommand: AsyncParsableCommand {
             throw ValidationError(RegistrationError.referenceOutOfRange(reference: reference, count: first.count).description)
         }
         let options = Registration.AlignmentOptions(model: model, reference: reference, estimateGainOffset: gainOffset,
-                                                    keepSize: !crop, minimumScore: minimumScore, breathing: breathing)
+                                                    keepSize: !crop, minimumScore: minimumScore, breathing: breathing,
+                                                    renderPasses: renderPasses)
         let start = Date()
         let result = try Aligner(options: options).align(first)
         let seconds = Date().timeIntervalSince(start)

@@ -18,7 +18,8 @@
 //
 // Three builds of each kernel, chosen at run time from CPUID: AVX-512F (16-lane vectors in one
 // register, 6×64 register tiles in the GEMM), AVX2+FMA (the same code on ymm pairs, 6×16 tiles) and
-// portable C (SSE2, separate multiply and add). `nn_winograd_path()` says which one runs.
+// portable C (SSE2, separate multiply and add). `nn_winograd_path()` says which is the fastest here;
+// the entry points take the build to run (lowered to one the CPU has), so tests run all three.
 
 #include "nn_kernels.h"
 
@@ -310,13 +311,19 @@ static inline int nn_has_avx512(void) {
 }
 #endif
 
-/// Which build of the Winograd kernels runs here: 2 AVX-512F, 1 AVX2+FMA, 0 portable.
+/// The fastest build of the Winograd kernels this CPU runs: 2 AVX-512F, 1 AVX2+FMA, 0 portable.
 static inline int nn_winograd_path(void) {
 #if NN_X86
     if (nn_has_avx512()) return 2;
     if (nn_has_avx2()) return 1;
 #endif
     return 0;
+}
+
+/// `path` (a build a caller asks for, e.g. a test of the slower builds), lowered to one this CPU runs.
+static inline int nn_winograd_usable(int path) {
+    int best = nn_winograd_path();
+    return path < best ? (path < 0 ? 0 : path) : best;
 }
 
 #define NN_WINO_VARIANT(SUFFIX, ATTRIBUTES, FUSED, WIDE)                                                           \
@@ -347,10 +354,11 @@ NN_WINO_VARIANT(avx512, __attribute__((target("avx512f,fma"))), 1, 1)
 /// Transforms input channels [ciBegin, ciEnd) of one band of `x` `[channels, height, width]`: tile
 /// rows [ty0, ty0 + rows) × tile columns [tx0, tx0 + cols), into `v` `[36][channels][lanes]`.
 /// `scratch`: nn_winograd_input_scratch floats.
-static inline void nn_winograd_input(const float *x, long channels, long ciBegin, long ciEnd, long height, long width,
-                                     long ty0, long rows, long tx0, long cols, long lanes, float *scratch, float *v) {
+static inline void nn_winograd_input(int path, const float *x, long channels, long ciBegin, long ciEnd, long height,
+                                     long width, long ty0, long rows, long tx0, long cols, long lanes, float *scratch,
+                                     float *v) {
 #if NN_X86
-    int path = nn_winograd_path();
+    path = nn_winograd_usable(path);
     if (path == 2) {
         nn_wino_input_avx512(x, channels, ciBegin, ciEnd, height, width, ty0, rows, tx0, cols, lanes, scratch, v);
         return;
@@ -365,10 +373,10 @@ static inline void nn_winograd_input(const float *x, long channels, long ciBegin
 
 /// `m[ξ] = u[ξ]·v[ξ]` (`[cout, cin]·[cin, lanes]`, u packed by nn_winograd_weights) for positions
 /// [xiBegin, xiEnd) and output channels [coBegin, coEnd); coBegin a multiple of 6.
-static inline void nn_winograd_multiply(const float *u, const float *v, float *m, long cout, long cin, long lanes,
-                                        long xiBegin, long xiEnd, long coBegin, long coEnd) {
+static inline void nn_winograd_multiply(int path, const float *u, const float *v, float *m, long cout, long cin,
+                                        long lanes, long xiBegin, long xiEnd, long coBegin, long coEnd) {
 #if NN_X86
-    int path = nn_winograd_path();
+    path = nn_winograd_usable(path);
     if (path == 2) { nn_wino_gemm_avx512(u, v, m, cout, cin, lanes, xiBegin, xiEnd, coBegin, coEnd); return; }
     if (path == 1) { nn_wino_gemm_avx2(u, v, m, cout, cin, lanes, xiBegin, xiEnd, coBegin, coEnd); return; }
 #endif
@@ -378,11 +386,11 @@ static inline void nn_winograd_multiply(const float *u, const float *v, float *m
 /// Writes (or adds, when `accumulate`) output channels [coBegin, coEnd) of the band's tiles `m` plus
 /// `bias[co]` into `y` `[channels, height, width]`, cropped to the image. `scratch`:
 /// nn_winograd_output_scratch floats.
-static inline void nn_winograd_output(const float *m, long channels, long coBegin, long coEnd, long lanes, long ty0,
-                                      long rows, long tx0, long cols, long height, long width, const float *bias,
-                                      int accumulate, float *y, float *scratch) {
+static inline void nn_winograd_output(int path, const float *m, long channels, long coBegin, long coEnd, long lanes,
+                                      long ty0, long rows, long tx0, long cols, long height, long width,
+                                      const float *bias, int accumulate, float *y, float *scratch) {
 #if NN_X86
-    int path = nn_winograd_path();
+    path = nn_winograd_usable(path);
     if (path == 2) {
         nn_wino_output_avx512(m, channels, coBegin, coEnd, lanes, ty0, rows, tx0, cols, height, width, bias, accumulate,
                               y, scratch);

@@ -18,12 +18,22 @@ extension Conv2D {
     public static let winogradBandFloats = 192 * 1024
 
     /// The Winograd kernels' build that runs on this CPU: `"avx512f"`, `"avx2+fma"` or `"portable"`
-    /// (chosen once from CPUID; the sidecar and `focusd model info` report it).
-    public static var kernelPath: String {
-        switch nn_winograd_path() {
-        case 2: "avx512f"
-        case 1: "avx2+fma"
-        default: "portable"
+    /// (the fastest the CPU supports, from CPUID; `focusd model info` and `bench nn` report it).
+    public static var kernelPath: String { WinogradKernels.fastest.name }
+
+    /// A build of the Winograd kernels (`CBLAS/nn_winograd.h`).
+    enum WinogradKernels: Int32, CaseIterable, Sendable {
+        case portable = 0, avx2 = 1, avx512 = 2
+
+        /// The fastest build this CPU runs.
+        static let fastest = WinogradKernels(rawValue: nn_winograd_path()) ?? .portable
+
+        var name: String {
+            switch self {
+            case .portable: "portable"
+            case .avx2: "avx2+fma"
+            case .avx512: "avx512f"
+            }
         }
     }
 
@@ -66,6 +76,7 @@ extension Conv2D {
     ) {
         let cin = inChannels, cout = outChannels, plane = height * width
         let bands = winogradBands(height: height, width: width)
+        let path = winogradKernels.rawValue
         // Slot + 1: U [36][Cout/6][Cin][6], then bias + shift per image [N, Cout].
         let weightCount = nn_winograd_weights_count(cout, cin)
         let transformed = workspace.floats(weightCount + batch * cout, slot: slot + 1)
@@ -93,13 +104,13 @@ extension Conv2D {
             let m = v + 36 * cin * lanes
             let work = m + 36 * cout * lanes
             // V[36][Cin][lanes] ← Bᵀ d B for every tile of the band
-            nn_winograd_input(input + n * cin * plane, cin, 0, cin, height, width, ty0, rows, tx0, columns, bandLanes,
-                              work, v)
+            nn_winograd_input(path, input + n * cin * plane, cin, 0, cin, height, width, ty0, rows, tx0, columns,
+                              bandLanes, work, v)
             // M[ξ][Cout][lanes] = U[ξ][Cout][Cin] · V[ξ][Cin][lanes] (U packed in blocks of 6 output channels)
-            nn_winograd_multiply(transformed, v, m, cout, cin, bandLanes, 0, 36, 0, cout)
+            nn_winograd_multiply(path, transformed, v, m, cout, cin, bandLanes, 0, 36, 0, cout)
             // Y (+)= Aᵀ M A + bias + shift
-            nn_winograd_output(m, cout, 0, cout, bandLanes, ty0, rows, tx0, columns, height, width, offsets + n * cout,
-                               accumulate ? 1 : 0, output + n * cout * plane, work)
+            nn_winograd_output(path, m, cout, 0, cout, bandLanes, ty0, rows, tx0, columns, height, width,
+                               offsets + n * cout, accumulate ? 1 : 0, output + n * cout * plane, work)
         }
     }
 }

@@ -30,6 +30,8 @@ public struct Conv2D: Sendable, Equatable, Hashable {
     /// against im2col), and its band budget in floats (tests shrink it to exercise banding).
     var allowsWinograd = true
     var winogradBudget = Conv2D.winogradBandFloats
+    /// The build of the Winograd kernels to run (tests pick the slower ones; lowered to what the CPU has).
+    var winogradKernels = WinogradKernels.fastest
 
     public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0) {
         self.init(

@@ -111,4 +111,21 @@ struct WinogradTests {
             }
         }
     }
+
+    @Test("every build of the kernels this CPU runs (AVX-512F, AVX2+FMA, portable) matches im2col, for any threads",
+          arguments: [winogradCases[5], winogradCases[8], winogradCases[9]])
+    func everyBuild(_ t: WinogradCase) {
+        let d = WinogradData(t, seed: 45)
+        let plain = convolve(d.im2col, t, x: d.x, weight: d.weight, bias: d.bias, shift: d.shift)
+        let builds = Conv2D.WinogradKernels.allCases.filter { $0.rawValue <= Conv2D.WinogradKernels.fastest.rawValue }
+        #expect(builds.contains(.portable))
+        for build in builds {
+            var conv = d.winograd
+            conv.winogradKernels = build
+            let one = Compute.withThreads(1) { convolve(conv, t, x: d.x, weight: d.weight, bias: d.bias, shift: d.shift) }
+            let three = Compute.withThreads(3) { convolve(conv, t, x: d.x, weight: d.weight, bias: d.bias, shift: d.shift) }
+            #expect(maxRelativeError(one, plain.doubles) < winogradTolerance, "\(build.name)")
+            #expect(one == three, "\(build.name)")
+        }
+    }
 }

@@ -13,8 +13,8 @@
 // so a pixel's value does not depend on how the image is cut into bands (nor on the threads).
 //
 //   u [36][cout/6][cin][6] transformed weights, ξ = 6·i + j (i along y, j along x), 6 channels a block
-//   v [36][cin][lanes]    transformed input tiles of one band
-//   m [36][cout][lanes]   their products, summed over cin
+//   v [36][cin][lanes]    transformed input tiles of one band (planes ξ padded: nn_winograd_plane)
+//   m [36][cout][lanes]   their products, summed over cin (likewise)
 //
 // Three builds of each kernel, chosen at run time from CPUID: AVX-512F (16-lane vectors in one
 // register, 6×64 register tiles in the GEMM), AVX2+FMA (the same code on ymm pairs, 6×16 tiles) and
@@ -90,6 +90,12 @@ NN_INLINE void nn_interleave4(const nn_v16 v[4], nn_v16 out[4]) {
 #define NN_SPLAT16(s) ((nn_v16)(s))
 #define NN_SPLAT1(s) (s)
 
+/// Floats between transform positions ξ in v and m: `channels · lanes` and one cache line, so the
+/// 36 positions of one tile do not all fall in the same L1 set (a plane is often a multiple of 4 KiB).
+static inline long nn_winograd_plane(long channels, long lanes) { return channels * lanes + 16; }
+/// Floats of v (or m) for `channels` channels and `lanes` lanes: `[36][channels][lanes]`, planes padded.
+static inline long nn_winograd_band_floats(long channels, long lanes) { return 36 * nn_winograd_plane(channels, lanes); }
+
 /// Floats of scratch `nn_winograd_input` needs.
 static inline long nn_winograd_input_scratch(long width, long lanes) { return 6 * (4 * lanes + 64) + width + 16; }
 /// Floats of scratch `nn_winograd_output` needs.
@@ -99,6 +105,7 @@ NN_INLINE void nn_wino_input_body(const float *x, long channels, long ciBegin, l
                                   long ty0, long rows, long tx0, long cols, long lanes, float *scratch, float *v,
                                   int fused) {
     const long rowLength = 4 * lanes + 64, segment = 4 * (cols + 1);
+    const long positionStride = nn_winograd_plane(channels, lanes);
     float *z = scratch, *zeros = scratch + 6 * rowLength;
     for (long i = 0; i < width; i++) zeros[i] = 0;
     // Scratch position p of a segment holds x = 4·tx0 − 1 + p; the image covers [pLow, pHigh).
@@ -146,7 +153,7 @@ NN_INLINE void nn_wino_input_body(const float *x, long channels, long ciBegin, l
                 nn_v16 d[6] = {now[0], now[1], now[2], now[3], nn_next_lane(now[0], next[0]), nn_next_lane(now[1], next[1])};
                 nn_v16 e[6];
                 NN_WINO_BT(nn_v16, NN_SPLAT16, nn_madd16, d, e);
-                for (int j = 0; j < 6; j++) nn_store16(v + ((6 * i + j) * channels + ci) * lanes + t0, e[j]);
+                for (int j = 0; j < 6; j++) nn_store16(v + (6 * i + j) * positionStride + ci * lanes + t0, e[j]);
                 for (int k = 0; k < 4; k++) now[k] = next[k];
             }
         }
@@ -204,8 +211,8 @@ NN_INLINE void nn_wino_gemm_body(const float *u, const float *v, float *m, long 
                                  long xiBegin, long xiEnd, long coBegin, long coEnd, int wide, int fused) {
     const long blocks = (cout + NN_WINO_ROWS - 1) / NN_WINO_ROWS;
     for (long xi = xiBegin; xi < xiEnd; xi++) {
-        const float *uxi = u + xi * blocks * NN_WINO_ROWS * cin, *vxi = v + xi * cin * lanes;
-        float *mxi = m + xi * cout * lanes;
+        const float *uxi = u + xi * blocks * NN_WINO_ROWS * cin, *vxi = v + xi * nn_winograd_plane(cin, lanes);
+        float *mxi = m + xi * nn_winograd_plane(cout, lanes);
         for (long t0 = 0; t0 < lanes;) {
             long left = (lanes - t0) / 16;
             int N = wide ? (left < 4 ? (int)left : 4) : 1;
@@ -238,6 +245,7 @@ NN_INLINE void nn_wino_output_body(const float *m, long channels, long coBegin, 
                                    long rows, long tx0, long cols, long height, long width, const float *bias,
                                    int accumulate, float *y, float *scratch, int fused) {
     const long segment = 4 * (cols + 1), stripe = 4 * lanes;
+    const long positionStride = nn_winograd_plane(channels, lanes);
     const long count = width - 4 * tx0 < 4 * cols ? width - 4 * tx0 : 4 * cols;
     // With one tile row, a block of 16 tiles inside the image goes straight to the output;
     // the rest goes through scratch rows and is cropped there.
@@ -250,7 +258,7 @@ NN_INLINE void nn_wino_output_body(const float *m, long channels, long coBegin, 
             nn_v16 p[6][4];
             for (int i = 0; i < 6; i++) {
                 nn_v16 q[6];
-                for (int j = 0; j < 6; j++) q[j] = nn_load16(m + ((6 * i + j) * channels + co) * lanes + t0);
+                for (int j = 0; j < 6; j++) q[j] = nn_load16(m + (6 * i + j) * positionStride + co * lanes + t0);
                 NN_WINO_AT(nn_v16, NN_SPLAT16, nn_madd16, q, p[i]);
             }
             for (int b = 0; b < 4; b++) {

@@ -90,7 +90,8 @@ extension Conv2D {
         // Slot: per worker V, M and the two transforms' scratch.
         let lanes = bands.lanes
         let inputScratch = nn_winograd_input_scratch(width, lanes), outputScratch = nn_winograd_output_scratch(lanes)
-        let perWorker = 36 * (cin + cout) * lanes + inputScratch + outputScratch
+        let inputFloats = nn_winograd_band_floats(cin, lanes), outputFloats = nn_winograd_band_floats(cout, lanes)
+        let perWorker = inputFloats + outputFloats + inputScratch + outputScratch
         let workers = Compute.threads
         let scratch = workspace.floats(perWorker * workers, slot: slot)
         let bandsPerImage = bands.rowBands * bands.columnBands
@@ -101,8 +102,8 @@ extension Conv2D {
             let rows = min(bands.rows, bands.tilesY - ty0), columns = min(bands.columns, bands.tilesX - tx0)
             let bandLanes = WinogradBands.lanes(rows: rows, columns: columns)
             let v = scratch + worker * perWorker
-            let m = v + 36 * cin * lanes
-            let work = m + 36 * cout * lanes
+            let m = v + nn_winograd_band_floats(cin, bandLanes)
+            let work = m + nn_winograd_band_floats(cout, bandLanes)
             // V[36][Cin][lanes] ← Bᵀ d B for every tile of the band
             nn_winograd_input(path, input + n * cin * plane, cin, 0, cin, height, width, ty0, rows, tx0, columns,
                               bandLanes, work, v)

@@ -11,8 +11,9 @@ import CBLAS
 /// so the output does not depend on the bands or the thread count. Rounding differs from the
 /// im2col path: the transforms scale values by up to 8 and back (see the NN tests' tolerance).
 extension Conv2D {
-    /// Fewest input channels for which ``forward`` uses Winograd; below, the transforms cost more
-    /// than the multiplies they save.
+    /// Fewest input channels for which ``forward`` uses Winograd. The U-Net's 3-channel input
+    /// convolution stays on im2col, whose GEMM is small there, while Winograd's output transform
+    /// would be paid per output channel (a choice, not a measured threshold).
     public static let winogradMinimumInputChannels = 8
     /// Floats of `V` and `M` one band may use (about 3/4 of a core's L2).
     public static let winogradBandFloats = 192 * 1024
@@ -54,6 +55,9 @@ extension Conv2D {
         static func lanes(rows: Int, columns: Int) -> Int { (rows * (columns + 1) - 1 + 15) / 16 * 16 }
     }
 
+    /// Bands of about `winogradBudget` floats of V and M, but at least 64 lanes, so that the
+    /// products' 64-lane register tiles are full and the transformed weights of deep layers
+    /// (read once per band) serve more tiles.
     func winogradBands(height: Int, width: Int) -> WinogradBands {
         let tilesY = (height + 3) / 4, tilesX = (width + 3) / 4
         let target = max(64, winogradBudget / (36 * (inChannels + outChannels)))

@@ -7,3 +7,6 @@
 // GroupNorm-apply + SiLU — live here as static inline C with an AVX2/FMA version chosen at run time
 // (CPUID), and a portable fallback elsewhere. The Swift side is NN's `Activation.swift`/`GroupNorm.swift`.
 #include "nn_kernels.h"
+// Winograd F(4×4, 3×3) transforms and products for 3×3 stride-1 convolutions (NN's Conv2D+Winograd.swift),
+// in AVX-512F, AVX2+FMA and portable builds chosen at run time.
+#include "nn_winograd.h"

@@ -1,7 +1,9 @@
 /// 2-D convolution over NCHW Float32 data, PyTorch semantics (cross-correlation, zero padding).
 ///
 /// Weight `[outChannels, inChannels, kernelHeight, kernelWidth]`, bias `[outChannels]`.
-/// Forward is im2col + one `cblas_sgemm` per batch element and band of output rows:
+/// Forward of a 3×3 stride-1 padding-1 convolution is Winograd F(4×4, 3×3) (`Conv2D+Winograd.swift`);
+/// with at most 4 output channels a direct kernel (`Conv2D+Direct.swift`). Any other forward is
+/// im2col + one `cblas_sgemm` per batch element and band of output rows:
 /// `Y[Cout, band] = W[Cout, Cin·KH·KW] · cols[Cin·KH·KW, band]`. A 1×1 stride-1 convolution
 /// multiplies the input directly. Bands keep the column buffer within `columnBudget` floats so it
 /// stays in cache between im2col and GEMM. Backward recomputes the columns from the input.
@@ -24,6 +26,12 @@ public struct Conv2D: Sendable, Equatable, Hashable {
     var columnBudget = Conv2D.columnBudget
     var forwardBudget = Conv2D.forwardColumnBudget
     var minimumColumns = Conv2D.minimumBandColumns
+    /// Whether a 3×3 stride-1 padding-1 forward may use Winograd (tests turn it off to compare
+    /// against im2col), and its band budget in floats (tests shrink it to exercise banding).
+    var allowsWinograd = true
+    var winogradBudget = Conv2D.winogradBandFloats
+    /// The build of the Winograd kernels to run (tests pick the slower ones; lowered to what the CPU has).
+    var winogradKernels = WinogradKernels.fastest
 
     public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0) {
         self.init(
@@ -92,6 +100,11 @@ public struct Conv2D: Sendable, Equatable, Hashable {
         if usesDirectKernel {
             forwardDirect(input: input, batch: batch, height: height, width: width, weight: weight, bias: bias,
                           shift: shift, output: output, accumulate: accumulate)
+            return
+        }
+        if usesWinograd {
+            forwardWinograd(input: input, batch: batch, height: height, width: width, weight: weight, bias: bias,
+                            shift: shift, output: output, accumulate: accumulate, workspace: workspace, slot: slot)
             return
         }
         let (oh, ow) = outputSize(height: height, width: width)

@@ -63,7 +63,7 @@ struct BenchNNCommand: AsyncParsableCommand {
         var layerRows: [[String: Any]] = []
         var perWidth: [String: [String: Any]] = [:]
         if !json {
-            print("focusd bench nn — \(threads) thread(s), median of \(runs)")
+            print("focusd bench nn — \(threads) thread(s), median of \(runs), 3×3 convolution kernels \(Conv2D.kernelPath)")
             print("layer (Cin→Cout k s @ H×W)            GEMM m×n×k                conv GF/s  sgemm GF/s  ratio")
         }
         for width in widths {
@@ -120,7 +120,7 @@ struct BenchNNCommand: AsyncParsableCommand {
         }
         var object: [String: Any] = [
             "threads": threads, "runs": runs, "widths": perWidth, "layers": layerRows,
-            "training_step_bytes_small_b8_128": trainingBytes,
+            "training_step_bytes_small_b8_128": trainingBytes, "convolution_kernels": Conv2D.kernelPath,
         ]
         if let top = perWidth[String(reportWidth)] {
             for key in ["unet_forward_seconds", "unet_forward_gflops_per_s", "sgemm_gflops_per_s", "forward_efficiency"] {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Checksum
 import Foundation
 import FusionDiff
+import NN
 
 struct ModelInfoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -53,6 +54,8 @@ struct ModelInfoCommand: AsyncParsableCommand {
         } else {
             throw ValidationError("give either a model FILE or --preset")
         }
+        // Which build of the 3×3 convolution kernels this machine runs (avx512f, avx2+fma, portable).
+        info.append(("convolution_kernels", Conv2D.kernelPath))
         if json {
             var object: [String: Any] = ["parameters": parameterCount]
             object["configuration"] = try JSONSerialization.jsonObject(with: Data(configuration.jsonString().utf8))

@@ -137,7 +137,7 @@ public struct SliceSelectionEngine: StackFusionEngine {
         case .sequential:
             var state: State?
             try forEachSlice(stack, prepare: leaf) { _, _, next in
-                state = try state.map { try merge($0, next, measure: measure) } ?? next
+                if state == nil { state = next } else { merge(into: &state!, next) }
             }
             return state!
         case .tree:
@@ -145,50 +145,80 @@ public struct SliceSelectionEngine: StackFusionEngine {
             try forEachSlice(stack, prepare: leaf) { _, _, next in
                 pending.append(next)
                 while pending.count >= 2 && pending[pending.count - 1].level == pending[pending.count - 2].level {
-                    let b = pending.removeLast(), a = pending.removeLast()
-                    pending.append(try merge(a, b, measure: measure))
+                    let b = pending.removeLast()
+                    merge(into: &pending[pending.count - 1], b)
                 }
             }
             while pending.count >= 2 {
-                let b = pending.removeLast(), a = pending.removeLast()
-                pending.append(try merge(a, b, measure: measure))
+                let b = pending.removeLast()
+                merge(into: &pending[pending.count - 1], b)
             }
             return pending[0]
         }
     }
 
-    /// One pairwise step: per pixel, `a`'s slice or `b`'s.
-    func merge(_ a: State, _ b: State, measure: FocusEvidence) throws -> State {
+    /// One pairwise step, in place: per pixel, `a`'s slice or `b`'s (`a` keeps ties). `a`'s planes
+    /// are updated where they are (no copies), pixel ranges in parallel on the engine's threads.
+    func merge(into a: inout State, _ b: State) {
+        a.level = max(a.level, b.level) + 1
+        a.count += b.count
         let n = a.winner.count
         var keepsA = [Bool](repeating: false, count: n)
-        for i in 0..<n { keepsA[i] = a.evidence.values[i] >= b.evidence.values[i] }
-        var out = a
-        out.level = max(a.level, b.level) + 1
-        out.count = a.count + b.count
-        for i in 0..<n {
-            out.evidenceSum.values[i] = a.evidenceSum.values[i] + b.evidenceSum.values[i]
-            out.noise.values[i] = min(a.noise.values[i], b.noise.values[i])
-            if !keepsA[i] {
-                out.winner[i] = b.winner[i]
-                out.evidence.values[i] = b.evidence.values[i]
-            }
-        }
-        if !a.fineWinner.isEmpty {
-            for i in 0..<n {
-                out.fineSum.values[i] = a.fineSum.values[i] + b.fineSum.values[i]
-                if b.fineEvidence.values[i] > a.fineEvidence.values[i] {
-                    out.fineWinner[i] = b.fineWinner[i]
-                    out.fineEvidence.values[i] = b.fineEvidence.values[i]
-                    out.fineCoarse.values[i] = b.fineCoarse.values[i]
+        keepsA.withUnsafeMutableBufferPointer { keepsA in
+        a.winner.withUnsafeMutableBufferPointer { winner in
+        a.evidence.values.withUnsafeMutableBufferPointer { evidence in
+        b.winner.withUnsafeBufferPointer { otherWinner in
+        b.evidence.values.withUnsafeBufferPointer { otherEvidence in
+            Self.forEachPixelRange(n) { range in
+                for i in range {
+                    keepsA[i] = evidence[i] >= otherEvidence[i]
+                    if !keepsA[i] {
+                        winner[i] = otherWinner[i]
+                        evidence[i] = otherEvidence[i]
+                    }
                 }
             }
+        } } } } }
+        a.evidenceSum.values.withUnsafeMutableBufferPointer { sum in
+        a.noise.values.withUnsafeMutableBufferPointer { noise in
+        b.evidenceSum.values.withUnsafeBufferPointer { otherSum in
+        b.noise.values.withUnsafeBufferPointer { otherNoise in
+            Self.forEachPixelRange(n) { range in
+                for i in range {
+                    sum[i] = sum[i] + otherSum[i]
+                    noise[i] = min(noise[i], otherNoise[i])
+                }
+            }
+        } } } }
+        if !a.fineWinner.isEmpty {
+            a.fineSum.values.withUnsafeMutableBufferPointer { sum in
+            a.fineWinner.withUnsafeMutableBufferPointer { winner in
+            a.fineEvidence.values.withUnsafeMutableBufferPointer { evidence in
+            a.fineCoarse.values.withUnsafeMutableBufferPointer { coarse in
+                Self.forEachPixelRange(n) { range in
+                    for i in range {
+                        sum[i] = sum[i] + b.fineSum.values[i]
+                        if b.fineEvidence.values[i] > evidence[i] {
+                            winner[i] = b.fineWinner[i]
+                            evidence[i] = b.fineEvidence.values[i]
+                            coarse[i] = b.fineCoarse.values[i]
+                        }
+                    }
+                }
+            } } } }
         }
-        if var pixels = out.pixels, let pb = b.pixels {
-            let plane = pixels.planeSize
-            for c in 0..<pixels.channels { for i in 0..<n where !keepsA[i] { pixels.pixels[c * plane + i] = pb.pixels[c * plane + i] } }
-            out.pixels = pixels
+        if a.pixels != nil, let other = b.pixels {
+            let plane = other.planeSize
+            a.pixels!.pixels.withUnsafeMutableBufferPointer { pixels in
+            other.pixels.withUnsafeBufferPointer { otherPixels in
+            keepsA.withUnsafeBufferPointer { keepsA in
+                for c in 0..<other.channels {
+                    Self.forEachPixelRange(n) { range in
+                        for i in range where !keepsA[i] { pixels[c * plane + i] = otherPixels[c * plane + i] }
+                    }
+                }
+            } } }
         }
-        return out
     }
 
     /// The generator's pass (decisions `model` and `gated`): each slice in turn is put to the
@@ -200,51 +230,72 @@ public struct SliceSelectionEngine: StackFusionEngine {
     ///
     /// Every pair is (the same holders, one slice), so no decision depends on the order the slices
     /// come in: reversing the stack mirrors the result exactly, and sequential and tree order agree.
+    ///
+    /// The generator sees each pair at 1/`modelScale` resolution (``decisionScale(width:height:)``):
+    /// the holders are reduced once, each slice while it is prepared (in parallel with the others),
+    /// and a full-resolution pixel reads the decision of the reduced pixel it lies in.
     func generatorPass(_ stack: any SliceSource, generator: any PairGenerator, state: State, holder: Image,
                        channel: Int?, range: StackRange, measure: FocusEvidence) throws -> [Int32] {
         let n = state.winner.count
+        let width = holder.width, height = holder.height
         var candidate = state.winner
         var candidateEvidence = [Float](repeating: -1, count: n)
         let threshold = Float(selection.decisiveSpread)
+        let gated = selection.decision == .gated
+        let scale = decisionScale(width: width, height: height)
+        let holderView = scale > 1 ? holder.boxDownsampled(scale) : holder
+        let viewWidth = holderView.width
+        // The reduced column of each full-resolution column.
+        let viewColumn = (0..<width).map { $0 / scale }
         try forEachSlice(stack, prepare: { _, slice in
             let plane = Self.decisionPlane(slice, channel: channel)
-            return (evidence: measure.evidence(plane), image: generatorImage(slice, plane: plane, channel: channel, range: range))
+            let image = generatorImage(slice, plane: plane, channel: channel, range: range)
+            return (evidence: measure.evidence(plane), view: scale > 1 ? image.boxDownsampled(scale) : image)
         }) { k, _, prepared in
-            let evidence = prepared.evidence
-            let keepsHolder = try generatorDecision(generator, holder, prepared.image)
+            let keepsHolder = try generatorDecisionAtFullScale(generator, holderView, prepared.view)
             let kk = Int32(k)
-            for i in 0..<n where !keepsHolder[i] && state.winner[i] != kk {
-                let eh = state.evidence.values[i], ek = evidence.values[i]
-                if selection.decision == .gated {
-                    let spread = measure.evidenceSpread(evidence: eh, noise: state.noise.values[i])
-                    guard eh - ek <= threshold * spread else { continue }
+            keepsHolder.withUnsafeBufferPointer { keepsHolder in
+            viewColumn.withUnsafeBufferPointer { viewColumn in
+            prepared.evidence.values.withUnsafeBufferPointer { evidence in
+            state.winner.withUnsafeBufferPointer { winner in
+            state.evidence.values.withUnsafeBufferPointer { holderEvidence in
+            state.noise.values.withUnsafeBufferPointer { noise in
+            candidate.withUnsafeMutableBufferPointer { candidate in
+            candidateEvidence.withUnsafeMutableBufferPointer { candidateEvidence in
+                // Row bands in parallel: a pixel's candidate depends only on that pixel.
+                Self.forEachPixelRange(height, pixelsPerItem: width) { rows in
+                    for y in rows {
+                        let viewRow = (y / scale) * viewWidth
+                        for x in 0..<width where !keepsHolder[viewRow + viewColumn[x]] {
+                            let i = y * width + x
+                            guard winner[i] != kk else { continue }
+                            let eh = holderEvidence[i], ek = evidence[i]
+                            if gated {
+                                let spread = measure.evidenceSpread(evidence: eh, noise: noise[i])
+                                guard eh - ek <= threshold * spread else { continue }
+                            }
+                            if ek > candidateEvidence[i] {
+                                candidateEvidence[i] = ek
+                                candidate[i] = kk
+                            }
+                        }
+                    }
                 }
-                if ek > candidateEvidence[i] {
-                    candidateEvidence[i] = ek
-                    candidate[i] = kk
-                }
-            }
+            } } } } } } } }
         }
         return candidate
     }
 
-    /// The generator's decision for a pair in its space: the generated image projected onto the two
-    /// sources (window and pixel fits on detail, thresholded, islands removed, no band).
-    func generatorDecision(_ generator: any PairGenerator, _ a: Image, _ b: Image) throws -> [Bool] {
+    /// The factor the generator's pairs are reduced by: `modelScale`, or 1 for an image smaller
+    /// than two reduced pixels a side.
+    func decisionScale(width: Int, height: Int) -> Int {
         let scale = selection.modelScale
-        if scale > 1 && a.width >= 2 * scale && a.height >= 2 * scale {
-            // The pair at 1/scale resolution (box means), the decision nearest-neighbour upsampled.
-            let small = try generatorDecisionAtFullScale(generator, a.boxDownsampled(scale), b.boxDownsampled(scale))
-            let sw = (a.width + scale - 1) / scale
-            var out = [Bool](repeating: false, count: a.planeSize)
-            for y in 0..<a.height {
-                for x in 0..<a.width { out[y * a.width + x] = small[(y / scale) * sw + x / scale] }
-            }
-            return out
-        }
-        return try generatorDecisionAtFullScale(generator, a, b)
+        return scale > 1 && width >= 2 * scale && height >= 2 * scale ? scale : 1
     }
 
+    /// The generator's decision for a pair in its space: the generated image projected onto the two
+    /// sources (window and pixel fits on detail, thresholded, islands removed, no band) — per
+    /// pixel of `a` and `b` as given (at the reduced scale in ``generatorPass``).
     func generatorDecisionAtFullScale(_ generator: any PairGenerator, _ a: Image, _ b: Image) throws -> [Bool] {
         let pairwise = PairwiseEngine(generator: generator, projection: projection, order: order, tiling: tiling)
         let generated = try pairwise.generateTiled(a, b)
@@ -360,17 +411,33 @@ public struct SliceSelectionEngine: StackFusionEngine {
 }
 
 extension Image {
-    /// Each `factor`×`factor` block averaged (partial blocks at the right and bottom edges too).
+    /// Each `factor`×`factor` block averaged (partial blocks at the right and bottom edges too): a
+    /// block's pixels are summed row by row, left to right, from 0, then divided by their count.
     func boxDownsampled(_ factor: Int) -> Image {
         let w = (width + factor - 1) / factor, h = (height + factor - 1) / factor
         var out = [Float](repeating: 0, count: w * h * channels)
-        var counts = [Float](repeating: 0, count: w * h)
-        for y in 0..<height { for x in 0..<width { counts[(y / factor) * w + x / factor] += 1 } }
-        for c in 0..<channels {
-            for y in 0..<height {
-                for x in 0..<width { out[c * w * h + (y / factor) * w + x / factor] += pixels[c * planeSize + y * width + x] }
+        out.withUnsafeMutableBufferPointer { out in
+            pixels.withUnsafeBufferPointer { source in
+                for c in 0..<channels {
+                    for y in 0..<height {
+                        let row = source.baseAddress! + c * planeSize + y * width
+                        let sums = out.baseAddress! + c * w * h + (y / factor) * w
+                        for bx in 0..<w {
+                            let end = min(width, (bx + 1) * factor)
+                            var s = sums[bx]
+                            for x in (bx * factor)..<end { s += row[x] }
+                            sums[bx] = s
+                        }
+                    }
+                    for by in 0..<h {
+                        let rows = Float(min(height, (by + 1) * factor) - by * factor)
+                        for bx in 0..<w {
+                            let count = rows * Float(min(width, (bx + 1) * factor) - bx * factor)
+                            out[c * w * h + by * w + bx] /= count
+                        }
+                    }
+                }
             }
-            for i in 0..<(w * h) { out[c * w * h + i] /= counts[i] }
         }
         return Image(width: w, height: h, channels: channels, pixels: out)
     }

@@ -345,11 +345,14 @@ public struct SliceSelectionEngine: StackFusionEngine {
             scales.append((w, wd))
         }
         var out = chosen
-        for i in 0..<n {
-            guard score[i] < z0 else { continue }
-            guard let support = scales.first(where: { $0.weight.values[i] >= 0.02 }) ?? scales.last,
-                  support.weight.values[i] > 1e-6 else { continue }
-            out.values[i] = min(Float(slices - 1), max(0, (support.weighted.values[i] / support.weight.values[i]).rounded()))
+        let last = Float(slices - 1)
+        for i in 0..<n where score[i] < z0 {
+            // The finest scale with enough support, else the coarsest.
+            var s = 0
+            while s < scales.count - 1 && !(scales[s].weight.values[i] >= 0.02) { s += 1 }
+            let weight = scales[s].weight.values[i]
+            guard weight > 1e-6 else { continue }
+            out.values[i] = min(last, max(0, (scales[s].weighted.values[i] / weight).rounded()))
         }
         return out
     }

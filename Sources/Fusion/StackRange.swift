@@ -43,13 +43,13 @@ struct StackRange {
                 var i = 0
                 // The scalar expression below, lane by lane: max(−1, t) keeps t where t ≥ −1 and
                 // min(1, ·) where · < 1 (as Swift's `max` and `min` do); a value is finite where
-                // its exponent is not all ones.
+                // v − v is 0 (non-finite values give NaN).
                 while i + lanes <= count {
                     let v = UnsafeRawPointer(src + i).loadUnaligned(as: Lanes.self)
                     let t = (v - minimum) * scale - 1
                     let low = Lanes(repeating: -1).replacing(with: t, where: t .>= -1)
                     let clamped = Lanes(repeating: 1).replacing(with: low, where: low .< 1)
-                    let finite = unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x7f80_0000 .!= 0x7f80_0000
+                    let finite = v - v .== 0
                     UnsafeMutableRawPointer(dst + i).storeBytes(of: Lanes(repeating: -1).replacing(with: clamped, where: finite),
                                                                 as: Lanes.self)
                     i += lanes

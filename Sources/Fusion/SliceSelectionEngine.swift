@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import NN
 
 /// N-slice fusion that decides between sources and composes once (ARCHITECTURE.md, "Decide between
 /// sources, compose once"; issue 17).
@@ -243,16 +244,19 @@ public struct SliceSelectionEngine: StackFusionEngine {
         let threshold = Float(selection.decisiveSpread)
         let gated = selection.decision == .gated
         let scale = decisionScale(width: width, height: height)
+        let projector = decisionProjection
         let holderView = scale > 1 ? holder.boxDownsampled(scale) : holder
+        let holderSource = DecisionSource(image: holderView, projector: projector)
         let viewWidth = holderView.width
         // The reduced column of each full-resolution column.
         let viewColumn = (0..<width).map { $0 / scale }
         try forEachSlice(stack, prepare: { _, slice in
             let plane = Self.decisionPlane(slice, channel: channel)
             let image = generatorImage(slice, plane: plane, channel: channel, range: range)
-            return (evidence: measure.evidence(plane), view: scale > 1 ? image.boxDownsampled(scale) : image)
+            let view = scale > 1 ? image.boxDownsampled(scale) : image
+            return (evidence: measure.evidence(plane), source: DecisionSource(image: view, projector: projector))
         }) { k, _, prepared in
-            let keepsHolder = try generatorDecisionAtFullScale(generator, holderView, prepared.view)
+            let keepsHolder = try generatorDecision(generator, holderSource, prepared.source, projector: projector)
             let kk = Int32(k)
             keepsHolder.withUnsafeBufferPointer { keepsHolder in
             viewColumn.withUnsafeBufferPointer { viewColumn in
@@ -293,19 +297,42 @@ public struct SliceSelectionEngine: StackFusionEngine {
         return scale > 1 && width >= 2 * scale && height >= 2 * scale ? scale : 1
     }
 
-    /// The generator's decision for a pair in its space: the generated image projected onto the two
-    /// sources (window and pixel fits on detail, thresholded, islands removed, no band) — per
-    /// pixel of `a` and `b` as given (at the reduced scale in ``generatorPass``).
-    func generatorDecisionAtFullScale(_ generator: any PairGenerator, _ a: Image, _ b: Image) throws -> [Bool] {
-        let pairwise = PairwiseEngine(generator: generator, projection: projection, order: order, tiling: tiling)
-        let generated = try pairwise.generateTiled(a, b)
+    /// The projection of the generator's decisions: the engine's, without the boundary band.
+    var decisionProjection: Projection {
         var options = projection
         options.bandRadius = 0
-        let projector = Projection(options: options)
-        let details = projector.details(generated: generated, a: a, b: b)
-        let fitted = projector.fittedWeights(details: details)
-        let pixel = projector.pixelWeights(generated: generated, a: a, b: b, details: details)
-        let weights = projector.decisionWeights(fitted: fitted, pixel: pixel, guide: a.luminance())
+        return Projection(options: options)
+    }
+
+    /// One source of the generator's pairs and its detail (``Projection/detail(_:)``), computed
+    /// once: the holders' for every pair, each slice's while it is prepared.
+    struct DecisionSource {
+        let image: Image
+        let detail: Image
+
+        init(image: Image, projector: Projection) {
+            self.image = image
+            detail = projector.detail(image)
+        }
+    }
+
+    /// The generator's decision for a pair in its space: the generated image projected onto the two
+    /// sources (window and pixel fits on detail, thresholded, islands removed, no band) — per
+    /// pixel of `a` and `b` as given (at the reduced scale in ``generatorPass``). The window fit
+    /// and the pixel fit run side by side.
+    func generatorDecision(_ generator: any PairGenerator, _ a: DecisionSource, _ b: DecisionSource,
+                           projector: Projection) throws -> [Bool] {
+        let pairwise = PairwiseEngine(generator: generator, projection: projection, order: order, tiling: tiling)
+        let generated = try pairwise.generateTiled(a.image, b.image)
+        let details = (g: projector.detail(generated), a: a.detail, b: b.detail)
+        var fits = [Plane?](repeating: nil, count: 2)
+        fits.withUnsafeMutableBufferPointer { fits in
+            Compute.parallelTasks(2) { task, _ in
+                fits[task] = task == 0 ? projector.fittedWeights(details: details)
+                    : projector.pixelWeights(generated: generated, a: a.image, b: b.image, details: details)
+            }
+        }
+        let weights = projector.decisionWeights(fitted: fits[0]!, pixel: fits[1]!, guide: a.image.luminance())
         return weights.values.map { $0 >= 0.5 }
     }
 
@@ -335,15 +362,17 @@ public struct SliceSelectionEngine: StackFusionEngine {
             weighted.values[i] = q * chosen.values[i]
         }
         // Coarser windows where the finer ones hold too few textured pixels (large flat regions).
-        var scales: [(weight: Plane, weighted: Plane)] = []
-        for scale in [radius, 4 * radius, 16 * radius] {
-            var w = weight, wd = weighted
-            for _ in 0..<3 {
-                w = w.boxMean(radius: scale)
-                wd = wd.boxMean(radius: scale)
+        // Six independent chains of three box means (weight and weighted at three scales), in parallel.
+        let radii = [radius, 4 * radius, 16 * radius]
+        var smoothed = [Plane?](repeating: nil, count: 2 * radii.count)
+        smoothed.withUnsafeMutableBufferPointer { smoothed in
+            Compute.parallelTasks(smoothed.count) { task, _ in
+                var p = task % 2 == 0 ? weight : weighted
+                for _ in 0..<3 { p = p.boxMean(radius: radii[task / 2]) }
+                smoothed[task] = p
             }
-            scales.append((w, wd))
         }
+        let scales = radii.indices.map { (weight: smoothed[2 * $0]!, weighted: smoothed[2 * $0 + 1]!) }
         var out = chosen
         let last = Float(slices - 1)
         for i in 0..<n where score[i] < z0 {

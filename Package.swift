@@ -102,7 +102,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "SeededRandom"]),
         .testTarget(name: "FusionDiffTests", dependencies: ["FusionDiff", "NN", "SeededRandom"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Imaging"]),
-        .testTarget(name: "FusionTests", dependencies: ["Fusion", "FusionDiff", "Imaging", "Simulation", "SeededRandom"]),
+        .testTarget(name: "FusionTests", dependencies: ["Fusion", "FusionDiff", "Imaging", "NN", "Simulation", "SeededRandom"]),
         .testTarget(
             name: "DaemonTests",
             dependencies: [

@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import NN
 
 /// Per-slice focus evidence and the noise it is measured against (ARCHITECTURE.md, "Decide between
 /// sources, compose once").
@@ -63,31 +64,58 @@ struct FocusEvidence {
     /// The squared LoG response per pixel (E before the box mean).
     func squaredResponse(_ plane: Plane) -> Plane {
         let smooth = sigma > 0.05 ? plane.convolved(Self.gaussianTaps(sigma: sigma)) : plane
-        var lap = smooth.laplacian()
-        for i in 0..<lap.count { lap.values[i] *= lap.values[i] }
-        return lap
+        return smooth.laplacian(squared: true)
     }
 
     /// Local camera-noise variance (Immerkær), stack units squared.
     static func noiseVariance(_ plane: Plane, radius: Int = 7) -> Plane {
-        let w = plane.width, h = plane.height
-        var response = Plane(width: w, height: h)
-        plane.values.withUnsafeBufferPointer { p in
-            for y in 0..<h {
-                let up = reflectIndex(y - 1, h) * w, down = reflectIndex(y + 1, h) * w, row = y * w
-                for x in 0..<w {
-                    let l = reflectIndex(x - 1, w), r = reflectIndex(x + 1, w)
-                    let v = p[up + l] + p[up + r] + p[down + l] + p[down + r]
-                        - 2 * (p[up + x] + p[down + x] + p[row + l] + p[row + r]) + 4 * p[row + x]
-                    response.values[row + x] = abs(v)
-                }
-            }
-        }
-        var mean = response.boxMean(radius: radius)
+        var mean = immerkaerResponse(plane).boxMean(radius: radius)
         // σ = √(π/2)/6 · E|M∗I|  (Immerkær 1996)
         let k = Float((Double.pi / 2).squareRoot() / 6)
-        for i in 0..<mean.count { let s = k * mean.values[i]; mean.values[i] = s * s }
+        mean.values.withUnsafeMutableBufferPointer { v in
+            for i in 0..<v.count { let s = k * v[i]; v[i] = s * s }
+        }
         return mean
+    }
+
+    /// |M ∗ I| per pixel for Immerkær's mask (reflected borders), vectorised across each row's
+    /// interior with the scalar definition's operation order.
+    static func immerkaerResponse(_ plane: Plane) -> Plane {
+        let w = plane.width, h = plane.height
+        let lanes = Plane.Lanes.scalarCount
+        let out = [Float](unsafeUninitializedCapacity: plane.count) { buffer, initialized in
+            let dst = buffer.baseAddress!
+            plane.values.withUnsafeBufferPointer { source in
+                let p = source.baseAddress!
+                for y in 0..<h {
+                    let up = p + reflectIndex(y - 1, h) * w, down = p + reflectIndex(y + 1, h) * w, row = p + y * w
+                    let o = dst + y * w
+                    func scalar(_ x: Int) {
+                        let l = reflectIndex(x - 1, w), r = reflectIndex(x + 1, w)
+                        let v = up[l] + up[r] + down[l] + down[r] - 2 * (up[x] + down[x] + row[l] + row[r]) + 4 * row[x]
+                        o[x] = abs(v)
+                    }
+                    scalar(0)
+                    guard w > 1 else { continue }
+                    var x = 1
+                    while x + lanes <= w - 1 {
+                        let v = Plane.load(up + x - 1) + Plane.load(up + x + 1) + Plane.load(down + x - 1) + Plane.load(down + x + 1)
+                            - 2 * (Plane.load(up + x) + Plane.load(down + x) + Plane.load(row + x - 1) + Plane.load(row + x + 1))
+                            + 4 * Plane.load(row + x)
+                        Plane.store(unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x7fff_ffff, to: Plane.Lanes.self), o + x)
+                        x += lanes
+                    }
+                    while x < w - 1 {
+                        let v = up[x - 1] + up[x + 1] + down[x - 1] + down[x + 1] - 2 * (up[x] + down[x] + row[x - 1] + row[x + 1]) + 4 * row[x]
+                        o[x] = abs(v)
+                        x += 1
+                    }
+                    scalar(w - 1)
+                }
+            }
+            initialized = plane.count
+        }
+        return Plane(width: w, height: h, values: out)
     }
 
     /// Standard deviation of E at a pixel whose evidence is `evidence` and noise variance `noise`:
@@ -102,29 +130,42 @@ struct FocusEvidence {
 }
 
 extension Plane {
-    /// The median of the (2r+1)² neighbourhood of an integer-valued map (slice indices), by
-    /// counting: values must lie in 0..<`levels`.
+    /// The median of the (2r+1)² neighbourhood of an integer-valued map (slice indices), values
+    /// clamped to 0..<`levels`: the ⌊(2r+1)²/2⌋-th smallest, found by sorting each neighbourhood
+    /// (a handful of values), rows in parallel on the engine's threads.
     func medianFiltered(radius r: Int, levels: Int) -> Plane {
         guard r > 0, levels > 1 else { return self }
         let w = width, h = height
+        let side = 2 * r + 1, total = side * side
+        let level = values.map { Int32(Swift.min(Swift.max(Int($0), 0), levels - 1)) }
+        // Reflected column of x + dx for x + dx in −r..<w + r.
+        let column = (-r..<(w + r)).map { reflectIndex($0, w) }
         var out = self
-        var counts = [Int32](repeating: 0, count: levels)
-        for y in 0..<h {
-            for x in 0..<w {
-                for i in 0..<levels { counts[i] = 0 }
-                var total: Int32 = 0
-                for dy in -r...r {
-                    let yy = reflectIndex(y + dy, h) * w
-                    for dx in -r...r {
-                        let v = Int(values[yy + reflectIndex(x + dx, w)])
-                        counts[min(max(v, 0), levels - 1)] += 1
-                        total += 1
+        out.values.withUnsafeMutableBufferPointer { dst in
+            level.withUnsafeBufferPointer { source in
+                column.withUnsafeBufferPointer { column in
+                    let bands = Swift.min(h, 4 * Compute.threads)
+                    Compute.parallelTasks(bands) { band, _ in
+                        let window = UnsafeMutablePointer<Int32>.allocate(capacity: total)
+                        defer { window.deallocate() }
+                        for y in (h * band / bands)..<(h * (band + 1) / bands) {
+                            for x in 0..<w {
+                                var k = 0
+                                for dy in -r...r {
+                                    let row = source.baseAddress! + reflectIndex(y + dy, h) * w
+                                    for dx in 0..<side {
+                                        // Insertion into the sorted prefix window[0..<k].
+                                        let v = row[column[x + dx]]
+                                        var j = k
+                                        while j > 0 && window[j - 1] > v { window[j] = window[j - 1]; j -= 1 }
+                                        window[j] = v
+                                        k += 1
+                                    }
+                                }
+                                dst[y * w + x] = Float(window[total / 2])
+                            }
+                        }
                     }
-                }
-                var seen: Int32 = 0
-                for i in 0..<levels {
-                    seen += counts[i]
-                    if 2 * seen > total { out.values[y * w + x] = Float(i); break }
                 }
             }
         }

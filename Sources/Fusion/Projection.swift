@@ -136,49 +136,52 @@ struct Projection {
     }
 
     /// Flips every 4-connected region (of either value) smaller than `minimumPixels` to the
-    /// opposite value; repeated until none remains (at most a few passes).
+    /// opposite value; repeated until none remains (at most a few passes). Regions are found by
+    /// two-pass union–find labelling (row-major, left and upper neighbours).
     static func removingIslands(_ map: Plane, minimumPixels: Int) -> Plane {
         var current = map
-        let w = map.width, h = map.height
+        let w = map.width, h = map.height, n = map.count
+        var parent = [Int32](repeating: 0, count: n)
+        var size = [Int32](repeating: 0, count: n)
         for _ in 0..<4 {
-            var label = [Int32](repeating: -1, count: current.count)
-            var flip = [Bool]()
-            var queue = [Int]()
-            var changed = false
-            var regions = 0
-            for start in 0..<current.count where label[start] < 0 {
-                let value = current.values[start]
-                queue.removeAll(keepingCapacity: true)
-                queue.append(start)
-                label[start] = Int32(regions)
-                var head = 0
-                while head < queue.count {
-                    let p = queue[head]; head += 1
-                    let x = p % w, y = p / w
-                    for k in 0..<4 {
-                        let q: Int
-                        switch k {
-                        case 0: if x == 0 { continue }; q = p - 1
-                        case 1: if x == w - 1 { continue }; q = p + 1
-                        case 2: if y == 0 { continue }; q = p - w
-                        default: if y == h - 1 { continue }; q = p + w
-                        }
-                        if label[q] < 0 && current.values[q] == value {
-                            label[q] = Int32(regions)
-                            queue.append(q)
-                        }
+            var regions = 0, anyLarge = false, changed = false
+            current.values.withUnsafeMutableBufferPointer { values in
+            parent.withUnsafeMutableBufferPointer { parent in
+            size.withUnsafeMutableBufferPointer { size in
+                func root(_ i: Int) -> Int {
+                    var r = i
+                    while Int(parent[r]) != r { r = Int(parent[r]) }
+                    var j = i
+                    while Int(parent[j]) != r { let next = Int(parent[j]); parent[j] = Int32(r); j = next }
+                    return r
+                }
+                func join(_ a: Int, _ b: Int) {
+                    let ra = root(a), rb = root(b)
+                    if ra < rb { parent[rb] = Int32(ra) } else if rb < ra { parent[ra] = Int32(rb) }
+                }
+                for y in 0..<h {
+                    for x in 0..<w {
+                        let i = y * w + x
+                        parent[i] = Int32(i)
+                        if x > 0 && values[i - 1] == values[i] { join(i, i - 1) }
+                        if y > 0 && values[i - w] == values[i] { join(i, i - w) }
                     }
                 }
-                flip.append(queue.count < minimumPixels)
-                regions += 1
-            }
-            // A map that is one region, or where every region is small, is left as it is.
-            if regions <= 1 || !flip.contains(false) { return current }
-            for i in 0..<current.count where flip[Int(label[i])] {
-                current.values[i] = 1 - current.values[i]
-                changed = true
-            }
-            if !changed { break }
+                for i in 0..<n { size[i] = 0 }
+                for i in 0..<n {
+                    let r = root(i)
+                    size[r] += 1
+                    if r == i { regions += 1 }
+                }
+                for i in 0..<n where parent[i] == Int32(i) && Int(size[i]) >= minimumPixels { anyLarge = true; break }
+                // A map that is one region, or where every region is small, is left as it is.
+                guard regions > 1 && anyLarge else { return }
+                for i in 0..<n where Int(size[Int(parent[i])]) < minimumPixels {
+                    values[i] = 1 - values[i]
+                    changed = true
+                }
+            } } }
+            if regions <= 1 || !anyLarge || !changed { break }
         }
         return current
     }

@@ -31,16 +31,24 @@ extension SliceSelectionEngine {
                 let toUnit: Float = span > 0 ? 2 / span : 0
                 for i in 0..<n where winner[i] == kk { guide.values[i] = (luminance.values[i] - bandRange.minimum) * toUnit - 1 }
             }
-            for i in 0..<n {
-                let w = winner[i]
-                if w == kk {
-                    chosenEvidence.values[i] = e.values[i]
-                } else if w == kk + 1 {
-                    below.values[i] = e.values[i]
-                } else if w == kk - 1 {
-                    above.values[i] = e.values[i]
+            winner.withUnsafeBufferPointer { winner in
+            e.values.withUnsafeBufferPointer { e in
+            chosenEvidence.values.withUnsafeMutableBufferPointer { chosenEvidence in
+            below.values.withUnsafeMutableBufferPointer { below in
+            above.values.withUnsafeMutableBufferPointer { above in
+                Self.forEachPixelRange(n) { range in
+                    for i in range {
+                        let w = winner[i]
+                        if w == kk {
+                            chosenEvidence[i] = e[i]
+                        } else if w == kk + 1 {
+                            below[i] = e[i]
+                        } else if w == kk - 1 {
+                            above[i] = e[i]
+                        }
+                    }
                 }
-            }
+            } } } } }
         }
 
         // Pass 2: weights and the blend.
@@ -57,31 +65,47 @@ extension SliceSelectionEngine {
         let dof = stack.count >= 3 ? Float(selection.depthOfField) : 0
         try forEachSlice(stack, prepare: { _, slice in dof > 0 ? measure.evidence(Self.decisionPlane(slice, channel: channel)) : nil }) { k, slice, evidence in
             let kk = Int32(k)
-            var indicator = Plane(width: g.width, height: g.height)
-            var present = false
-            for i in 0..<n where winner[i] == kk { indicator.values[i] = 1; present = true }
-            var weight = indicator
-            if present && bandRange != nil {
+            // The boundary band's weights (a pair of sources only); elsewhere a pixel's own weight
+            // is 1 where it holds slice k, else 0.
+            var band: Plane?
+            if bandRange != nil && winner.contains(kk) {
+                var indicator = Plane(width: g.width, height: g.height)
+                for i in 0..<n where winner[i] == kk { indicator.values[i] = 1 }
+                var weight = indicator
                 let smooth = indicator.guidedFiltered(guide: guide, radius: r, epsilon: Float(projection.bandEpsilon))
                 let local = indicator.boxMean(radius: r)
                 for i in 0..<n where local.values[i] > 0 && local.values[i] < 1 {
                     weight.values[i] = min(1, max(0, smooth.values[i]))
                 }
+                band = weight
             }
-            if let e = evidence {
-                for i in 0..<n where winner[i] != kk && abs(Float(k) - Float(winner[i])) <= dof {
-                    let deficit = max(0, chosenEvidence.values[i] - e.values[i]) / spread[i]
-                    let w = expf(-0.5 * deficit * deficit)
-                    if w > weight.values[i] { weight.values[i] = w }
+            let channels = g.channels
+            let blended = evidence != nil
+            let emptyPlane: [Float] = []
+            winner.withUnsafeBufferPointer { winner in
+            (band?.values ?? emptyPlane).withUnsafeBufferPointer { band in
+            (evidence?.values ?? emptyPlane).withUnsafeBufferPointer { e in
+            chosenEvidence.values.withUnsafeBufferPointer { chosenEvidence in
+            spread.withUnsafeBufferPointer { spread in
+            slice.pixels.withUnsafeBufferPointer { pixels in
+            total.withUnsafeMutableBufferPointer { total in
+            chosenWeight.withUnsafeMutableBufferPointer { chosenWeight in
+            sum.withUnsafeMutableBufferPointer { sum in
+                Self.forEachPixelRange(n) { range in
+                    for i in range {
+                        var weight: Float = band.isEmpty ? (winner[i] == kk ? 1 : 0) : band[i]
+                        if blended && winner[i] != kk && abs(Float(k) - Float(winner[i])) <= dof {
+                            let deficit = max(0, chosenEvidence[i] - e[i]) / spread[i]
+                            let w = expf(-0.5 * deficit * deficit)
+                            if w > weight { weight = w }
+                        }
+                        guard weight > 0 else { continue }
+                        total[i] += weight
+                        if winner[i] == kk { chosenWeight[i] = weight }
+                        for c in 0..<channels { sum[c * n + i] += weight * pixels[c * n + i] }
+                    }
                 }
-            }
-            for i in 0..<n {
-                let w = weight.values[i]
-                guard w > 0 else { continue }
-                total[i] += w
-                if winner[i] == kk { chosenWeight[i] = w }
-                for c in 0..<g.channels { sum[c * n + i] += w * slice.pixels[c * n + i] }
-            }
+            } } } } } } } } }
         }
         var depth = [Float](repeating: 0, count: n)
         var confidence = [Float](repeating: 0, count: n)

@@ -25,3 +25,15 @@ extension SliceSelectionEngine {
         }
     }
 }
+
+extension SliceSelectionEngine {
+    /// Runs `body` over `0..<count` cut into contiguous ranges, on the engine's threads (issue 21):
+    /// for per-pixel loops in which every pixel's result depends only on that pixel, so the result
+    /// is the same for any thread count. `pixelsPerItem`: pixels per item (a row's width when the
+    /// items are rows); work under 65,536 pixels runs on the calling thread.
+    static func forEachPixelRange(_ count: Int, pixelsPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
+        let threads = Compute.threads
+        let parts = threads > 1 && count * pixelsPerItem >= 1 << 16 ? min(count, 4 * threads) : 1
+        Compute.parallelTasks(parts) { part, _ in body((count * part / parts)..<(count * (part + 1) / parts)) }
+    }
+}

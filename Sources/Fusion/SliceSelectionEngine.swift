@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import NN
 
 /// N-slice fusion that decides between sources and composes once (ARCHITECTURE.md, "Decide between
 /// sources, compose once"; issue 17).
@@ -137,7 +138,7 @@ public struct SliceSelectionEngine: StackFusionEngine {
         case .sequential:
             var state: State?
             try forEachSlice(stack, prepare: leaf) { _, _, next in
-                state = try state.map { try merge($0, next, measure: measure) } ?? next
+                if state == nil { state = next } else { merge(into: &state!, next) }
             }
             return state!
         case .tree:
@@ -145,117 +146,80 @@ public struct SliceSelectionEngine: StackFusionEngine {
             try forEachSlice(stack, prepare: leaf) { _, _, next in
                 pending.append(next)
                 while pending.count >= 2 && pending[pending.count - 1].level == pending[pending.count - 2].level {
-                    let b = pending.removeLast(), a = pending.removeLast()
-                    pending.append(try merge(a, b, measure: measure))
+                    let b = pending.removeLast()
+                    merge(into: &pending[pending.count - 1], b)
                 }
             }
             while pending.count >= 2 {
-                let b = pending.removeLast(), a = pending.removeLast()
-                pending.append(try merge(a, b, measure: measure))
+                let b = pending.removeLast()
+                merge(into: &pending[pending.count - 1], b)
             }
             return pending[0]
         }
     }
 
-    /// One pairwise step: per pixel, `a`'s slice or `b`'s.
-    func merge(_ a: State, _ b: State, measure: FocusEvidence) throws -> State {
+    /// One pairwise step, in place: per pixel, `a`'s slice or `b`'s (`a` keeps ties). `a`'s planes
+    /// are updated where they are (no copies), pixel ranges in parallel on the engine's threads.
+    func merge(into a: inout State, _ b: State) {
+        a.level = max(a.level, b.level) + 1
+        a.count += b.count
         let n = a.winner.count
         var keepsA = [Bool](repeating: false, count: n)
-        for i in 0..<n { keepsA[i] = a.evidence.values[i] >= b.evidence.values[i] }
-        var out = a
-        out.level = max(a.level, b.level) + 1
-        out.count = a.count + b.count
-        for i in 0..<n {
-            out.evidenceSum.values[i] = a.evidenceSum.values[i] + b.evidenceSum.values[i]
-            out.noise.values[i] = min(a.noise.values[i], b.noise.values[i])
-            if !keepsA[i] {
-                out.winner[i] = b.winner[i]
-                out.evidence.values[i] = b.evidence.values[i]
+        keepsA.withUnsafeMutableBufferPointer { keepsA in
+        a.winner.withUnsafeMutableBufferPointer { winner in
+        a.evidence.values.withUnsafeMutableBufferPointer { evidence in
+        b.winner.withUnsafeBufferPointer { otherWinner in
+        b.evidence.values.withUnsafeBufferPointer { otherEvidence in
+            Self.forEachPixelRange(n) { range in
+                for i in range {
+                    keepsA[i] = evidence[i] >= otherEvidence[i]
+                    if !keepsA[i] {
+                        winner[i] = otherWinner[i]
+                        evidence[i] = otherEvidence[i]
+                    }
+                }
             }
-        }
+        } } } } }
+        a.evidenceSum.values.withUnsafeMutableBufferPointer { sum in
+        a.noise.values.withUnsafeMutableBufferPointer { noise in
+        b.evidenceSum.values.withUnsafeBufferPointer { otherSum in
+        b.noise.values.withUnsafeBufferPointer { otherNoise in
+            Self.forEachPixelRange(n) { range in
+                for i in range {
+                    sum[i] = sum[i] + otherSum[i]
+                    noise[i] = min(noise[i], otherNoise[i])
+                }
+            }
+        } } } }
         if !a.fineWinner.isEmpty {
-            for i in 0..<n {
-                out.fineSum.values[i] = a.fineSum.values[i] + b.fineSum.values[i]
-                if b.fineEvidence.values[i] > a.fineEvidence.values[i] {
-                    out.fineWinner[i] = b.fineWinner[i]
-                    out.fineEvidence.values[i] = b.fineEvidence.values[i]
-                    out.fineCoarse.values[i] = b.fineCoarse.values[i]
+            a.fineSum.values.withUnsafeMutableBufferPointer { sum in
+            a.fineWinner.withUnsafeMutableBufferPointer { winner in
+            a.fineEvidence.values.withUnsafeMutableBufferPointer { evidence in
+            a.fineCoarse.values.withUnsafeMutableBufferPointer { coarse in
+                Self.forEachPixelRange(n) { range in
+                    for i in range {
+                        sum[i] = sum[i] + b.fineSum.values[i]
+                        if b.fineEvidence.values[i] > evidence[i] {
+                            winner[i] = b.fineWinner[i]
+                            evidence[i] = b.fineEvidence.values[i]
+                            coarse[i] = b.fineCoarse.values[i]
+                        }
+                    }
                 }
-            }
+            } } } }
         }
-        if var pixels = out.pixels, let pb = b.pixels {
-            let plane = pixels.planeSize
-            for c in 0..<pixels.channels { for i in 0..<n where !keepsA[i] { pixels.pixels[c * plane + i] = pb.pixels[c * plane + i] } }
-            out.pixels = pixels
-        }
-        return out
-    }
-
-    /// The generator's pass (decisions `model` and `gated`): each slice in turn is put to the
-    /// generator against the pixels' current holders — the slices the evidence pass chose, as
-    /// measured — and the decision projection says per pixel which source the generated image is
-    /// made of. Where the generator prefers slice k (everywhere for `model`; for `gated` only where
-    /// the two evidences are within `decisiveSpread` standard deviations of each other), k becomes
-    /// a candidate; each pixel moves to its candidate with the most evidence, or stays.
-    ///
-    /// Every pair is (the same holders, one slice), so no decision depends on the order the slices
-    /// come in: reversing the stack mirrors the result exactly, and sequential and tree order agree.
-    func generatorPass(_ stack: any SliceSource, generator: any PairGenerator, state: State, holder: Image,
-                       channel: Int?, range: StackRange, measure: FocusEvidence) throws -> [Int32] {
-        let n = state.winner.count
-        var candidate = state.winner
-        var candidateEvidence = [Float](repeating: -1, count: n)
-        let threshold = Float(selection.decisiveSpread)
-        try forEachSlice(stack, prepare: { _, slice in
-            let plane = Self.decisionPlane(slice, channel: channel)
-            return (evidence: measure.evidence(plane), image: generatorImage(slice, plane: plane, channel: channel, range: range))
-        }) { k, _, prepared in
-            let evidence = prepared.evidence
-            let keepsHolder = try generatorDecision(generator, holder, prepared.image)
-            let kk = Int32(k)
-            for i in 0..<n where !keepsHolder[i] && state.winner[i] != kk {
-                let eh = state.evidence.values[i], ek = evidence.values[i]
-                if selection.decision == .gated {
-                    let spread = measure.evidenceSpread(evidence: eh, noise: state.noise.values[i])
-                    guard eh - ek <= threshold * spread else { continue }
+        if a.pixels != nil, let other = b.pixels {
+            let plane = other.planeSize
+            a.pixels!.pixels.withUnsafeMutableBufferPointer { pixels in
+            other.pixels.withUnsafeBufferPointer { otherPixels in
+            keepsA.withUnsafeBufferPointer { keepsA in
+                for c in 0..<other.channels {
+                    Self.forEachPixelRange(n) { range in
+                        for i in range where !keepsA[i] { pixels[c * plane + i] = otherPixels[c * plane + i] }
+                    }
                 }
-                if ek > candidateEvidence[i] {
-                    candidateEvidence[i] = ek
-                    candidate[i] = kk
-                }
-            }
+            } } }
         }
-        return candidate
-    }
-
-    /// The generator's decision for a pair in its space: the generated image projected onto the two
-    /// sources (window and pixel fits on detail, thresholded, islands removed, no band).
-    func generatorDecision(_ generator: any PairGenerator, _ a: Image, _ b: Image) throws -> [Bool] {
-        let scale = selection.modelScale
-        if scale > 1 && a.width >= 2 * scale && a.height >= 2 * scale {
-            // The pair at 1/scale resolution (box means), the decision nearest-neighbour upsampled.
-            let small = try generatorDecisionAtFullScale(generator, a.boxDownsampled(scale), b.boxDownsampled(scale))
-            let sw = (a.width + scale - 1) / scale
-            var out = [Bool](repeating: false, count: a.planeSize)
-            for y in 0..<a.height {
-                for x in 0..<a.width { out[y * a.width + x] = small[(y / scale) * sw + x / scale] }
-            }
-            return out
-        }
-        return try generatorDecisionAtFullScale(generator, a, b)
-    }
-
-    func generatorDecisionAtFullScale(_ generator: any PairGenerator, _ a: Image, _ b: Image) throws -> [Bool] {
-        let pairwise = PairwiseEngine(generator: generator, projection: projection, order: order, tiling: tiling)
-        let generated = try pairwise.generateTiled(a, b)
-        var options = projection
-        options.bandRadius = 0
-        let projector = Projection(options: options)
-        let details = projector.details(generated: generated, a: a, b: b)
-        let fitted = projector.fittedWeights(details: details)
-        let pixel = projector.pixelWeights(generated: generated, a: a, b: b, details: details)
-        let weights = projector.decisionWeights(fitted: fitted, pixel: pixel, guide: a.luminance())
-        return weights.values.map { $0 >= 0.5 }
     }
 
     /// Where the chosen slice's evidence hardly rises above what the pixel shows out of focus
@@ -284,21 +248,26 @@ public struct SliceSelectionEngine: StackFusionEngine {
             weighted.values[i] = q * chosen.values[i]
         }
         // Coarser windows where the finer ones hold too few textured pixels (large flat regions).
-        var scales: [(weight: Plane, weighted: Plane)] = []
-        for scale in [radius, 4 * radius, 16 * radius] {
-            var w = weight, wd = weighted
-            for _ in 0..<3 {
-                w = w.boxMean(radius: scale)
-                wd = wd.boxMean(radius: scale)
+        // Six independent chains of three box means (weight and weighted at three scales), in parallel.
+        let radii = [radius, 4 * radius, 16 * radius]
+        var smoothed = [Plane?](repeating: nil, count: 2 * radii.count)
+        smoothed.withUnsafeMutableBufferPointer { smoothed in
+            Compute.parallelTasks(smoothed.count) { task, _ in
+                var p = task % 2 == 0 ? weight : weighted
+                for _ in 0..<3 { p = p.boxMean(radius: radii[task / 2]) }
+                smoothed[task] = p
             }
-            scales.append((w, wd))
         }
+        let scales = radii.indices.map { (weight: smoothed[2 * $0]!, weighted: smoothed[2 * $0 + 1]!) }
         var out = chosen
-        for i in 0..<n {
-            guard score[i] < z0 else { continue }
-            guard let support = scales.first(where: { $0.weight.values[i] >= 0.02 }) ?? scales.last,
-                  support.weight.values[i] > 1e-6 else { continue }
-            out.values[i] = min(Float(slices - 1), max(0, (support.weighted.values[i] / support.weight.values[i]).rounded()))
+        let last = Float(slices - 1)
+        for i in 0..<n where score[i] < z0 {
+            // The finest scale with enough support, else the coarsest.
+            var s = 0
+            while s < scales.count - 1 && !(scales[s].weight.values[i] >= 0.02) { s += 1 }
+            let weight = scales[s].weight.values[i]
+            guard weight > 1e-6 else { continue }
+            out.values[i] = min(last, max(0, (scales[s].weighted.values[i] / weight).rounded()))
         }
         return out
     }
@@ -356,22 +325,5 @@ public struct SliceSelectionEngine: StackFusionEngine {
         let grey = range.normalised(Image(width: slice.width, height: slice.height, channels: 1, pixels: plane.values))
         if target == 1 { return grey }
         return Image(planes: [Image](repeating: grey, count: target))
-    }
-}
-
-extension Image {
-    /// Each `factor`×`factor` block averaged (partial blocks at the right and bottom edges too).
-    func boxDownsampled(_ factor: Int) -> Image {
-        let w = (width + factor - 1) / factor, h = (height + factor - 1) / factor
-        var out = [Float](repeating: 0, count: w * h * channels)
-        var counts = [Float](repeating: 0, count: w * h)
-        for y in 0..<height { for x in 0..<width { counts[(y / factor) * w + x / factor] += 1 } }
-        for c in 0..<channels {
-            for y in 0..<height {
-                for x in 0..<width { out[c * w * h + (y / factor) * w + x / factor] += pixels[c * planeSize + y * width + x] }
-            }
-            for i in 0..<(w * h) { out[c * w * h + i] /= counts[i] }
-        }
-        return Image(width: w, height: h, channels: channels, pixels: out)
     }
 }

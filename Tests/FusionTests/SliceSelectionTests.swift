@@ -1,6 +1,7 @@
 import Foundation
 import FusionDiff
 import Imaging
+import NN
 import SeededRandom
 import Simulation
 import Testing
@@ -156,6 +157,21 @@ struct SliceSelectionTests {
         let without = try SliceSelectionEngine(generator: nil, selection: coarse).fuse(s.stack)
         #expect(Self.depthMAE(withFine, s) < Self.depthMAE(without, s),
                 "depth MAE with the fine window \(Self.depthMAE(withFine, s)), without \(Self.depthMAE(without, s))")
+    }
+
+    @Test("the same result for 1 and 3 threads: planes prepared in parallel, per-pixel loops in parallel ranges (issue 21)",
+          arguments: [PairOrder.sequential, .tree])
+    func threadCountDoesNotChangeTheResult(order: PairOrder) throws {
+        // 256² so that the per-pixel loops are split across threads; the control as the generator,
+        // at half resolution like the default profile's model.
+        let s = try Self.simulate(slices: 5, photons: 100, texture: Self.texture(256))
+        let engine = SliceSelectionEngine(generator: FocusMeasureGenerator(), order: order,
+                                          selection: SelectionOptions(decision: .gated, modelScale: 2))
+        let one = try Compute.withThreads(1) { try engine.fuse(s.stack) }
+        let three = try Compute.withThreads(3) { try engine.fuse(s.stack) }
+        for (a, b) in [(one.fused, three.fused), (one.depth, three.depth), (one.confidence, three.confidence)] {
+            #expect(a.pixels.map(\.bitPattern) == b.pixels.map(\.bitPattern))
+        }
     }
 
     @Test("a missing decision channel is refused")

@@ -46,11 +46,23 @@ public struct Aligner: Sendable {
 
         var slices = [SliceTransform?](repeating: nil, count: count)
         slices[reference] = SliceTransform.identity(index: reference)
+        // What the refinement against rendered focus starts from, kept as the chains go: each slice's
+        // finest estimation level and its fitted warp (nil: left unaligned).
+        let refines = options.renderPasses > 0 && count > 2 && !referenceBlank
+        var finestPlanes = [Plane?](repeating: nil, count: count)
+        var warps = [Affine?](repeating: nil, count: count)
+        if refines {
+            finestPlanes[reference] = referencePyramid.levels[plan.finest]
+            warps[reference] = .identity
+        }
         let chains = [Array((0..<reference).reversed()), Array((reference + 1)..<count)]
         var errors = [(any Error)?](repeating: nil, count: 2)
         slices.withUnsafeMutableBufferPointer { sliceBuffer in
         errors.withUnsafeMutableBufferPointer { errorBuffer in
+        finestPlanes.withUnsafeMutableBufferPointer { planeBuffer in
+        warps.withUnsafeMutableBufferPointer { warpBuffer in
             let out = SharedPointer(base: sliceBuffer.baseAddress!), errorOut = SharedPointer(base: errorBuffer.baseAddress!)
+            let planeOut = SharedPointer(base: planeBuffer.baseAddress!), warpOut = SharedPointer(base: warpBuffer.baseAddress!)
             Parallel.run(chunks: 2) { chain in
                 var previous = Affine.identity   // reference → slice, level-0 centred coordinates
                 for index in chains[chain] {
@@ -72,16 +84,22 @@ public struct Aligner: Sendable {
                         let scale = options.breathingScale(of: index, reference: reference, count: count)
                         previous = Affine(a: scale, b: 0, tx: previous.tx, c: 0, d: scale, ty: previous.ty)
                     }
-                    let outcome = estimator.estimate(image: image, initial: previous, index: index, name: name)
+                    let pyramid = LuminancePyramid(image: image, coarsest: plan.coarsest)
+                    let outcome = estimator.estimate(pyramid: pyramid, initial: previous, index: index, name: name)
                     out.base[index] = outcome.transform
                     if outcome.transform.aligned { previous = outcome.warp }
+                    if refines {
+                        planeOut.base[index] = pyramid.levels[plan.finest]
+                        warpOut.base[index] = outcome.transform.aligned ? outcome.warp : nil
+                    }
                 }
             }
-        }}
+        }}}}
         if let error = errors.compactMap({ $0 }).first { throw error }
         var rendering: AlignmentResult.RenderingRecord?
-        if options.renderPasses > 0, count > 2, !referenceBlank {
-            rendering = try refineAgainstRenderedFocus(stack, slices: &slices, plan: plan, reference: reference)
+        if refines {
+            rendering = refineAgainstRenderedFocus(planes: finestPlanes.map { $0! }, warps: warps, slices: &slices,
+                                                   plan: plan, reference: reference, width: width, height: height)
         }
 
         var result = AlignmentResult(reference: reference, model: options.model, width: width, height: height,
@@ -99,19 +117,12 @@ public struct Aligner: Sendable {
 
 extension Aligner {
     /// Runs `RenderedRefinement` on the slices aligned so far and replaces their matrices.
-    func refineAgainstRenderedFocus(_ stack: any SliceSource, slices: inout [SliceTransform?], plan: PyramidPlan,
-                                    reference: Int) throws -> AlignmentResult.RenderingRecord {
-        let width = stack.geometry.width, height = stack.geometry.height
+    /// - Parameters:
+    ///   - planes: every slice's luminance at the finest estimation level.
+    ///   - warps: reference → slice in centred coordinates, as the fits left them; nil for slices left unaligned.
+    func refineAgainstRenderedFocus(planes: [Plane], warps: [Affine?], slices: inout [SliceTransform?], plan: PyramidPlan,
+                                    reference: Int, width: Int, height: Int) -> AlignmentResult.RenderingRecord {
         let cx = (Double(width) - 1) / 2, cy = (Double(height) - 1) / 2
-        var planes: [Plane] = []
-        for k in 0..<stack.count {
-            planes.append(LuminancePyramid(image: try stack.slice(at: k), coarsest: plan.finest).levels[plan.finest])
-        }
-        // Reference → slice in centred coordinates, as the fits use them.
-        let warps: [Affine?] = slices.map { slice in
-            guard let slice, slice.aligned, let matrix = Affine(rows: slice.matrix), let inverse = matrix.inverse else { return nil }
-            return inverse.shiftedOrigin(-cx, -cy)
-        }
         let refinement = RenderedRefinement(options: options, plan: plan, reference: reference)
         let refined = refinement.refine(planes: planes, warps: warps, fullWidth: width, fullHeight: height)
         for k in slices.indices where k != reference {

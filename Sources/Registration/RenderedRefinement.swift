@@ -93,21 +93,11 @@ struct RenderedRefinement {
         return best.growth
     }
 
-    /// `plane` resampled into the reference frame: pixel `x` takes the slice at `warp(x − origin) + origin` (bicubic, edges repeated).
+    /// `plane` resampled into the reference frame: pixel `x` takes the slice at `warp(x − origin) + origin`
+    /// (``Resampler``: bicubic, edges repeated).
     static func resample(_ plane: Plane, warp: Affine, originX: Double, originY: Double) -> [Float] {
-        let w = plane.width, h = plane.height
-        var out = [Float](repeating: 0, count: w * h)
-        plane.data.withUnsafeBufferPointer { src in
-            for y in 0..<h {
-                let vy = Double(y) - originY
-                for x in 0..<w {
-                    let vx = Double(x) - originX
-                    let sx = min(max(warp.a * vx + warp.b * vy + warp.tx + originX, -1), Double(w))
-                    let sy = min(max(warp.c * vx + warp.d * vy + warp.ty + originY, -1), Double(h))
-                    out[y * w + x] = sampleBicubic(src.baseAddress!, width: w, height: h, x: sx, y: sy)
-                }
-            }
-        }
-        return out
+        let image = Image(width: plane.width, height: plane.height, channels: 1, pixels: plane.data)
+        return Resampler.warp(image, referenceToSlice: warp.shiftedOrigin(originX, originY),
+                              crop: (0, 0, plane.width, plane.height), gain: 1, offset: 0, maximum: nil).pixels
     }
 }

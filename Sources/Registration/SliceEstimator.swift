@@ -31,8 +31,9 @@ struct SliceEstimator: Sendable {
                        warning: "slice \(index) (\(name)): \(reason); left unaligned")
     }
 
-    func estimate(image: Image, initial: Affine, index: Int, name: String) -> Outcome {
-        let pyramid = LuminancePyramid(image: image, coarsest: plan.coarsest)
+    /// - Parameter pyramid: the slice's luminance pyramid, levels 0…`plan.coarsest`.
+    func estimate(pyramid: LuminancePyramid, initial: Affine, index: Int, name: String) -> Outcome {
+        let width = pyramid.levels[0].width, height = pyramid.levels[0].height
         func fail(_ reason: String, score: Double = 0) -> Outcome {
             Outcome(transform: SliceEstimator.unaligned(index: index, name: name, reason: reason, score: score), warp: .identity)
         }
@@ -65,14 +66,14 @@ struct SliceEstimator: Sendable {
         }
         let linear = Affine(a: warp.a, b: warp.b, tx: 0, c: warp.c, d: warp.d, ty: 0)
         guard warp.isFinite, SliceEstimator.scaleLimits.contains(linear.scale),
-              abs(warp.tx) < Double(image.width), abs(warp.ty) < Double(image.height) else {
+              abs(warp.tx) < Double(width), abs(warp.ty) < Double(height) else {
             return fail("the estimate is implausible (scale \(String(format: "%.3f", linear.scale)), shift \(String(format: "%.0f, %.0f", warp.tx, warp.ty)) px)")
         }
         guard score >= options.minimumScore else {
             return fail(String(format: "match score %.3f is under the minimum %.3f (too little overlap, or unrelated content)",
                                score, options.minimumScore), score: score)
         }
-        let centreX = (Double(image.width) - 1) / 2, centreY = (Double(image.height) - 1) / 2
+        let centreX = (Double(width) - 1) / 2, centreY = (Double(height) - 1) / 2
         guard let sliceToReference = warp.shiftedOrigin(centreX, centreY).inverse else {
             return fail("the estimate is singular")
         }

@@ -64,7 +64,9 @@ extension Conv2D {
         let rows: Int, columns: Int
         if tilesX + 1 <= target {
             columns = tilesX
-            rows = min(tilesY, max(1, (target + 1) / (tilesX + 1)))
+            // A tile row that fills the 64-lane tiles is a band of its own: its output goes straight
+            // into the image (several tile rows go through scratch), which measured faster.
+            rows = tilesX >= 64 ? 1 : min(tilesY, max(1, (target + 1) / (tilesX + 1)))
         } else {
             columns = max(16, target / 16 * 16)
             rows = 1

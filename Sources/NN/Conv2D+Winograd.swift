@@ -44,6 +44,21 @@ extension Conv2D {
             && inChannels >= Conv2D.winogradMinimumInputChannels && !usesDirectKernel
     }
 
+    /// Floats of this convolution's transformed Winograd weights (`[36][⌈Cout/6⌉][Cin][6]`).
+    public var winogradWeightCount: Int { nn_winograd_weights_count(outChannels, inChannels) }
+
+    /// Whether ``forward`` runs this convolution as Winograd, so that transformed weights pay.
+    public var runsWinograd: Bool { usesWinograd }
+
+    /// Transforms `weight` `[Cout, Cin, 3, 3]` into `u` (``winogradWeightCount`` floats), what ``forward``
+    /// does on every call unless given `transformedWeights` — for callers that run the same weights often.
+    public func transformWinogradWeights(_ weight: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>) {
+        let cin = inChannels, cout = outChannels
+        Compute.parallelRanges((cout + 5) / 6, minimumPerThread: max(1, 2048 / cin)) { blocks in
+            nn_winograd_weights(weight, cout, cin, blocks.lowerBound, blocks.upperBound, u)
+        }
+    }
+
     /// How a `height × width` image is cut into Winograd bands.
     struct WinogradBands {
         let tilesY, tilesX: Int
@@ -78,18 +93,18 @@ extension Conv2D {
     func forwardWinograd(
         input: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, shift: UnsafePointer<Float>?,
-        output: UnsafeMutablePointer<Float>, accumulate: Bool, workspace: Workspace, slot: Int
+        output: UnsafeMutablePointer<Float>, accumulate: Bool, transformedWeights: UnsafePointer<Float>?,
+        workspace: Workspace, slot: Int
     ) {
         let cin = inChannels, cout = outChannels, plane = height * width
         let bands = winogradBands(height: height, width: width)
         let path = winogradKernels.rawValue
-        // Slot + 1: U [36][Cout/6][Cin][6], then bias + shift per image [N, Cout].
-        let weightCount = nn_winograd_weights_count(cout, cin)
-        let transformed = workspace.floats(weightCount + batch * cout, slot: slot + 1)
-        let offsets = transformed + weightCount
-        Compute.parallelRanges((cout + 5) / 6, minimumPerThread: max(1, 2048 / cin)) { blocks in
-            nn_winograd_weights(weight, cout, cin, blocks.lowerBound, blocks.upperBound, transformed)
-        }
+        // Slot + 1: U [36][Cout/6][Cin][6] (unless the caller has it), then bias + shift per image [N, Cout].
+        let weightCount = transformedWeights == nil ? winogradWeightCount : 0
+        let scratchU = workspace.floats(weightCount + batch * cout, slot: slot + 1)
+        let offsets = scratchU + weightCount
+        if transformedWeights == nil { transformWinogradWeights(weight, into: scratchU) }
+        let transformed = transformedWeights ?? UnsafePointer(scratchU)
         for n in 0..<batch {
             for co in 0..<cout { offsets[n * cout + co] = (bias?[co] ?? 0) + (shift?[n * cout + co] ?? 0) }
         }

@@ -98,10 +98,13 @@ public struct Conv2D: Sendable, Equatable, Hashable {
     ///   - input: `[batch, inChannels, height, width]`.
     ///   - shift: optional `[batch, outChannels]` added per image and channel (a time embedding).
     ///   - output: `[batch, outChannels, OH, OW]`.
+    ///   - transformedWeights: `weight` already put through ``transformWinogradWeights(_:into:)``, used
+    ///     when the forward is Winograd (``runsWinograd``); else the forward transforms it itself.
     public func forward(
         input: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, shift: UnsafePointer<Float>? = nil,
-        output: UnsafeMutablePointer<Float>, accumulate: Bool = false, workspace: Workspace, slot: Int = 0
+        output: UnsafeMutablePointer<Float>, accumulate: Bool = false, transformedWeights: UnsafePointer<Float>? = nil,
+        workspace: Workspace, slot: Int = 0
     ) {
         if usesDirectKernel {
             forwardDirect(input: input, batch: batch, height: height, width: width, weight: weight, bias: bias,
@@ -110,7 +113,8 @@ public struct Conv2D: Sendable, Equatable, Hashable {
         }
         if usesWinograd {
             forwardWinograd(input: input, batch: batch, height: height, width: width, weight: weight, bias: bias,
-                            shift: shift, output: output, accumulate: accumulate, workspace: workspace, slot: slot)
+                            shift: shift, output: output, accumulate: accumulate, transformedWeights: transformedWeights,
+                            workspace: workspace, slot: slot)
             return
         }
         let (oh, ow) = outputSize(height: height, width: width)

@@ -6,7 +6,7 @@ import CBLAS
 ///
 /// An image is cut into bands of tile rows × tile columns (one task each, on one core): the
 /// band's input tiles are transformed into `V[36][Cin][lanes]`, multiplied by the transformed
-/// weights `U` (computed once per call) into `M[36][Cout][lanes]`, and transformed
+/// weights `U` (computed per call unless the caller passes them) into `M[36][Cout][lanes]`, and transformed
 /// back into the output with bias and shift. Every tile is computed on its own in a fixed order,
 /// so the output does not depend on the bands or the thread count. Rounding differs from the
 /// im2col path: the transforms scale values by up to 8 and back (see the NN tests' tolerance).

@@ -11,9 +11,9 @@ import CBLAS
 /// so the output does not depend on the bands or the thread count. Rounding differs from the
 /// im2col path: the transforms scale values by up to 8 and back (see the NN tests' tolerance).
 extension Conv2D {
-    /// Fewest input channels for which ``forward`` uses Winograd. The U-Net's 3-channel input
-    /// convolution stays on im2col, whose GEMM is small there, while Winograd's output transform
-    /// would be paid per output channel (a choice, not a measured threshold).
+    /// Fewest input channels for which ``forward`` uses Winograd. Below it the direct kernel runs
+    /// (`Conv2D+Direct.swift`): for the U-Net's 3-channel input convolution Winograd's output
+    /// transform, paid per output channel, made it no faster than direct in a single-threaded check.
     public static let winogradMinimumInputChannels = 8
     /// Floats of `V` and `M` one band may use (about 3/4 of a core's L2).
     public static let winogradBandFloats = 192 * 1024

@@ -416,39 +416,63 @@ static inline void nn_winograd_output(int path, const float *m, long channels, l
 
 /// The transformed weights (G g Gᵀ)[i][j] of g = w[co][ci] (3×3) at ξ = 6i + j, packed for
 /// nn_winograd_multiply as u[ξ][co / 6][ci][co % 6] (zero past cout), for the 6-channel blocks
-/// [blockBegin, blockEnd). Computed in double, 16 input channels at a time so u is written in runs.
-static inline void nn_winograd_weights(const float *w, long cout, long cin, long blockBegin, long blockEnd, float *u) {
+/// [blockBegin, blockEnd). Computed in double, 16 input channels × 6 output channels (96 lanes) at a
+/// time in vector loops, so u is written in runs; without FMA contraction, so every build gives the
+/// same bits.
+NN_INLINE void nn_winograd_weights_body(const float *w, long cout, long cin, long blockBegin, long blockEnd, float *u) {
+#pragma clang fp contract(off)
     static const double G[6][3] = {
         {1.0 / 4, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
         {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+    enum { LANES = 16 * NN_WINO_ROWS };
     const long blocks = (cout + NN_WINO_ROWS - 1) / NN_WINO_ROWS;
-    float run[36][16 * NN_WINO_ROWS];
+    double g[9][LANES], t[6][3][LANES];
+    float run[36][LANES];
     for (long block = blockBegin; block < blockEnd; block++) {
         for (long c0 = 0; c0 < cin; c0 += 16) {
             long count = cin - c0 < 16 ? cin - c0 : 16;
-            for (long c = 0; c < count; c++) {
+            // g[k][c·6 + r] = w[block·6 + r][c0 + c][k], zero past cout
+            for (long c = 0; c < count; c++)
                 for (int r = 0; r < NN_WINO_ROWS; r++) {
                     long co = block * NN_WINO_ROWS + r;
-                    if (co >= cout) {
-                        for (int xi = 0; xi < 36; xi++) run[xi][c * NN_WINO_ROWS + r] = 0;
-                        continue;
-                    }
-                    const float *g = w + (co * cin + c0 + c) * 9;
-                    double t[6][3];
-                    for (int i = 0; i < 6; i++)
-                        for (int kx = 0; kx < 3; kx++)
-                            t[i][kx] = G[i][0] * g[kx] + G[i][1] * g[3 + kx] + G[i][2] * g[6 + kx];
-                    for (int i = 0; i < 6; i++)
-                        for (int j = 0; j < 6; j++)
-                            run[6 * i + j][c * NN_WINO_ROWS + r] =
-                                (float)(t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
+                    const float *gk = w + (co * cin + c0 + c) * 9;
+                    for (int k = 0; k < 9; k++) g[k][c * NN_WINO_ROWS + r] = co < cout ? (double)gk[k] : 0.0;
                 }
-            }
+            const long lanes = count * NN_WINO_ROWS;
+            for (int i = 0; i < 6; i++)
+                for (int kx = 0; kx < 3; kx++)
+                    for (long l = 0; l < lanes; l++)
+                        t[i][kx][l] = G[i][0] * g[kx][l] + G[i][1] * g[3 + kx][l] + G[i][2] * g[6 + kx][l];
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 6; j++)
+                    for (long l = 0; l < lanes; l++)
+                        run[6 * i + j][l] = (float)(t[i][0][l] * G[j][0] + t[i][1][l] * G[j][1] + t[i][2][l] * G[j][2]);
+            for (long c = 0; c < count; c++)
+                for (int r = 0; r < NN_WINO_ROWS; r++)
+                    if (block * NN_WINO_ROWS + r >= cout)
+                        for (int xi = 0; xi < 36; xi++) run[xi][c * NN_WINO_ROWS + r] = 0;
             for (int xi = 0; xi < 36; xi++)
                 __builtin_memcpy(u + ((xi * blocks + block) * cin + c0) * NN_WINO_ROWS, run[xi],
-                                 (unsigned long)(count * NN_WINO_ROWS) * sizeof(float));
+                                 (unsigned long)lanes * sizeof(float));
         }
     }
+}
+
+static void nn_winograd_weights_portable(const float *w, long cout, long cin, long blockBegin, long blockEnd, float *u) {
+    nn_winograd_weights_body(w, cout, cin, blockBegin, blockEnd, u);
+}
+#if NN_X86
+__attribute__((target("avx2"))) static void nn_winograd_weights_avx2(const float *w, long cout, long cin,
+                                                                     long blockBegin, long blockEnd, float *u) {
+    nn_winograd_weights_body(w, cout, cin, blockBegin, blockEnd, u);
+}
+#endif
+
+static inline void nn_winograd_weights(const float *w, long cout, long cin, long blockBegin, long blockEnd, float *u) {
+#if NN_X86
+    if (nn_has_avx2()) { nn_winograd_weights_avx2(w, cout, cin, blockBegin, blockEnd, u); return; }
+#endif
+    nn_winograd_weights_portable(w, cout, cin, blockBegin, blockEnd, u);
 }
 
 #endif

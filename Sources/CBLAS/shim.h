@@ -10,3 +10,6 @@
 // Winograd F(4×4, 3×3) transforms and products for 3×3 stride-1 convolutions (NN's Conv2D+Winograd.swift),
 // in AVX-512F, AVX2+FMA and portable builds chosen at run time.
 #include "nn_winograd.h"
+// Direct 3×3 convolution rows for few input or output channels, the stride-2 im2col gather and the
+// transposed convolution's row interleave (NN's Conv2D+Direct.swift, Conv2D.swift, ConvTranspose2D.swift).
+#include "nn_direct.h"

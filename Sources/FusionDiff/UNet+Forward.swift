@@ -81,6 +81,9 @@ extension UNet {
         precondition(configuration.levels == 1 || (height % 2 == 0 && width % 2 == 0),
                      "U-Net input height and width must be even (got \(height)×\(width))")
         let p = parameters
+        func transformed(_ layer: ConvLayer) -> UnsafePointer<Float>? {
+            winogradWeights.weights(layer, parameters: p, layout: layout)
+        }
         let largest = largestActivation(batch: n, height: height, width: width)
         var current = buffers.floats(largest, slot: Slot.activationA)
         var other = buffers.floats(largest, slot: Slot.activationB)
@@ -98,7 +101,8 @@ extension UNet {
             case .convolution(let layer):
                 let size = layer.conv.outputSize(height: h, width: w)
                 layer.conv.forward(input: source, batch: n, height: h, width: w, weight: p.value(layer.weight),
-                                   bias: p.value(layer.bias), output: other, workspace: columns)
+                                   bias: p.value(layer.bias), output: other, transformedWeights: transformed(layer),
+                                   workspace: columns)
                 swap(&current, &other)
                 (h, w) = size
                 channels = layer.conv.outChannels
@@ -109,7 +113,8 @@ extension UNet {
                 block.time.linear.forward(input: time.activated, batch: n, weight: p.value(block.time.weight),
                                           bias: p.value(block.time.bias), output: shift)
                 block.conv1.conv.forward(input: temporary1, batch: n, height: h, width: w, weight: p.value(block.conv1.weight),
-                                         bias: p.value(block.conv1.bias), shift: shift, output: temporary2, workspace: columns)
+                                         bias: p.value(block.conv1.bias), shift: shift, output: temporary2,
+                                         transformedWeights: transformed(block.conv1), workspace: columns)
                 block.norm2.norm.forward(input: temporary2, batch: n, plane: plane, gamma: p.value(block.norm2.weight),
                                          beta: p.value(block.norm2.bias), output: temporary2, silu: true)
                 if let shortcut = block.shortcut {
@@ -121,7 +126,8 @@ extension UNet {
                 }
                 // current = shortcut(x) + conv2(t2) + bias
                 block.conv2.conv.forward(input: temporary2, batch: n, height: h, width: w, weight: p.value(block.conv2.weight),
-                                         bias: p.value(block.conv2.bias), output: current, accumulate: true, workspace: columns)
+                                         bias: p.value(block.conv2.bias), output: current, accumulate: true,
+                                         transformedWeights: transformed(block.conv2), workspace: columns)
                 channels = block.outChannels
             case .upsample(let layer):
                 layer.conv.forward(input: source, batch: n, height: h, width: w, weight: p.value(layer.weight),
@@ -154,6 +160,7 @@ extension UNet {
         layout.outNorm.norm.forward(input: source, batch: n, plane: h * w, gamma: p.value(layout.outNorm.weight),
                                     beta: p.value(layout.outNorm.bias), output: temporary1, silu: true)
         layout.outConv.conv.forward(input: temporary1, batch: n, height: h, width: w, weight: p.value(layout.outConv.weight),
-                                    bias: p.value(layout.outConv.bias), output: output, workspace: columns)
+                                    bias: p.value(layout.outConv.bias), output: output,
+                                    transformedWeights: transformed(layout.outConv), workspace: columns)
     }
 }

@@ -22,6 +22,8 @@ public final class UNet {
     let buffers = Workspace()
     /// im2col column buffers.
     let columns = Workspace()
+    /// Transformed Winograd weights reused by inference passes (small networks only).
+    let winogradWeights = WinogradWeightCache()
     /// State recorded by ``trainingForward(_:timesteps:dropoutSeed:)`` for ``backward(outputGradient:)``.
     var tape: TrainingTape?
 
@@ -87,6 +89,6 @@ public final class UNet {
         return SafeTensorsFile.serialize(tensors: stateDict(), metadata: all)
     }
 
-    /// Bytes held by the inference scratch buffers (activations, skips, columns).
-    public var scratchBytes: Int { buffers.bytes + columns.bytes }
+    /// Bytes held by the inference scratch buffers (activations, skips, columns, transformed weights).
+    public var scratchBytes: Int { buffers.bytes + columns.bytes + winogradWeights.bytes }
 }

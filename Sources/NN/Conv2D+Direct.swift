@@ -1,69 +1,52 @@
-/// A direct 3×3, stride-1, padding-1 convolution for few output channels (the U-Net's last
-/// layer has one per image channel), where a GEMM with M ≤ 4 wastes most of its kernel.
+import CBLAS
+
+/// A direct 3×3, stride-1, padding-1 convolution for few output channels (the U-Net's last layer
+/// has one per image channel) or few input channels (its first layer reads three), where a GEMM
+/// with M ≤ 4 or K ≤ 64 wastes most of its kernel and im2col costs more than the products.
 ///
-/// Parallel over output rows; each output row accumulates `w·input row` for every
-/// (input channel, ky, kx) in 8-lane vectors and stays in L1 while it does.
+/// Parallel over output rows; each row is one call of the C kernel (`CBLAS/nn_direct.h`), which
+/// keeps up to 4 output channels × 64 pixels in registers and sums over (input channel, ky, kx)
+/// in a fixed order, so the output does not depend on the thread count.
 extension Conv2D {
     /// Whether ``forward`` uses the direct kernel for this geometry.
     var usesDirectKernel: Bool {
-        outChannels <= 4 && kernelHeight == 3 && kernelWidth == 3 && stride == 1 && padding == 1
+        allowsDirectKernel && kernelHeight == 3 && kernelWidth == 3 && stride == 1 && padding == 1
+            && (outChannels <= 4 || inChannels < Conv2D.winogradMinimumInputChannels)
     }
 
     func forwardDirect(
         input: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, shift: UnsafePointer<Float>?,
-        output: UnsafeMutablePointer<Float>, accumulate: Bool
+        output: UnsafeMutablePointer<Float>, accumulate: Bool, workspace: Workspace, slot: Int
     ) {
         let plane = height * width
-        Compute.parallelFor(batch * height, minimumPerThread: max(1, 4096 / max(1, width))) { row in
-            let n = row / height, oy = row % height
-            let x = input + n * inChannels * plane
-            for co in 0..<outChannels {
-                let out = output + (n * outChannels + co) * plane + oy * width
-                let value = (bias?[co] ?? 0) + (shift?[n * outChannels + co] ?? 0)
-                if accumulate {
-                    for i in 0..<width { out[i] += value }
-                } else {
-                    out.update(repeating: value, count: width)
-                }
-                for ci in 0..<inChannels {
-                    for ky in 0..<3 {
-                        let iy = oy - 1 + ky
-                        guard iy >= 0 && iy < height else { continue }
-                        let source = x + ci * plane + iy * width
-                        let w = weight + ((co * inChannels + ci) * 3 + ky) * 3
-                        accumulateRow(out, source, width: width, w0: w[0], w1: w[1], w2: w[2])
-                    }
-                }
+        // bias + shift per image and output channel [N, Cout]
+        let offsets = workspace.floats(batch * outChannels, slot: slot + 1)
+        for n in 0..<batch {
+            for co in 0..<outChannels { offsets[n * outChannels + co] = (bias?[co] ?? 0) + (shift?[n * outChannels + co] ?? 0) }
+        }
+        let path = directKernels.rawValue
+        // Rows in runs of a few per task (at least 2^16 multiply-adds), each worker with its own partial sums.
+        let perRow = max(1, width * inChannels * outChannels * 9)
+        let rows = batch * height
+        let run = max(1, min(((1 << 16) + perRow - 1) / perRow, (rows + 2 * Compute.threads - 1) / (2 * Compute.threads)))
+        let workers = Compute.threads
+        let partial = workspace.floats(4 * width * workers, slot: slot)
+        Compute.parallelTasks((rows + run - 1) / run, workers: workers) { task, worker in
+            for row in task * run..<min(rows, (task + 1) * run) {
+                let n = row / height, oy = row % height
+                nn_direct_row(path, input + n * inChannels * plane, inChannels, height, width, weight, 0, outChannels, oy,
+                              offsets + n * outChannels, accumulate ? 1 : 0, output + n * outChannels * plane,
+                              partial + 4 * width * worker)
             }
         }
     }
-}
 
-/// `out[x] += w0·src[x−1] + w1·src[x] + w2·src[x+1]` with zeros outside `0..<width`.
-@inline(__always)
-private func accumulateRow(
-    _ out: UnsafeMutablePointer<Float>, _ source: UnsafePointer<Float>, width: Int, w0: Float, w1: Float, w2: Float
-) {
-    if width == 1 {
-        out[0] += w1 * source[0]
-        return
-    }
-    out[0] += w1 * source[0] + w2 * source[1]
-    out[width - 1] += w0 * source[width - 2] + w1 * source[width - 1]
-    let a = SIMD8<Float>(repeating: w0), b = SIMD8<Float>(repeating: w1), c = SIMD8<Float>(repeating: w2)
-    let raw = UnsafeRawPointer(source), outRaw = UnsafeMutableRawPointer(out)
-    var x = 1
-    while x + 8 <= width - 1 {
-        var v = outRaw.loadUnaligned(fromByteOffset: x * 4, as: SIMD8<Float>.self)
-        v += a * raw.loadUnaligned(fromByteOffset: (x - 1) * 4, as: SIMD8<Float>.self)
-        v += b * raw.loadUnaligned(fromByteOffset: x * 4, as: SIMD8<Float>.self)
-        v += c * raw.loadUnaligned(fromByteOffset: (x + 1) * 4, as: SIMD8<Float>.self)
-        outRaw.storeBytes(of: v, toByteOffset: x * 4, as: SIMD8<Float>.self)
-        x += 8
-    }
-    while x < width - 1 {
-        out[x] += w0 * source[x - 1] + w1 * source[x] + w2 * source[x + 1]
-        x += 1
+    /// A build of the direct kernels (`CBLAS/nn_direct.h`).
+    enum DirectKernels: Int32, CaseIterable, Sendable {
+        case portable = 0, avx2 = 1
+
+        /// The fastest build this CPU runs.
+        static let fastest = DirectKernels(rawValue: nn_direct_path()) ?? .portable
     }
 }

@@ -6,14 +6,14 @@ import CBLAS
 ///
 /// An image is cut into bands of tile rows × tile columns (one task each, on one core): the
 /// band's input tiles are transformed into `V[36][Cin][lanes]`, multiplied by the transformed
-/// weights `U` (computed once per call) into `M[36][Cout][lanes]`, and transformed
+/// weights `U` (computed per call unless the caller passes them) into `M[36][Cout][lanes]`, and transformed
 /// back into the output with bias and shift. Every tile is computed on its own in a fixed order,
 /// so the output does not depend on the bands or the thread count. Rounding differs from the
 /// im2col path: the transforms scale values by up to 8 and back (see the NN tests' tolerance).
 extension Conv2D {
-    /// Fewest input channels for which ``forward`` uses Winograd. The U-Net's 3-channel input
-    /// convolution stays on im2col, whose GEMM is small there, while Winograd's output transform
-    /// would be paid per output channel (a choice, not a measured threshold).
+    /// Fewest input channels for which ``forward`` uses Winograd. Below it the direct kernel runs
+    /// (`Conv2D+Direct.swift`): for the U-Net's 3-channel input convolution Winograd's output
+    /// transform, paid per output channel, made it no faster than direct in a single-threaded check.
     public static let winogradMinimumInputChannels = 8
     /// Floats of `V` and `M` one band may use (about 3/4 of a core's L2).
     public static let winogradBandFloats = 192 * 1024
@@ -44,6 +44,21 @@ extension Conv2D {
             && inChannels >= Conv2D.winogradMinimumInputChannels && !usesDirectKernel
     }
 
+    /// Floats of this convolution's transformed Winograd weights (`[36][⌈Cout/6⌉][Cin][6]`).
+    public var winogradWeightCount: Int { nn_winograd_weights_count(outChannels, inChannels) }
+
+    /// Whether ``forward`` runs this convolution as Winograd, so that transformed weights pay.
+    public var runsWinograd: Bool { usesWinograd }
+
+    /// Transforms `weight` `[Cout, Cin, 3, 3]` into `u` (``winogradWeightCount`` floats), what ``forward``
+    /// does on every call unless given `transformedWeights` — for callers that run the same weights often.
+    public func transformWinogradWeights(_ weight: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>) {
+        let cin = inChannels, cout = outChannels
+        Compute.parallelRanges((cout + 5) / 6, minimumPerThread: max(1, 2048 / cin)) { blocks in
+            nn_winograd_weights(weight, cout, cin, blocks.lowerBound, blocks.upperBound, u)
+        }
+    }
+
     /// How a `height × width` image is cut into Winograd bands.
     struct WinogradBands {
         let tilesY, tilesX: Int
@@ -55,16 +70,26 @@ extension Conv2D {
         static func lanes(rows: Int, columns: Int) -> Int { (rows * (columns + 1) - 1 + 15) / 16 * 16 }
     }
 
+    /// Lanes of the products' register tile in the build that runs: 64 on AVX-512F, 16 otherwise.
+    var winogradRegisterLanes: Int {
+        min(winogradKernels.rawValue, WinogradKernels.fastest.rawValue) == WinogradKernels.avx512.rawValue ? 64 : 16
+    }
+
     /// Bands of about `winogradBudget` floats of V and M, but at least 64 lanes, so that the
     /// products' 64-lane register tiles are full and the transformed weights of deep layers
-    /// (read once per band) serve more tiles.
+    /// (read once per band) serve more tiles. A tile row that fills whole register tiles (at most
+    /// 1/8 padding) is a band of its own: it has no dummy lanes, and its output goes straight into the image (several
+    /// tile rows go through scratch) — measured faster on AVX2, where a register tile is 16 lanes
+    /// (128-channel layers at 64² about a quarter less CPU time than bands of 3 tile rows in 64 lanes).
     func winogradBands(height: Int, width: Int) -> WinogradBands {
         let tilesY = (height + 3) / 4, tilesX = (width + 3) / 4
         let target = max(64, winogradBudget / (36 * (inChannels + outChannels)))
         let rows: Int, columns: Int
         if tilesX + 1 <= target {
             columns = tilesX
-            rows = min(tilesY, max(1, (target + 1) / (tilesX + 1)))
+            let padding = WinogradBands.lanes(rows: 1, columns: tilesX) - tilesX
+            let ownBand = tilesX >= winogradRegisterLanes && 8 * padding <= tilesX
+            rows = ownBand ? 1 : min(tilesY, max(1, (target + 1) / (tilesX + 1)))
         } else {
             columns = max(16, target / 16 * 16)
             rows = 1
@@ -76,18 +101,18 @@ extension Conv2D {
     func forwardWinograd(
         input: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, shift: UnsafePointer<Float>?,
-        output: UnsafeMutablePointer<Float>, accumulate: Bool, workspace: Workspace, slot: Int
+        output: UnsafeMutablePointer<Float>, accumulate: Bool, transformedWeights: UnsafePointer<Float>?,
+        workspace: Workspace, slot: Int
     ) {
         let cin = inChannels, cout = outChannels, plane = height * width
         let bands = winogradBands(height: height, width: width)
         let path = winogradKernels.rawValue
-        // Slot + 1: U [36][Cout/6][Cin][6], then bias + shift per image [N, Cout].
-        let weightCount = nn_winograd_weights_count(cout, cin)
-        let transformed = workspace.floats(weightCount + batch * cout, slot: slot + 1)
-        let offsets = transformed + weightCount
-        Compute.parallelRanges((cout + 5) / 6, minimumPerThread: max(1, 2048 / cin)) { blocks in
-            nn_winograd_weights(weight, cout, cin, blocks.lowerBound, blocks.upperBound, transformed)
-        }
+        // Slot + 1: U [36][Cout/6][Cin][6] (unless the caller has it), then bias + shift per image [N, Cout].
+        let weightCount = transformedWeights == nil ? winogradWeightCount : 0
+        let scratchU = workspace.floats(weightCount + batch * cout, slot: slot + 1)
+        let offsets = scratchU + weightCount
+        if transformedWeights == nil { transformWinogradWeights(weight, into: scratchU) }
+        let transformed = transformedWeights ?? UnsafePointer(scratchU)
         for n in 0..<batch {
             for co in 0..<cout { offsets[n * cout + co] = (bias?[co] ?? 0) + (shift?[n * cout + co] ?? 0) }
         }

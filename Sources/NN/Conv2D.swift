@@ -1,8 +1,10 @@
+import CBLAS
+
 /// 2-D convolution over NCHW Float32 data, PyTorch semantics (cross-correlation, zero padding).
 ///
 /// Weight `[outChannels, inChannels, kernelHeight, kernelWidth]`, bias `[outChannels]`.
 /// Forward of a 3×3 stride-1 padding-1 convolution is Winograd F(4×4, 3×3) (`Conv2D+Winograd.swift`);
-/// with at most 4 output channels a direct kernel (`Conv2D+Direct.swift`). Any other forward is
+/// with at most 4 output or fewer than 8 input channels a direct kernel (`Conv2D+Direct.swift`). Any other forward is
 /// im2col + one `cblas_sgemm` per batch element and band of output rows:
 /// `Y[Cout, band] = W[Cout, Cin·KH·KW] · cols[Cin·KH·KW, band]`. A 1×1 stride-1 convolution
 /// multiplies the input directly. Bands keep the column buffer within `columnBudget` floats so it
@@ -32,6 +34,10 @@ public struct Conv2D: Sendable, Equatable, Hashable {
     var winogradBudget = Conv2D.winogradBandFloats
     /// The build of the Winograd kernels to run (tests pick the slower ones; lowered to what the CPU has).
     var winogradKernels = WinogradKernels.fastest
+    /// Whether a 3×3 stride-1 padding-1 forward with few channels may use the direct kernel (tests
+    /// turn it off to exercise im2col), and the build of that kernel to run.
+    var allowsDirectKernel = true
+    var directKernels = DirectKernels.fastest
 
     public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0) {
         self.init(
@@ -92,19 +98,23 @@ public struct Conv2D: Sendable, Equatable, Hashable {
     ///   - input: `[batch, inChannels, height, width]`.
     ///   - shift: optional `[batch, outChannels]` added per image and channel (a time embedding).
     ///   - output: `[batch, outChannels, OH, OW]`.
+    ///   - transformedWeights: `weight` already put through ``transformWinogradWeights(_:into:)``, used
+    ///     when the forward is Winograd (``runsWinograd``); else the forward transforms it itself.
     public func forward(
         input: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, shift: UnsafePointer<Float>? = nil,
-        output: UnsafeMutablePointer<Float>, accumulate: Bool = false, workspace: Workspace, slot: Int = 0
+        output: UnsafeMutablePointer<Float>, accumulate: Bool = false, transformedWeights: UnsafePointer<Float>? = nil,
+        workspace: Workspace, slot: Int = 0
     ) {
         if usesDirectKernel {
             forwardDirect(input: input, batch: batch, height: height, width: width, weight: weight, bias: bias,
-                          shift: shift, output: output, accumulate: accumulate)
+                          shift: shift, output: output, accumulate: accumulate, workspace: workspace, slot: slot)
             return
         }
         if usesWinograd {
             forwardWinograd(input: input, batch: batch, height: height, width: width, weight: weight, bias: bias,
-                            shift: shift, output: output, accumulate: accumulate, workspace: workspace, slot: slot)
+                            shift: shift, output: output, accumulate: accumulate, transformedWeights: transformedWeights,
+                            workspace: workspace, slot: slot)
             return
         }
         let (oh, ow) = outputSize(height: height, width: width)
@@ -279,6 +289,8 @@ public struct Conv2D: Sendable, Equatable, Hashable {
                     if oxStart > 0 { out.update(repeating: 0, count: oxStart) }
                     if s == 1 {
                         (out + oxStart).update(from: source + oxStart, count: oxEnd - oxStart)
+                    } else if s == 2 {
+                        nn_gather_even(source + 2 * oxStart, out + oxStart, oxEnd - oxStart)
                     } else {
                         for ox in oxStart..<oxEnd { out[ox] = source[ox * s] }
                     }

@@ -1,3 +1,5 @@
+import CBLAS
+
 /// Transposed 2-D convolution with kernel 3, stride 2, padding 1, output padding 1 (PyTorch
 /// `ConvTranspose2d(in, out, 3, 2, 1, output_padding=1)`): `[N, Cin, H, W] → [N, Cout, 2H, 2W]`.
 ///
@@ -34,7 +36,8 @@ public struct ConvTranspose2D: Sendable, Equatable, Hashable {
     /// Sub-pixel form: output pixel (2i + a, 2j + b) only meets kernel taps of its parity
     /// (a = 0: ky = 1 at row i; a = 1: ky = 2 at row i and ky = 0 at row i + 1; likewise in x), so
     /// each of the four parities is a small convolution of the input with 1, 2, 2 or 4 taps per
-    /// channel — no multiply by an inserted zero. The input is im2col'd once with the four shifts
+    /// channel — no multiply by an inserted zero. The two column parities of a row parity are
+    /// interleaved into the output rows in one vectorised pass. The input is im2col'd once with the four shifts
     /// in the order (0,1), (0,0), (1,0), (1,1), which makes every parity's taps one contiguous row
     /// range: (0,0) rows [Cin, 2Cin), (0,1) [0, 2Cin), (1,0) [Cin, 3Cin), (1,1) [0, 4Cin).
     public func forward(
@@ -73,7 +76,7 @@ public struct ConvTranspose2D: Sendable, Equatable, Hashable {
         let balanced = (batch * height + 2 * Compute.threads - 1) / (2 * Compute.threads)
         let band = max(1, min(height, balanced, max(fitting, wide)))
         let bandsPerImage = (height + band - 1) / band
-        let columnsPerWorker = 4 * cin * band * width, productPerWorker = cout * band * width
+        let columnsPerWorker = 4 * cin * band * width, productPerWorker = 2 * cout * band * width
         let workers = Compute.threads
         let columns = workspace.floats(columnsPerWorker * workers, slot: slot)
         let products = workspace.floats(productPerWorker * workers, slot: slot + 2)
@@ -83,7 +86,8 @@ public struct ConvTranspose2D: Sendable, Equatable, Hashable {
             let cols = (i1 - i0) * width
             let x = input + n * cin * plane
             let y = output + n * cout * 4 * plane
-            let mine = columns + worker * columnsPerWorker, product = products + worker * productPerWorker
+            let mine = columns + worker * columnsPerWorker
+            let even = products + worker * productPerWorker, odd = even + cout * cols
             // mine[s·Cin + ci][(i − i0)·W + j] = x[ci, i + dy, j + dx] (0 past the edge)
             for row in 0..<4 * cin {
                 let (dy, dx) = shifts[row / cin]
@@ -99,24 +103,22 @@ public struct ConvTranspose2D: Sendable, Equatable, Hashable {
                     out += width
                 }
             }
-            for (p, phase) in phases.enumerated() {
-                let k = phase.3 * cin
-                // product[Cout, cols] = packed[Cout, k] · mine[rows of the phase, cols]
-                gemm(m: cout, n: cols, k: k, a: packed + packedOffsets[p], lda: k, b: mine + phase.2 * cin * cols,
-                     ldb: cols, beta: 0, c: product, ldc: cols)
-                let (a, b) = (phase.0, phase.1)
+            // Output rows of parity a: phase (a, 0) into `even`, (a, 1) into `odd`, then interleaved.
+            for a in 0..<2 {
+                for (p, product) in [(2 * a, even), (2 * a + 1, odd)] {
+                    let phase = phases[p], k = phase.3 * cin
+                    // product[Cout, cols] = packed[Cout, k] · mine[rows of the phase, cols]
+                    gemm(m: cout, n: cols, k: k, a: packed + packedOffsets[p], lda: k, b: mine + phase.2 * cin * cols,
+                         ldb: cols, beta: 0, c: product, ldc: cols)
+                }
                 for co in 0..<cout {
                     let value = bias?[co] ?? 0
-                    let source = product + co * cols
                     let target = y + co * 4 * plane
                     for i in i0..<i1 {
-                        let row = target + (2 * i + a) * 2 * width + b
-                        let from = source + (i - i0) * width
-                        if accumulate {
-                            for j in 0..<width { row[2 * j] += from[j] + value }
-                        } else {
-                            for j in 0..<width { row[2 * j] = from[j] + value }
-                        }
+                        let from = co * cols + (i - i0) * width
+                        // y[co, 2i + a, 2j + b] (+)= product_b[co, i, j] + bias[co]
+                        nn_interleave_rows(even + from, odd + from, target + (2 * i + a) * 2 * width, width, value,
+                                           accumulate ? 1 : 0)
                     }
                 }
             }

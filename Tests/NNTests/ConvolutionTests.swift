@@ -21,6 +21,13 @@ private let convCases: [ConvCase] = [
     ConvCase(n: 2, c: 3, h: 4, w: 1, outChannels: 2, kernel: 3, stride: 1, padding: 1),
     ConvCase(n: 1, c: 2, h: 3, w: 2, outChannels: 4, kernel: 3, stride: 1, padding: 1),
     ConvCase(n: 2, c: 5, h: 6, w: 21, outChannels: 1, kernel: 3, stride: 1, padding: 1),
+    // Direct kernel for few input channels (< 8): blocks of 4 output channels and the 8-pixel vector
+    // blocks with scalar edges and tails; many input channels in several passes.
+    ConvCase(n: 2, c: 3, h: 13, w: 37, outChannels: 16, kernel: 3, stride: 1, padding: 1),
+    ConvCase(n: 1, c: 7, h: 6, w: 75, outChannels: 6, kernel: 3, stride: 1, padding: 1),
+    ConvCase(n: 1, c: 17, h: 5, w: 83, outChannels: 3, kernel: 3, stride: 1, padding: 1),
+    // Stride 2 wide enough for the vectorised im2col gather.
+    ConvCase(n: 1, c: 3, h: 9, w: 75, outChannels: 5, kernel: 3, stride: 2, padding: 1),
 ]
 
 private func runConvolution(_ t: ConvCase, x: [Float], weight: [Float], bias: [Float], shift: [Float]? = nil) -> [Float] {
@@ -107,6 +114,42 @@ struct ConvolutionTests {
         #expect(maxRelativeError(bi.map { db[$0] - start[$0] }, nb) < 1e-4)
     }
 
+    @Test("every build of the direct kernel matches the reference and im2col, with the same bits on 1 and 3 threads",
+          arguments: [convCases[12], convCases[13], convCases[14], convCases[15]])
+    func directBuilds(_ t: ConvCase) {
+        var data = TestData(seed: 7)
+        let x = data.floats(t.n * t.c * t.h * t.w)
+        let weight = data.floats(t.outChannels * t.c * 9, scale: 0.5)
+        let bias = data.floats(t.outChannels), shift = data.floats(t.n * t.outChannels)
+        var conv = Conv2D(inChannels: t.c, outChannels: t.outChannels, kernelSize: 3, stride: 1, padding: 1)
+        #expect(conv.usesDirectKernel)
+        func run(_ conv: Conv2D) -> [Float] {
+            var y = [Float](repeating: 0, count: t.n * t.outChannels * t.h * t.w)
+            y.withUnsafeMutableBufferPointer { out in
+                conv.forward(input: x, batch: t.n, height: t.h, width: t.w, weight: weight, bias: bias, shift: shift,
+                             output: out.baseAddress!, workspace: Workspace())
+            }
+            return y
+        }
+        var reference = Reference.conv2d(x.doubles, n: t.n, c: t.c, h: t.h, w: t.w, weight: weight.doubles, bias: bias.doubles,
+                                         outChannels: t.outChannels, kh: 3, kw: 3, stride: 1, padding: 1)
+        let plane = t.h * t.w
+        for i in reference.indices { reference[i] += Double(shift[i / plane]) }
+        conv.allowsDirectKernel = false
+        let im2col = run(conv)
+        conv.allowsDirectKernel = true
+        let builds = Conv2D.DirectKernels.allCases.filter { $0.rawValue <= Conv2D.DirectKernels.fastest.rawValue }
+        #expect(builds.contains(.portable))
+        for build in builds {
+            conv.directKernels = build
+            let one = Compute.withThreads(1) { run(conv) }
+            let three = Compute.withThreads(3) { run(conv) }
+            #expect(maxRelativeError(one, reference) < 1e-5, "\(build)")
+            #expect(maxRelativeError(one, im2col.doubles) < 1e-5, "\(build)")
+            #expect(one == three, "\(build)")
+        }
+    }
+
     @Test("bands of a few rows give the same forward and backward as one band", arguments: [1, 40, 100])
     func bandsAgree(budget: Int) {
         let t = ConvCase(n: 2, c: 2, h: 9, w: 7, outChannels: 5, kernel: 3, stride: 1, padding: 1)
@@ -123,6 +166,7 @@ struct ConvolutionTests {
             dw.withUnsafeMutableBufferPointer { conv.backwardWeights(input: x, batch: t.n, height: t.h, width: t.w, outputGradient: r, weightGradient: $0.baseAddress!, biasGradient: nil, workspace: workspace) }
             return (y, dx, dw)
         }
+        conv.allowsDirectKernel = false
         #expect(!conv.usesDirectKernel)
         let whole = run(conv)
         conv.columnBudget = budget
@@ -147,6 +191,8 @@ private let transposedCases: [TransposedCase] = [
     TransposedCase(n: 2, c: 2, h: 3, w: 3, outChannels: 4),
     TransposedCase(n: 1, c: 4, h: 1, w: 2, outChannels: 3),
     TransposedCase(n: 2, c: 5, h: 5, w: 4, outChannels: 5),
+    // Wide enough for the vectorised interleave of the column phases (8 pixels a step, then a tail).
+    TransposedCase(n: 1, c: 3, h: 3, w: 21, outChannels: 4),
 ]
 
 @Suite("ConvTranspose2D")
@@ -166,6 +212,24 @@ struct TransposedConvolutionTests {
         let expected = Reference.convTranspose(x.doubles, n: t.n, c: t.c, h: t.h, w: t.w, weight: weight.doubles,
                                                bias: bias.doubles, outChannels: t.outChannels)
         #expect(maxRelativeError(y, expected) < 1e-5)
+    }
+
+    @Test("accumulate adds the forward onto the output", arguments: [transposedCases[3], transposedCases[4]])
+    func accumulate(_ t: TransposedCase) {
+        var data = TestData(seed: 8)
+        let op = ConvTranspose2D(inChannels: t.c, outChannels: t.outChannels)
+        let x = data.floats(t.n * t.c * t.h * t.w), weight = data.floats(op.weightCount), bias = data.floats(t.outChannels)
+        let start = data.floats(t.n * t.outChannels * 4 * t.h * t.w)
+        var plain = [Float](repeating: 0, count: start.count), summed = start
+        plain.withUnsafeMutableBufferPointer { out in
+            op.forward(input: x, batch: t.n, height: t.h, width: t.w, weight: weight, bias: bias,
+                       output: out.baseAddress!, workspace: Workspace())
+        }
+        summed.withUnsafeMutableBufferPointer { out in
+            op.forward(input: x, batch: t.n, height: t.h, width: t.w, weight: weight, bias: bias,
+                       output: out.baseAddress!, accumulate: true, workspace: Workspace())
+        }
+        for i in start.indices { #expect(summed[i] == start[i] + plain[i]) }
     }
 
     @Test("backward equals central finite differences of the reference", arguments: transposedCases)

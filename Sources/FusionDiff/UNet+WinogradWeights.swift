@@ -37,7 +37,7 @@ final class WinogradWeightCache {
     /// The transformed weights of `layer` for its current parameters, or nil when its forward is not
     /// Winograd or the network is over the budget.
     func weights(_ layer: ConvLayer, parameters: ParameterBuffer, layout: UNetLayout) -> UnsafePointer<Float>? {
-        guard layer.conv.runsWinograd else { return nil }
+        guard layer.conv.usesWinograd else { return nil }
         if enabled == nil { enabled = Self.transformedFloats(layout) <= Self.budget }
         guard enabled == true else { return nil }
         let weight = parameters.value(layer.weight)
@@ -60,7 +60,7 @@ final class WinogradWeightCache {
     /// Floats of transformed weights of every Winograd layer of the network.
     private static func transformedFloats(_ layout: UNetLayout) -> Int {
         var total = 0
-        func add(_ layer: ConvLayer) { if layer.conv.runsWinograd { total += layer.conv.winogradWeightCount } }
+        func add(_ layer: ConvLayer) { if layer.conv.usesWinograd { total += layer.conv.winogradWeightCount } }
         for stage in layout.stages {
             switch stage {
             case .convolution(let layer): add(layer)

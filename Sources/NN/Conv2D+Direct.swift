@@ -22,9 +22,7 @@ extension Conv2D {
         let plane = height * width
         // bias + shift per image and output channel [N, Cout]
         let offsets = workspace.floats(batch * outChannels, slot: slot + 1)
-        for n in 0..<batch {
-            for co in 0..<outChannels { offsets[n * outChannels + co] = (bias?[co] ?? 0) + (shift?[n * outChannels + co] ?? 0) }
-        }
+        writeOffsets(bias: bias, shift: shift, batch: batch, into: offsets)
         let path = directKernels.rawValue
         // Rows in runs of a few per task (at least 2^16 multiply-adds), each worker with its own partial sums.
         let perRow = max(1, width * inChannels * outChannels * 9)
@@ -39,6 +37,15 @@ extension Conv2D {
                               offsets + n * outChannels, accumulate ? 1 : 0, output + n * outChannels * plane,
                               partial + 4 * width * worker)
             }
+        }
+    }
+
+    /// `offsets[n·Cout + co] = bias[co] + shift[n·Cout + co]` (either may be absent): what the direct and
+    /// Winograd kernels add to every output pixel of image n, channel co.
+    func writeOffsets(bias: UnsafePointer<Float>?, shift: UnsafePointer<Float>?, batch: Int,
+                      into offsets: UnsafeMutablePointer<Float>) {
+        for n in 0..<batch {
+            for co in 0..<outChannels { offsets[n * outChannels + co] = (bias?[co] ?? 0) + (shift?[n * outChannels + co] ?? 0) }
         }
     }
 

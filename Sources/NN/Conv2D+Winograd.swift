@@ -38,17 +38,14 @@ extension Conv2D {
         }
     }
 
-    /// Whether ``forward`` uses Winograd for this geometry.
-    var usesWinograd: Bool {
+    /// Whether ``forward`` uses Winograd for this geometry (so transformed weights kept by a caller pay).
+    public var usesWinograd: Bool {
         allowsWinograd && kernelHeight == 3 && kernelWidth == 3 && stride == 1 && padding == 1
             && inChannels >= Conv2D.winogradMinimumInputChannels && !usesDirectKernel
     }
 
     /// Floats of this convolution's transformed Winograd weights (`[36][⌈Cout/6⌉][Cin][6]`).
     public var winogradWeightCount: Int { nn_winograd_weights_count(outChannels, inChannels) }
-
-    /// Whether ``forward`` runs this convolution as Winograd, so that transformed weights pay.
-    public var runsWinograd: Bool { usesWinograd }
 
     /// Transforms `weight` `[Cout, Cin, 3, 3]` into `u` (``winogradWeightCount`` floats), what ``forward``
     /// does on every call unless given `transformedWeights` — for callers that run the same weights often.
@@ -113,9 +110,7 @@ extension Conv2D {
         let offsets = scratchU + weightCount
         if transformedWeights == nil { transformWinogradWeights(weight, into: scratchU) }
         let transformed = transformedWeights ?? UnsafePointer(scratchU)
-        for n in 0..<batch {
-            for co in 0..<cout { offsets[n * cout + co] = (bias?[co] ?? 0) + (shift?[n * cout + co] ?? 0) }
-        }
+        writeOffsets(bias: bias, shift: shift, batch: batch, into: offsets)
         // Slot: per worker V, M and the two transforms' scratch.
         let lanes = bands.lanes
         let inputScratch = nn_winograd_input_scratch(width, lanes), outputScratch = nn_winograd_output_scratch(lanes)

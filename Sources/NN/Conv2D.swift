@@ -99,7 +99,7 @@ public struct Conv2D: Sendable, Equatable, Hashable {
     ///   - shift: optional `[batch, outChannels]` added per image and channel (a time embedding).
     ///   - output: `[batch, outChannels, OH, OW]`.
     ///   - transformedWeights: `weight` already put through ``transformWinogradWeights(_:into:)``, used
-    ///     when the forward is Winograd (``runsWinograd``); else the forward transforms it itself.
+    ///     when the forward is Winograd (``usesWinograd``); else the forward transforms it itself.
     public func forward(
         input: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, shift: UnsafePointer<Float>? = nil,

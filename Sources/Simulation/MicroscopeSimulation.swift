@@ -101,6 +101,7 @@ public struct MicroscopeSimulation: Sendable, Codable, Equatable {
         try check(focusedWidth >= 0 && focusedWidth <= 10, "focused PSF width \(focusedWidth) must be 0…10 px")
         try check(readNoise >= 0 && background >= 0 && offset >= 0, "read noise, background and offset must be ≥ 0")
         try check(span >= 0 && span <= 1, "span \(span) must be 0…1")
+        try check(surfaceSteps >= 0 && surfaceSteps <= 50, "surface steps \(surfaceSteps) must be 0…50")
         let brightest = offset + effectiveGain * photons * (1 + (modality == .fluorescence ? background : 0))
         try check(brightest <= Double(format.maximumValue ?? 65535),
                   "the brightest pixel (about \(Int(brightest)) ADU) would saturate \(format.rawValue); lower photons or gain")

@@ -59,7 +59,7 @@ struct BenchNNCommand: AsyncParsableCommand {
 
     /// Runs every measurement and prints the tables or the JSON object.
     func measure() throws {
-        var timer = LayerTimer(runs: runs)
+        let timer = LayerTimer(runs: runs)
         var layerRows: [[String: Any]] = []
         var perWidth: [String: [String: Any]] = [:]
         if !json {

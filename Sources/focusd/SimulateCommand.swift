@@ -14,8 +14,9 @@ struct SimulateCommand: AsyncParsableCommand {
             surface (Gaussian for fluorescence, a soft disc for brightfield) by a camera with offset, \
             gain, Poisson photon noise, read noise and integer quantisation. Writes into --out: \
             stack.tif (N pages, the camera's format), ground_truth.tif (float32, the noise-free \
-            in-focus image in the slices' units), height.tif (float32, the surface in slice units) \
-            and simulation.json (every setting).
+            in-focus image in the slices' units), height.tif (float32, the surface in slice units), \
+            simulation.json (every setting) and transforms.json (each slice's true magnification and shift \
+            relative to slice N/2, the ground truth for `focusd align`).
             Example:
               focusd simulate --texture ../shared/data/train/microscopy/microtubules_16bit.tif --slices 24 --photons 100 --out sim
             """)
@@ -32,6 +33,7 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Defocus blur per receiving pixel (gather, the default) or per emitting depth layer (scatter: energy-conserving, slower).")
     var layering: MicroscopeSimulation.Layering = .gather
     @Option(help: "Square centre crop of the texture, pixels (0 = whole image).") var crop: Int = 0
+    @Option(help: "Steep steps in the specimen surface (0 = smooth tilt and bumps only).") var surfaceSteps: Int = 2
     @Option(help: "Output folder (created).") var out: String
 
     func run() async throws {
@@ -40,6 +42,7 @@ struct SimulateCommand: AsyncParsableCommand {
         settings.breathing = breathing
         settings.drift = drift
         settings.layering = layering
+        settings.surfaceSteps = surfaceSteps
         var image = try ImageFile.read(texture).image
         if crop > 0 { image = BenchmarkStack.centreCrop(image, side: crop) }
         if format == .uint8 && image.channels != 3 {
@@ -60,6 +63,16 @@ struct SimulateCommand: AsyncParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(settings).write(to: URL(fileURLWithPath: path("simulation.json")))
+        let transforms = simulated.transforms.map { SliceMotion(scale: $0.scale, dx: $0.dx, dy: $0.dy) }
+        try encoder.encode(transforms).write(to: URL(fileURLWithPath: path("transforms.json")))
         print("simulated \(slices) slices (\(image.width)×\(image.height), \(image.channels) channel(s), \(modality.rawValue), \(Int(photons)) photons) → \(out)")
     }
+}
+
+/// One slice's true motion in `transforms.json`: magnified by `scale` about the image centre, then
+/// moved by (`dx`, `dy`) pixels, relative to slice N/2 (`MicroscopeSimulator.warped`).
+struct SliceMotion: Codable {
+    var scale: Double
+    var dx: Double
+    var dy: Double
 }

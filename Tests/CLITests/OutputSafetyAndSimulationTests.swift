@@ -27,6 +27,20 @@ struct OutputSafetyAndSimulationTests {
         #expect(height.image.pixels.allSatisfy { $0 >= 0 && $0 <= 4 })
         let json = try String(contentsOf: out.appendingPathComponent("simulation.json"), encoding: .utf8)
         #expect(json.contains("\"photons\" : 300"))
+        // The true motion per slice (none asked for: identity), the ground truth for `focusd align`.
+        let motion = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("transforms.json"))) as? [[String: Double]]
+        #expect(motion?.count == 5)
+        #expect(motion?.allSatisfy { $0["scale"] == 1 && $0["dx"] == 0 && $0["dy"] == 0 } == true)
+        let moving = dir.appendingPathComponent("moving")
+        let texture = CLI.sharedData.appendingPathComponent("train/microscopy/microtubules_16bit.tif").path
+        let run = try CLI.run(["simulate", "--texture", texture, "--slices", "4", "--crop", "64", "--breathing", "0.01",
+                               "--drift", "0.5", "--surface-steps", "0", "--out", moving.path])
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        let moved = try JSONSerialization.jsonObject(with: Data(contentsOf: moving.appendingPathComponent("transforms.json"))) as? [[String: Double]]
+        #expect(moved?.count == 4 && moved?[2]["scale"] == 1 && moved?[2]["dx"] == 0)   // slice N/2 is the reference frame
+        #expect(moved.map { abs($0[0]["scale"]! - (1 - 0.01 * 2 / 3)) < 1e-12 } == true)
+        let settings = try String(contentsOf: moving.appendingPathComponent("simulation.json"), encoding: .utf8)
+        #expect(settings.contains("\"surfaceSteps\" : 0"))
         let bad = try CLI.run(["simulate", "--texture", "/nonexistent.tif", "--out", dir.appendingPathComponent("x").path])
         #expect(bad.status == 1 && bad.stderr.contains("/nonexistent.tif"))
     }

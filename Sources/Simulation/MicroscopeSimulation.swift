@@ -126,12 +126,27 @@ public struct SimulatedStack: Sendable {
     /// The specimen surface: per pixel the (fractional) slice index of best focus.
     public let height: HeightMap
     /// Per slice: magnification and shift (pixels) applied for breathing and drift.
-    public let transforms: [(scale: Double, dx: Double, dy: Double)]
+    public let transforms: [SliceMotion]
 
     /// The slices as a stack for fusion.
     public var stack: InMemoryStack {
         InMemoryStack(slices: slices, format: settings.format,
                       names: slices.indices.map { "simulated slice \($0)" })
+    }
+}
+
+/// One slice's true motion (`focusd simulate` writes them as `transforms.json`): magnified by
+/// `scale` about the image centre, then moved by (`dx`, `dy`) pixels, relative to slice N/2
+/// (`MicroscopeSimulator.warped`).
+public struct SliceMotion: Sendable, Codable, Equatable {
+    public var scale: Double
+    public var dx: Double
+    public var dy: Double
+
+    public init(scale: Double, dx: Double, dy: Double) {
+        self.scale = scale
+        self.dx = dx
+        self.dy = dy
     }
 }
 

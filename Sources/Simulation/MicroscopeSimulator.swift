@@ -82,9 +82,10 @@ public struct MicroscopeSimulator: Sendable {
                     }
                 }
             }
-            let (scale, dx, dy) = transforms[k]
-            if scale != 1 || dx != 0 || dy != 0 {
-                clean = Self.warped(clean, channels: specimen.count, width: w, height: h, scale: scale, dx: dx, dy: dy)
+            let motion = transforms[k]
+            if motion.scale != 1 || motion.dx != 0 || motion.dy != 0 {
+                clean = Self.warped(clean, channels: specimen.count, width: w, height: h,
+                                    scale: motion.scale, dx: motion.dx, dy: motion.dy)
             }
             var pixels = clean
             for i in pixels.indices {
@@ -174,8 +175,7 @@ public struct MicroscopeSimulator: Sendable {
     }
 
     /// Per slice magnification (breathing) and shift (random walk), identity at slice N/2.
-    static func sliceTransforms(_ s: MicroscopeSimulation, using rng: inout SplitMix64)
-        -> [(scale: Double, dx: Double, dy: Double)] {
+    static func sliceTransforms(_ s: MicroscopeSimulation, using rng: inout SplitMix64) -> [SliceMotion] {
         var walk: [(Double, Double)] = [(0, 0)]
         for _ in 1..<s.slices {
             let last = walk[walk.count - 1]
@@ -187,7 +187,7 @@ public struct MicroscopeSimulator: Sendable {
         let (mx, my) = walk[middle]
         return (0..<s.slices).map { k in
             let fraction = s.slices > 1 ? Double(k - middle) / Double(s.slices - 1) : 0
-            return (1 + s.breathing * fraction, walk[k].0 - mx, walk[k].1 - my)
+            return SliceMotion(scale: 1 + s.breathing * fraction, dx: walk[k].0 - mx, dy: walk[k].1 - my)
         }
     }
 

@@ -77,7 +77,7 @@ extension BenchAlignCommand {
 
     /// The simulator's slice → reference pixel map: slice pixel `x` shows the specimen at
     /// `(x − c)/scale + c − shift` of the reference frame (`MicroscopeSimulator.warped`).
-    static func sliceToReference(_ t: (scale: Double, dx: Double, dy: Double), width: Int, height: Int) -> [[Double]] {
+    static func sliceToReference(_ t: SliceMotion, width: Int, height: Int) -> [[Double]] {
         let cx = Double(width - 1) / 2, cy = Double(height - 1) / 2
         let s = 1 / t.scale
         return [[s, 0, cx - s * cx - t.dx], [0, s, cy - s * cy - t.dy]]

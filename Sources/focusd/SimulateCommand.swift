@@ -63,16 +63,7 @@ struct SimulateCommand: AsyncParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(settings).write(to: URL(fileURLWithPath: path("simulation.json")))
-        let transforms = simulated.transforms.map { SliceMotion(scale: $0.scale, dx: $0.dx, dy: $0.dy) }
-        try encoder.encode(transforms).write(to: URL(fileURLWithPath: path("transforms.json")))
+        try encoder.encode(simulated.transforms).write(to: URL(fileURLWithPath: path("transforms.json")))
         print("simulated \(slices) slices (\(image.width)×\(image.height), \(image.channels) channel(s), \(modality.rawValue), \(Int(photons)) photons) → \(out)")
     }
-}
-
-/// One slice's true motion in `transforms.json`: magnified by `scale` about the image centre, then
-/// moved by (`dx`, `dy`) pixels, relative to slice N/2 (`MicroscopeSimulator.warped`).
-struct SliceMotion: Codable {
-    var scale: Double
-    var dx: Double
-    var dy: Double
 }

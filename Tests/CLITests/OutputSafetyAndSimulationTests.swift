@@ -5,12 +5,12 @@ import Testing
 /// `fuse`/`align` never write over or into their inputs; `simulate` and `bench stacks` end to end.
 @Suite("Output paths, focusd simulate, focusd bench stacks")
 struct OutputSafetyAndSimulationTests {
-    /// A 3-slice 16-bit stack made by `focusd simulate`, with its folder.
-    static func simulated(_ dir: URL, slices: Int = 3) throws -> URL {
+    /// A 3-slice 16-bit stack made by `focusd simulate` (with `extra` options, in folder `name`), with its folder.
+    static func simulated(_ dir: URL, slices: Int = 3, name: String = "sim", extra: [String] = []) throws -> URL {
         let texture = CLI.sharedData.appendingPathComponent("train/microscopy/microtubules_16bit.tif").path
-        let out = dir.appendingPathComponent("sim")
+        let out = dir.appendingPathComponent(name)
         let result = try CLI.run(["simulate", "--texture", texture, "--slices", "\(slices)", "--photons", "300",
-                                  "--crop", "64", "--seed", "3", "--out", out.path])
+                                  "--crop", "64", "--seed", "3", "--out", out.path] + extra)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         return out
     }
@@ -31,11 +31,8 @@ struct OutputSafetyAndSimulationTests {
         let motion = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("transforms.json"))) as? [[String: Double]]
         #expect(motion?.count == 5)
         #expect(motion?.allSatisfy { $0["scale"] == 1 && $0["dx"] == 0 && $0["dy"] == 0 } == true)
-        let moving = dir.appendingPathComponent("moving")
-        let texture = CLI.sharedData.appendingPathComponent("train/microscopy/microtubules_16bit.tif").path
-        let run = try CLI.run(["simulate", "--texture", texture, "--slices", "4", "--crop", "64", "--breathing", "0.01",
-                               "--drift", "0.5", "--surface-steps", "0", "--out", moving.path])
-        #expect(run.status == 0, "stderr: \(run.stderr)")
+        let moving = try Self.simulated(dir, slices: 4, name: "moving",
+                                        extra: ["--breathing", "0.01", "--drift", "0.5", "--surface-steps", "0"])
         let moved = try JSONSerialization.jsonObject(with: Data(contentsOf: moving.appendingPathComponent("transforms.json"))) as? [[String: Double]]
         #expect(moved?.count == 4 && moved?[2]["scale"] == 1 && moved?[2]["dx"] == 0)   // slice N/2 is the reference frame
         #expect(moved.map { abs($0[0]["scale"]! - (1 - 0.01 * 2 / 3)) < 1e-12 } == true)

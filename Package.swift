@@ -33,6 +33,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CInotify", path: "Sources/CInotify"),
         .systemLibrary(name: "CThreads", path: "Sources/CThreads"),
+        .systemLibrary(name: "CFFTW", path: "Sources/CFFTW"),
 
         // MARK: Swift modules
         // POSIX wrapped once: the one error type for failed system calls (call, path, errno) and EINTR retry.
@@ -43,7 +44,7 @@ let package = Package(
         .target(name: "Checksum", dependencies: ["SystemCalls", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Imaging", dependencies: ["CTIFF", "CImageCodecs", "SystemCalls"]),
         // Pixel loops: optimised in debug builds too, so the tests' synthetic stacks stay fast.
-        .target(name: "Registration", dependencies: ["Imaging"],
+        .target(name: "Registration", dependencies: ["Imaging", "CFFTW"],
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "NN", dependencies: ["CBLAS", "SeededRandom"]),
         .target(name: "FusionDiff", dependencies: ["NN", "SeededRandom"]),

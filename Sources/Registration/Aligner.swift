@@ -116,20 +116,21 @@ public struct Aligner: Sendable {
 }
 
 extension Aligner {
-    /// Runs `RenderedRefinement` on the slices aligned so far and replaces their matrices.
+    /// Runs `DeconvolvedRefinement` on the slices aligned so far and replaces their matrices.
     /// - Parameters:
     ///   - planes: every slice's luminance at the finest estimation level.
     ///   - warps: reference → slice in centred coordinates, as the fits left them; nil for slices left unaligned.
     func refineAgainstRenderedFocus(planes: [Plane], warps: [Affine?], slices: inout [SliceTransform?], plan: PyramidPlan,
                                     reference: Int, width: Int, height: Int) -> AlignmentResult.RenderingRecord {
         let cx = (Double(width) - 1) / 2, cy = (Double(height) - 1) / 2
-        let refinement = RenderedRefinement(options: options, plan: plan, reference: reference)
+        let refinement = DeconvolvedRefinement(passes: options.renderPasses, plan: plan, reference: reference)
         let refined = refinement.refine(planes: planes, warps: warps, fullWidth: width, fullHeight: height)
         for k in slices.indices where k != reference {
             guard let warp = refined.warps[k], let sliceToReference = warp.shiftedOrigin(cx, cy).inverse else { continue }
             slices[k]?.matrix = sliceToReference.rows
         }
-        return AlignmentResult.RenderingRecord(passes: options.renderPasses, defocusPerSlice: refined.defocusPerSlice)
+        return AlignmentResult.RenderingRecord(passes: options.renderPasses, defocusPerSlice: refined.growth,
+                                               layering: refined.layering.rawValue)
     }
 }
 

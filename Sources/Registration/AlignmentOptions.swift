@@ -49,11 +49,12 @@ public struct AlignmentOptions: Sendable, Codable, Equatable {
     /// frame centre, and with `translation` keeps it, fitting only the shift: on sparse, noisy
     /// fluorescence a fitted scale takes up the apparent motion of defocused light, a known one does not.
     public var breathing: Double
-    /// Passes of fitting every slice again against a rendering of the specimen at that slice's
-    /// focus (``FocusRendering``), after the direct fit; 0 (the default) skips them. Removes the
-    /// bias that defocus differences give a direct fit on tilted, sparse specimens (fluorescence),
-    /// at the cost of rendering every slice once per pass. Grey-level Gaussian-PSF model: meant
-    /// for fluorescence.
+    /// Passes of fitting every slice's shift again against the slice predicted by the stack's own
+    /// least-squares specimen model (``DeconvolvedRefinement``), after the direct fit; 0 (the
+    /// default) skips them. Removes the bias that defocus differences give a direct fit on tilted,
+    /// sparse specimens (fluorescence), at the cost of several least-squares solves per pass. Only
+    /// the shift is refitted: the linear part (the known `breathing`, or the direct fit's scale and
+    /// rotation) stays. Grey-level Gaussian-PSF model: meant for fluorescence.
     public var renderPasses: Int
 
     public init(model: TransformModel = .similarity, reference: Int? = nil, estimateGainOffset: Bool = false,

@@ -70,12 +70,15 @@ public struct AlignmentResult: Codable, Sendable, Equatable {
     /// With `AlignmentOptions.renderPasses`: how the transforms were refined; absent otherwise.
     public var rendering: RenderingRecord?
 
-    /// What the refinement against rendered focus did (`RenderedRefinement`).
+    /// What the refinement against the stack's own specimen model did (`DeconvolvedRefinement`).
     public struct RenderingRecord: Codable, Sendable, Equatable {
         /// Passes run.
         public var passes: Int
-        /// The PSF growth fitted: Gaussian σ, in pixels, per slice of defocus.
+        /// The PSF growth chosen: Gaussian σ, in estimation-level pixels, per slice of defocus.
         public var defocusPerSlice: Double
+        /// The image formation chosen: `scatter` (each depth layer through its own defocus, summed)
+        /// or `gather` (each pixel blurred by its own defocus). Absent in records written before it.
+        public var layering: String?
     }
 
     public init(reference: Int, model: TransformModel, width: Int, height: Int, crop: [Int], slices: [SliceTransform],

@@ -4,11 +4,11 @@ import Simulation
 import Testing
 @testable import Registration
 
-/// Alignment against rendered focus (`AlignmentOptions.renderPasses`, issue 23).
+/// Alignment against the stack's own specimen model (`AlignmentOptions.renderPasses`, issue 23).
 @Suite struct RenderedFocusTests {
     /// A specimen of blurred points at one depth, seen through a Gaussian defocus of 1 px per slice:
-    /// the model finds the depth and renders each slice's blur.
-    @Test func rendersTheSlicesOfAFlatSpecimen() {
+    /// the LoG focus depth finds it everywhere (background included, through the weighted smoothing).
+    @Test func findsTheDepthOfAFlatSpecimen() {
         let w = 64, h = 56, count = 7, depth = 3
         var specimen = [Float](repeating: 100, count: w * h)
         var state: UInt64 = 12345
@@ -19,21 +19,13 @@ import Testing
         }
         specimen = PlaneBlur.gaussian(specimen, width: w, height: h, sigma: 0.8)
         let slices = (0..<count).map { PlaneBlur.gaussian(specimen, width: w, height: h, sigma: Double(abs($0 - depth))) }
-        let model = FocusRendering(count: count, width: w, height: h, aligned: { slices[$0] })
-        #expect(model.depth.allSatisfy { abs($0 - Float(depth)) <= 0.25 }, "depth \(model.depth.min()!)…\(model.depth.max()!)")
-        for k in [0, 2, 5] {
-            let rendering = model.render(focus: Double(k), defocusPerSlice: 1)
-            let error = zip(rendering, slices[k]).map { Double($0 - $1) * Double($0 - $1) }.reduce(0, +)
-            let energy = slices[k].map { Double($0 - 100) * Double($0 - 100) }.reduce(0, +)
-            #expect(error <= 0.01 * energy, "slice \(k): residual \(error / energy) of the signal energy")
-        }
-        let fitted = RenderedRefinement.fitDefocus(model, count: count, scale: 1, aligned: { slices[$0] })
-        #expect(fitted == 1)
+        let estimate = FocusDepth.estimate(count: count, width: w, height: h, aligned: { slices[$0] })
+        #expect(estimate.allSatisfy { abs($0 - Float(depth)) <= 0.25 }, "depth \(estimate.min()!)…\(estimate.max()!)")
     }
 
     /// A tilted sparse fluorescence specimen that breathes and drifts (the simulator's energy-conserving
     /// `scatter` blur): a direct fit against the reference is pulled by defocus; refitting against
-    /// rendered focus removes most of it.
+    /// the stack's own specimen model (`DeconvolvedRefinement`) removes most of it.
     @Test func removesMostOfTheDefocusPull() throws {
         var texture = try TestData.read("train/microscopy/microtubules_16bit.tif")
         if texture.channels > 1 { texture = texture.channel(0) }
@@ -65,6 +57,8 @@ import Testing
         let medianDirect = direct[direct.count / 2], medianRendered = rendered[rendered.count / 2]
         #expect(medianRendered <= 0.6 * medianDirect, "median corner error \(medianDirect) → \(medianRendered) px")
         #expect(rendered.last! < direct.last!, "max corner error \(direct.last!) → \(rendered.last!) px")
+        // Measured 0.088 / 0.296 px (direct 0.151 / 1.289 px); issue 23's bar is 0.1 / 0.3 px.
+        #expect(medianRendered <= 0.12 && rendered.last! <= 0.4, "corner error \(medianRendered) / \(rendered.last!) px")
     }
 
     /// Records written before the option existed decode, and options without it encode as before.

@@ -1,0 +1,298 @@
+import Foundation
+import Imaging
+
+/// Fits every aligned slice's shift again, several passes, against the slice the stack's own
+/// least-squares specimen predicts (`AlignmentOptions.renderPasses`; ARCHITECTURE.md, "Aligning
+/// slices that breathe").
+///
+/// Each pass: resample the slices into the reference frame with the current transforms; estimate a
+/// depth map (the LoG focus peak, then `depthRounds` rounds of: solve the in-focus image by least
+/// squares under ``LayeredImaging``, refit each pixel's depth to the slices given that image);
+/// solve the image once more and predict every slice from it; refit every slice's shift — the
+/// reference's too — against its prediction, by a weighted least-squares fit with gain and offset
+/// that trusts each pixel by how well the model explains it over all slices
+/// (`1 / (1 + misfit / (robustScale · median misfit))`); and move each slice by `overRelaxation`
+/// times its fit minus the reference's (the model's frame is the reference's only up to that
+/// common offset). The linear part of every transform (the known breathing) is kept.
+///
+/// The PSF growth and the layering (`scatter` or `gather`) are chosen on the first pass, from the
+/// candidates whose model explains the slices best with the LoG depth.
+struct DeconvolvedRefinement {
+    let passes: Int
+    let plan: PyramidPlan
+    let reference: Int
+
+    static let growthCandidates = [0.7, 1.0, 1.4]
+    static let solveIterations = 15
+    static let depthRounds = 2
+    static let overRelaxation = 1.5
+    static let robustScale = 2.0
+    static let margin = 8
+    /// Candidate depths per slice of the depth refit.
+    static let depthStep = 0.25
+    /// Box window (pixels) over which the depth refit sums each candidate's squared error.
+    static let depthWindow = 5
+
+    struct Outcome {
+        var warps: [Affine?]
+        var growth: Double
+        var layering: LayeredImaging.Layering
+    }
+
+    /// - Parameters:
+    ///   - planes: every slice's luminance at the finest estimation level.
+    ///   - warps: reference → slice, level-0 centred coordinates; nil for slices left unaligned
+    ///     (kept out of the model and unchanged).
+    ///   - layering: the image formation to use, or nil to choose it on the first pass.
+    func refine(planes: [Plane], warps: [Affine?], fullWidth: Int, fullHeight: Int,
+                layering fixedLayering: LayeredImaging.Layering? = nil) -> Outcome {
+        let level = plan.finest
+        let scale = Double(1 << level)
+        let width = planes[0].width, height = planes[0].height
+        let originX = ((Double(fullWidth) - 1) / 2 - (scale - 1) / 2) / scale
+        let originY = ((Double(fullHeight) - 1) / 2 - (scale - 1) / 2) / scale
+        let modelled = warps.indices.filter { warps[$0] != nil }
+        guard modelled.count > 2, modelled.contains(reference) else {
+            return Outcome(warps: warps, growth: 1, layering: fixedLayering ?? .scatter)
+        }
+        let focus = modelled.map(Double.init)
+        let referenceSlot = modelled.firstIndex(of: reference)!
+        var current = warps
+        @Sendable func levelWarp(_ w: Affine) -> Affine {
+            Affine(a: w.a, b: w.b, tx: w.tx / scale, c: w.c, d: w.d, ty: w.ty / scale)
+        }
+        func aligned(_ k: Int, _ warp: Affine) -> [Float] {
+            Self.resample(planes[k], warp: levelWarp(warp), originX: originX, originY: originY)
+        }
+        let frame = LayeredImaging.frame(width: width, height: height)
+        let interior = Self.interiorMask(width: width, height: height)
+        var choice: (growth: Double, layering: LayeredImaging.Layering)?
+        for _ in 0..<passes {
+            let views = modelled.map { aligned($0, current[$0]!) }
+            let base = Double(Self.percentile(views, 0.02))
+            let slices = views.map { $0.map { Double($0) - base } }
+            let logDepth = Self.focusDepth(views, focus: focus, width: width, height: height)
+            if choice == nil {
+                choice = Self.choose(slices, focus: focus, depth: logDepth, width: width, height: height, frame: frame,
+                                     layerings: fixedLayering.map { [$0] } ?? LayeredImaging.Layering.allCases)
+            }
+            let (growth, layering) = choice!
+            func model(_ depth: [Double]) -> LayeredImaging {
+                LayeredImaging(focus: focus, width: width, height: height, depth: depth, growth: growth, layering: layering, fourier: frame)
+            }
+            var depth = logDepth
+            for _ in 0..<Self.depthRounds {
+                let image = model(depth).solve(slices, iterations: Self.solveIterations)
+                depth = Self.fitDepth(slices, image: image, focus: focus, width: width, height: height, growth: growth, frame: frame)
+            }
+            let final = model(depth)
+            let image = final.solve(slices, iterations: Self.solveIterations)
+            let predicted = final.forward(image)
+            let weight = Self.trust(predicted: predicted, slices: slices, width: width, height: height)
+            let mask = zip(weight, interior).map { $1 ? $0 : 0 }
+            // Every modelled slice's shift (reference-frame level pixels) against its prediction.
+            let starts = modelled.map { levelWarp(current[$0]!) }
+            let shifts = LayeredImaging.map(Array(modelled.indices)) { i -> (Double, Double)? in
+                let target = predicted[i].map { $0 + base }
+                return Self.shiftFit(plane: planes[modelled[i]], target: target, warp: starts[i],
+                                     weight: mask, originX: originX, originY: originY)
+            }
+            guard let anchor = shifts[referenceSlot] else { break }
+            for (i, k) in modelled.enumerated() where k != reference {
+                guard let s = shifts[i], var w = current[k] else { continue }
+                let dx = Self.overRelaxation * (s.0 - anchor.0) * scale, dy = Self.overRelaxation * (s.1 - anchor.1) * scale
+                w.tx += w.a * dx + w.b * dy
+                w.ty += w.c * dx + w.d * dy
+                current[k] = w
+            }
+        }
+        return Outcome(warps: current, growth: choice?.growth ?? 1, layering: choice?.layering ?? .scatter)
+    }
+
+    // MARK: Pieces
+
+    /// True away from the frame's `margin`-pixel border.
+    static func interiorMask(width: Int, height: Int) -> [Bool] {
+        let m = min(margin, min(width, height) / 4)
+        return (0..<(width * height)).map { p in
+            let x = p % width, y = p / width
+            return x >= m && x < width - m && y >= m && y < height - m
+        }
+    }
+
+    /// The `q` quantile of all pixels (a sorted sample of at most ~1M values).
+    static func percentile(_ planes: [[Float]], _ q: Double) -> Float {
+        let total = planes.reduce(0) { $0 + $1.count }
+        let stride = max(1, total / 1_000_000)
+        var sample: [Float] = []
+        sample.reserveCapacity(total / stride + 1)
+        var i = 0
+        for plane in planes { for v in plane { if i % stride == 0 { sample.append(v) }; i += 1 } }
+        sample.sort()
+        return sample[min(sample.count - 1, Int(q * Double(sample.count)))]
+    }
+
+    /// The LoG focus depth of ``FocusDepth`` (peak, sub-slice fit, focus-weighted smoothing),
+    /// mapped from modelled-slice index to focus position.
+    static func focusDepth(_ views: [[Float]], focus: [Double], width: Int, height: Int) -> [Double] {
+        FocusDepth.estimate(count: views.count, width: width, height: height) { views[$0] }.map { d in
+            let i = min(focus.count - 1, max(0, Int(Double(d).rounded(.down))))
+            let j = min(focus.count - 1, i + 1), t = Double(d) - Double(i)
+            return focus[i] + t * (focus[j] - focus[i])
+        }
+    }
+
+    /// The PSF growth and layering whose least-squares image, on the LoG depth, leaves the
+    /// smallest squared error over the slices' interior.
+    static func choose(_ slices: [[Double]], focus: [Double], depth: [Double], width: Int, height: Int,
+                       frame: RealFourier2D, layerings: [LayeredImaging.Layering]) -> (growth: Double, layering: LayeredImaging.Layering) {
+        let interior = interiorMask(width: width, height: height)
+        var best = (error: Double.infinity, growth: 1.0, layering: layerings[0])
+        for layering in layerings {
+            for growth in growthCandidates {
+                let model = LayeredImaging(focus: focus, width: width, height: height, depth: depth, growth: growth,
+                                           layering: layering, fourier: frame)
+                let predicted = model.forward(model.solve(slices, iterations: solveIterations))
+                var error = 0.0
+                for (s, p) in zip(slices, predicted) {
+                    for q in s.indices where interior[q] { let d = s[q] - p[q]; error += d * d }
+                }
+                if error < best.error { best = (error, growth, layering) }
+            }
+        }
+        return (best.growth, best.layering)
+    }
+
+    /// Per pixel, the candidate depth (every `depthStep` slices over the focus range) whose
+    /// defocused image best matches the slices, errors summed over a `depthWindow` box.
+    static func fitDepth(_ slices: [[Double]], image: [Double], focus: [Double], width: Int, height: Int,
+                         growth: Double, frame: RealFourier2D) -> [Double] {
+        let n = width * height
+        let bottom = focus.min()!, top = focus.max()!
+        let candidates = Array(stride(from: bottom, through: top + 1e-9, by: depthStep))
+        let levels = Int(((top - bottom) / depthStep).rounded()) + 1
+        let table = LayeredImaging.transferTable(fourier: frame, growth: growth, halfSlices: levels, step: depthStep)
+        let padder = LayeredImaging(focus: [0], width: width, height: height, depth: [Double](repeating: 0, count: n),
+                                    growth: 0, layering: .gather, fourier: frame)
+        let spectrum = frame.forward(padder.padded(image))
+        // Which (candidate, slice) pairs see level q.
+        var users = [[(Int, Int)]](repeating: [], count: levels)
+        for (c, h) in candidates.enumerated() {
+            for (k, f) in focus.enumerated() {
+                let q = Int((abs(f - h) / depthStep).rounded())
+                users[q].append((c, k))
+            }
+        }
+        var best = [Double](repeating: .infinity, count: n)
+        var depth = [Double](repeating: (bottom + top) / 2, count: n)
+        // Candidates in blocks, so the error planes stay within ~256 MB.
+        let block = max(1, min(candidates.count, 32_000_000 / max(n, 1)))
+        for start in stride(from: 0, to: candidates.count, by: block) {
+            let range = start..<min(candidates.count, start + block)
+            var cost = [[Float]](repeating: [Float](repeating: 0, count: n), count: range.count)
+            for q in 0..<levels {
+                let pairs = users[q].filter { range.contains($0.0) }
+                if pairs.isEmpty { continue }
+                let blurred = padder.blurred(spectrum: spectrum, transfer: table[q])
+                for (c, k) in pairs {
+                    let s = slices[k]
+                    cost[c - start].withUnsafeMutableBufferPointer { e in
+                        for p in 0..<n { let d = s[p] - blurred[p]; e[p] += Float(d * d) }
+                    }
+                }
+            }
+            for (i, c) in range.enumerated() {
+                let summed = PlaneBlur.boxMean(cost[i], width: width, height: height, radius: depthWindow / 2)
+                for p in 0..<n where Double(summed[p]) < best[p] {
+                    best[p] = Double(summed[p])
+                    depth[p] = candidates[c]
+                }
+            }
+        }
+        return depth
+    }
+
+    /// Per pixel, how much its fit is trusted: `1 / (1 + m / (robustScale · median m))`, `m` the
+    /// model's squared error averaged over the slices and a 5-pixel box.
+    static func trust(predicted: [[Double]], slices: [[Double]], width: Int, height: Int) -> [Double] {
+        let n = width * height
+        var misfit = [Float](repeating: 0, count: n)
+        for (p, s) in zip(predicted, slices) {
+            for q in 0..<n { let d = p[q] - s[q]; misfit[q] += Float(d * d) / Float(slices.count) }
+        }
+        let smoothed = PlaneBlur.boxMean(misfit, width: width, height: height, radius: 2)
+        let median = Double(smoothed.sorted()[n / 2])
+        guard median > 0 else { return [Double](repeating: 1, count: n) }
+        return smoothed.map { 1 / (1 + Double($0) / (robustScale * median)) }
+    }
+
+    /// The reference-frame shift (level pixels) that best maps `plane`, resampled through `warp`
+    /// moved by it, onto `gain · target + offset`, by weighted Gauss–Newton on the resampled
+    /// plane's gradient. Nil when the fit is singular.
+    static func shiftFit(plane: Plane, target: [Double], warp: Affine, weight: [Double], originX: Double, originY: Double,
+                         maxIterations: Int = 30, tolerance: Double = 1e-4) -> (Double, Double)? {
+        let w = plane.width, h = plane.height
+        var shift = (0.0, 0.0)
+        for _ in 0..<maxIterations {
+            var moved = warp
+            moved.tx += warp.a * shift.0 + warp.b * shift.1
+            moved.ty += warp.c * shift.0 + warp.d * shift.1
+            let view = Self.resample(plane, warp: moved, originX: originX, originY: originY)
+            var normal = [Double](repeating: 0, count: 16), rhs = [Double](repeating: 0, count: 4)
+            for y in 1..<(h - 1) {
+                for x in 1..<(w - 1) {
+                    let p = y * w + x
+                    let wt = weight[p]
+                    if wt <= 0 { continue }
+                    let gx = 0.5 * Double(view[p + 1] - view[p - 1]), gy = 0.5 * Double(view[p + w] - view[p - w])
+                    let j = [gx, gy, target[p], 1.0]
+                    let r = -Double(view[p])
+                    for a in 0..<4 {
+                        rhs[a] += wt * j[a] * r
+                        for b in a..<4 { normal[a * 4 + b] += wt * j[a] * j[b] }
+                    }
+                }
+            }
+            for a in 0..<4 { for b in 0..<a { normal[a * 4 + b] = normal[b * 4 + a] } }
+            guard let step = solve4(normal, rhs), step[0].isFinite, step[1].isFinite else { return nil }
+            shift.0 += step[0]
+            shift.1 += step[1]
+            if max(abs(step[0]), abs(step[1])) < tolerance { break }
+        }
+        return shift
+    }
+
+    /// `plane` resampled into the reference frame: pixel `x` takes the slice at `warp(x − origin) + origin`
+    /// (``Resampler``: bicubic, edges repeated).
+    static func resample(_ plane: Plane, warp: Affine, originX: Double, originY: Double) -> [Float] {
+        let image = Image(width: plane.width, height: plane.height, channels: 1, pixels: plane.data)
+        return Resampler.warp(image, referenceToSlice: warp.shiftedOrigin(originX, originY),
+                              crop: (0, 0, plane.width, plane.height), gain: 1, offset: 0, maximum: nil).pixels
+    }
+
+    /// Gaussian elimination with partial pivoting on a 4×4 system; nil when singular.
+    static func solve4(_ matrix: [Double], _ vector: [Double]) -> [Double]? {
+        var m = matrix, v = vector
+        for col in 0..<4 {
+            var pivot = col
+            for r in (col + 1)..<4 where abs(m[r * 4 + col]) > abs(m[pivot * 4 + col]) { pivot = r }
+            guard m[pivot * 4 + col] != 0, m[pivot * 4 + col].isFinite else { return nil }
+            if pivot != col {
+                for c in 0..<4 { m.swapAt(col * 4 + c, pivot * 4 + c) }
+                v.swapAt(col, pivot)
+            }
+            for r in (col + 1)..<4 {
+                let f = m[r * 4 + col] / m[col * 4 + col]
+                for c in col..<4 { m[r * 4 + c] -= f * m[col * 4 + c] }
+                v[r] -= f * v[col]
+            }
+        }
+        var x = [Double](repeating: 0, count: 4)
+        for r in stride(from: 3, through: 0, by: -1) {
+            var s = v[r]
+            for c in (r + 1)..<4 { s -= m[r * 4 + c] * x[c] }
+            x[r] = s / m[r * 4 + r]
+        }
+        return x
+    }
+}

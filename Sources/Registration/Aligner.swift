@@ -129,7 +129,7 @@ extension Aligner {
             guard let warp = refined.warps[k], let sliceToReference = warp.shiftedOrigin(cx, cy).inverse else { continue }
             slices[k]?.matrix = sliceToReference.rows
         }
-        return AlignmentResult.RenderingRecord(passes: options.renderPasses, defocusPerSlice: refined.growth,
+        return AlignmentResult.RenderingRecord(passes: options.renderPasses, defocusPerSlice: refined.growth * Double(1 << plan.finest),
                                                layering: refined.layering.rawValue)
     }
 }

@@ -74,7 +74,7 @@ public struct AlignmentResult: Codable, Sendable, Equatable {
     public struct RenderingRecord: Codable, Sendable, Equatable {
         /// Passes run.
         public var passes: Int
-        /// The PSF growth chosen: Gaussian σ, in estimation-level pixels, per slice of defocus.
+        /// The PSF growth chosen: Gaussian σ, in full-resolution pixels, per slice of defocus.
         public var defocusPerSlice: Double
         /// The image formation chosen: `scatter` (each depth layer through its own defocus, summed)
         /// or `gather` (each pixel blurred by its own defocus). Absent in records written before it.

@@ -193,7 +193,7 @@ struct DeconvolvedRefinement {
             for q in 0..<levels {
                 let pairs = users[q].filter { range.contains($0.0) }
                 if pairs.isEmpty { continue }
-                let blurred = padder.blurred(spectrum: spectrum, transfer: table[q])
+                let blurred = padder.blurred(spectrum: spectrum, transfer: table, q)
                 for (c, k) in pairs {
                     let s = slices[k]
                     cost[c - start].withUnsafeMutableBufferPointer { e in

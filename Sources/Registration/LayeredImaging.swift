@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 
 /// A linear model of how a widefield fluorescence stack images a specimen: an in-focus image `L`
 /// lying on a depth surface (one depth per pixel, slice units), seen by slice `k` through a
@@ -13,8 +14,8 @@ import Foundation
 ///
 /// `forward` maps `L` to the `count` slices, `adjoint` is its exact transpose (so a conjugate-
 /// gradient solve of `adjoint(forward(L)) = adjoint(slices)` is a least-squares fit). Blurs are
-/// products with the Gaussian's transfer function on zero-padded FFT frames (`pad` pixels of
-/// zeros on every side), so the operators are exact convolutions of the padded frame.
+/// products with the Gaussian's transfer function on FFT frames padded by `pad` pixels of the
+/// image's mirror image on every side (the light from beyond the field of view).
 struct LayeredImaging: Sendable {
     enum Layering: String, Sendable, CaseIterable { case scatter, gather }
 
@@ -34,15 +35,19 @@ struct LayeredImaging: Sendable {
     let usedLayers: [Int]
     let pad: Int
     let fourier: RealFourier2D
-    /// `transfer[d]`: the Gaussian's transfer function at defocus `d/2` slices, per spectrum bin.
-    let transfer: [[Float]]
+    /// Per padded-frame column and row: the image column and row it mirrors (the frame wraps, so
+    /// positions right of the image mirror its right edge and those left of it its left edge).
+    let sourceX: [Int32]
+    let sourceY: [Int32]
+    /// `transfer.values[d]`: the Gaussian's transfer function at defocus `d/2` slices, per spectrum bin.
+    let transfer: Transfer
 
     static let layerSpacing = 0.5
 
     /// - Parameters:
     ///   - focus: the focus position of each modelled slice, ascending (slice units).
     ///   - depth: focal depth per pixel, slice units (clipped to the focus range).
-    ///   - pad: zeros around the frame before each blur; blur beyond it wraps around.
+    ///   - pad: mirrored pixels around the frame before each blur; blur beyond it wraps around.
     init(focus: [Double], width: Int, height: Int, depth: [Double], growth: Double, layering: Layering, pad: Int = 32,
          fourier: RealFourier2D? = nil) {
         precondition(depth.count == width * height && !focus.isEmpty)
@@ -73,6 +78,8 @@ struct LayeredImaging: Sendable {
         let frame = fourier ?? RealFourier2D(width: RealFourier2D.goodSize(atLeast: width + 2 * pad),
                                              height: RealFourier2D.goodSize(atLeast: height + 2 * pad))
         self.fourier = frame
+        sourceX = (0..<frame.width).map { Int32(PlaneBlur.reflect($0 - pad, width)) }
+        sourceY = (0..<frame.height).map { Int32(PlaneBlur.reflect($0 - pad, height)) }
         let farthest = Int((2 * (top - bottom)).rounded(.up)) + 3
         transfer = Self.transferTable(fourier: frame, growth: growth, halfSlices: farthest, step: 0.5)
     }
@@ -82,8 +89,19 @@ struct LayeredImaging: Sendable {
         RealFourier2D(width: RealFourier2D.goodSize(atLeast: width + 2 * pad), height: RealFourier2D.goodSize(atLeast: height + 2 * pad))
     }
 
-    /// Gaussian transfer functions `exp(−2π²σ²|f|²)` for σ = `growth · step · i`, i in `0..<levels`.
-    static func transferTable(fourier: RealFourier2D, growth: Double, halfSlices levels: Int, step: Double) -> [[Float]] {
+    /// Gaussian transfer functions `exp(−2π²σ²|f|²)` for σ = `growth · step · i`, i in `0..<levels`,
+    /// with, per function and spectrum row, how many leading bins exceed `Transfer.floor` (the
+    /// function falls along each row, so the rest are dropped: a wide blur touches few bins).
+    struct Transfer: Sendable {
+        static let floor: Float = 1e-9
+        let values: [[Float]]
+        /// `reach[i][y]`: bins of row `y` (from column 0) where `values[i]` is at least `floor`.
+        let reach: [[Int32]]
+        let columns: Int
+        var count: Int { values.count }
+    }
+
+    static func transferTable(fourier: RealFourier2D, growth: Double, halfSlices levels: Int, step: Double) -> Transfer {
         let fw = fourier.width, fh = fourier.height, cols = fw / 2 + 1
         var f2 = [Double](repeating: 0, count: fourier.bins)
         for y in 0..<fh {
@@ -93,11 +111,19 @@ struct LayeredImaging: Sendable {
                 f2[y * cols + x] = fx * fx + fy * fy
             }
         }
-        return (0..<levels).map { i in
+        var values: [[Float]] = [], reach: [[Int32]] = []
+        for i in 0..<levels {
             let sigma = growth * step * Double(i)
             let c = -2 * Double.pi * Double.pi * sigma * sigma
-            return f2.map { Float(exp(c * $0)) }
+            let row = f2.map { Float(exp(c * $0)) }
+            values.append(row)
+            reach.append((0..<fh).map { y in
+                var n = 0
+                while n < cols && row[y * cols + n] >= Transfer.floor { n += 1 }
+                return Int32(n)
+            })
         }
+        return Transfer(values: values, reach: reach, columns: cols)
     }
 
     /// The defocus of modelled slice `k` from layer `j`, in half slices (focus positions are
@@ -107,8 +133,32 @@ struct LayeredImaging: Sendable {
     }
 
     // MARK: Padding
+    // Forward: mirror-pad (`padded`), blur, crop (`unpadded`) — the image continues past its edges
+    // as a reflection, as the simulator's and most deconvolution's blurs assume, instead of dark.
+    // Adjoint: zero-pad (`zeroPadded`, the crop's transpose), blur, fold the reflections back
+    // (`folded`, the mirror padding's transpose).
 
     func padded(_ image: [Double]) -> [Double] {
+        let fw = fourier.width
+        var out = [Double](repeating: 0, count: fw * fourier.height)
+        for y in 0..<fourier.height {
+            let src = Int(sourceY[y]) * width, dst = y * fw
+            for x in 0..<fw { out[dst + x] = image[src + Int(sourceX[x])] }
+        }
+        return out
+    }
+
+    func folded(_ frame: [Double]) -> [Double] {
+        let fw = fourier.width
+        var out = [Double](repeating: 0, count: width * height)
+        for y in 0..<fourier.height {
+            let dst = Int(sourceY[y]) * width, src = y * fw
+            for x in 0..<fw { out[dst + Int(sourceX[x])] += frame[src + x] }
+        }
+        return out
+    }
+
+    func zeroPadded(_ image: [Double]) -> [Double] {
         var out = [Double](repeating: 0, count: fourier.width * fourier.height)
         for y in 0..<height {
             let src = y * width, dst = (y + pad) * fourier.width + pad
@@ -126,25 +176,32 @@ struct LayeredImaging: Sendable {
         return out
     }
 
-    /// `spectrum · transfer` (complex times real), accumulated into `sum`.
-    @inline(__always) static func accumulate(_ sum: inout [Double], _ spectrum: [Double], _ transfer: [Float]) {
+    /// `spectrum · transfer.values[i]` (complex times real), accumulated into `sum`, over the bins
+    /// where the transfer function is above its floor.
+    @inline(__always) static func accumulate(_ sum: inout [Double], _ spectrum: [Double], _ transfer: Transfer, _ i: Int) {
+        let cols = transfer.columns
         sum.withUnsafeMutableBufferPointer { s in
             spectrum.withUnsafeBufferPointer { a in
-                transfer.withUnsafeBufferPointer { t in
-                    for b in 0..<t.count {
-                        let g = Double(t[b])
-                        s[2 * b] += g * a[2 * b]
-                        s[2 * b + 1] += g * a[2 * b + 1]
+                transfer.values[i].withUnsafeBufferPointer { t in
+                    transfer.reach[i].withUnsafeBufferPointer { reach in
+                        for y in 0..<reach.count {
+                            let start = y * cols
+                            for b in start..<(start + Int(reach[y])) {
+                                let g = Double(t[b])
+                                s[2 * b] += g * a[2 * b]
+                                s[2 * b + 1] += g * a[2 * b + 1]
+                            }
+                        }
                     }
                 }
             }
         }
     }
 
-    /// `image` blurred by the transfer function `t` (on the padded frame).
-    func blurred(spectrum: [Double], transfer t: [Float]) -> [Double] {
+    /// The padded image whose spectrum is `spectrum`, blurred by `transfer.values[i]`, unpadded.
+    func blurred(spectrum: [Double], transfer: Transfer, _ i: Int) -> [Double] {
         var product = [Double](repeating: 0, count: spectrum.count)
-        Self.accumulate(&product, spectrum, t)
+        Self.accumulate(&product, spectrum, transfer, i)
         return unpadded(fourier.inverse(product))
     }
 
@@ -168,13 +225,13 @@ struct LayeredImaging: Sendable {
             let spectra = Self.map(usedLayers) { j in fourier.forward(padded(layerLight(image, j))) }
             return Self.map(Array(0..<count)) { k in
                 var sum = [Double](repeating: 0, count: 2 * fourier.bins)
-                for (i, j) in usedLayers.enumerated() { Self.accumulate(&sum, spectra[i], transfer[halfSteps(k, j)]) }
+                for (i, j) in usedLayers.enumerated() { Self.accumulate(&sum, spectra[i], transfer, halfSteps(k, j)) }
                 return unpadded(fourier.inverse(sum))
             }
         case .gather:
             let spectrum = fourier.forward(padded(image))
             let needed = neededSteps()
-            let levels = Self.map(needed) { d in blurred(spectrum: spectrum, transfer: transfer[d]) }
+            let levels = Self.map(needed) { d in blurred(spectrum: spectrum, transfer: transfer, d) }
             let slot = slots(needed)
             return Self.map(Array(0..<count)) { k in
                 var out = [Double](repeating: 0, count: width * height)
@@ -194,11 +251,11 @@ struct LayeredImaging: Sendable {
         precondition(slices.count == count)
         switch layering {
         case .scatter:
-            let spectra = Self.map(Array(0..<count)) { k in fourier.forward(padded(slices[k])) }
+            let spectra = Self.map(Array(0..<count)) { k in fourier.forward(zeroPadded(slices[k])) }
             let parts = Self.map(usedLayers) { j -> [Double] in
                 var sum = [Double](repeating: 0, count: 2 * fourier.bins)
-                for k in 0..<count { Self.accumulate(&sum, spectra[k], transfer[halfSteps(k, j)]) }
-                let light = unpadded(fourier.inverse(sum))
+                for k in 0..<count { Self.accumulate(&sum, spectra[k], transfer, halfSteps(k, j)) }
+                let light = folded(fourier.inverse(sum))
                 return layerLight(light, j)
             }
             var out = [Double](repeating: 0, count: width * height)
@@ -219,12 +276,12 @@ struct LayeredImaging: Sendable {
             let sums = gathered
             let spectra = Self.map(Array(needed.indices)) { i in
                 var product = [Double](repeating: 0, count: 2 * fourier.bins)
-                Self.accumulate(&product, fourier.forward(padded(sums[i])), transfer[needed[i]])
+                Self.accumulate(&product, fourier.forward(zeroPadded(sums[i])), transfer, needed[i])
                 return product
             }
             var sum = [Double](repeating: 0, count: 2 * fourier.bins)
             for s in spectra { for b in sum.indices { sum[b] += s[b] } }
-            return unpadded(fourier.inverse(sum))
+            return folded(fourier.inverse(sum))
         }
     }
 

@@ -55,7 +55,7 @@ struct AlignCommand: AsyncParsableCommand {
     @Option(help: "The instrument's known focus breathing: magnification change across the stack (0.01 = 1 %), linear in slice index; with --model translation only the shift is fitted.")
     var breathing: Double = 0
 
-    @Option(name: .customLong("render-passes"), help: "Passes refitting every slice against a rendering of the specimen at its own focus (0 = off; fluorescence: removes the pull of defocus on a direct fit; about one rendering per slice per pass).")
+    @Option(name: .customLong("render-passes"), help: "Passes refitting every slice's shift against the slice the stack's own least-squares specimen model predicts (0 = off; fluorescence: removes the pull of defocus on a direct fit; several least-squares solves per pass, seconds to minutes per stack).")
     var renderPasses: Int = 0
 
     func validate() throws {

@@ -228,7 +228,7 @@ struct DeconvolvedRefinement {
 
     /// The reference-frame shift (level pixels) that best maps `plane`, resampled through `warp`
     /// moved by it, onto `gain · target + offset`, by weighted Gauss–Newton on the resampled
-    /// plane's gradient. Nil when the fit is singular.
+    /// plane's gradient. Nil when the fit is singular (no texture).
     static func shiftFit(plane: Plane, target: [Double], warp: Affine, weight: [Double], originX: Double, originY: Double,
                          maxIterations: Int = 30, tolerance: Double = 1e-4) -> (Double, Double)? {
         let w = plane.width, h = plane.height
@@ -238,23 +238,24 @@ struct DeconvolvedRefinement {
             moved.tx += warp.a * shift.0 + warp.b * shift.1
             moved.ty += warp.c * shift.0 + warp.d * shift.1
             let view = Self.resample(plane, warp: moved, originX: originX, originY: originY)
-            var normal = [Double](repeating: 0, count: 16), rhs = [Double](repeating: 0, count: 4)
+            var rows = (SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>()), rhs = SIMD4<Double>()
             for y in 1..<(h - 1) {
                 for x in 1..<(w - 1) {
                     let p = y * w + x
                     let wt = weight[p]
                     if wt <= 0 { continue }
-                    let gx = 0.5 * Double(view[p + 1] - view[p - 1]), gy = 0.5 * Double(view[p + w] - view[p - w])
-                    let j = [gx, gy, target[p], 1.0]
-                    let r = -Double(view[p])
-                    for a in 0..<4 {
-                        rhs[a] += wt * j[a] * r
-                        for b in a..<4 { normal[a * 4 + b] += wt * j[a] * j[b] }
-                    }
+                    let j = SIMD4(0.5 * Double(view[p + 1] - view[p - 1]), 0.5 * Double(view[p + w] - view[p - w]), target[p], 1)
+                    let wj = wt * j
+                    rhs -= wj * Double(view[p])
+                    rows.0 += wj * j[0]
+                    rows.1 += wj * j[1]
+                    rows.2 += wj * j[2]
+                    rows.3 += wj * j[3]
                 }
             }
-            for a in 0..<4 { for b in 0..<a { normal[a * 4 + b] = normal[b * 4 + a] } }
-            guard let step = solve4(normal, rhs), step[0].isFinite, step[1].isFinite else { return nil }
+            let normal = [rows.0, rows.1, rows.2, rows.3].flatMap { [$0[0], $0[1], $0[2], $0[3]] }
+            let rhsValues = [rhs[0], rhs[1], rhs[2], rhs[3]]
+            guard let step = solveSymmetric(normal, rhsValues), step[0].isFinite, step[1].isFinite else { return nil }
             shift.0 += step[0]
             shift.1 += step[1]
             if max(abs(step[0]), abs(step[1])) < tolerance { break }
@@ -268,31 +269,5 @@ struct DeconvolvedRefinement {
         let image = Image(width: plane.width, height: plane.height, channels: 1, pixels: plane.data)
         return Resampler.warp(image, referenceToSlice: warp.shiftedOrigin(originX, originY),
                               crop: (0, 0, plane.width, plane.height), gain: 1, offset: 0, maximum: nil).pixels
-    }
-
-    /// Gaussian elimination with partial pivoting on a 4×4 system; nil when singular.
-    static func solve4(_ matrix: [Double], _ vector: [Double]) -> [Double]? {
-        var m = matrix, v = vector
-        for col in 0..<4 {
-            var pivot = col
-            for r in (col + 1)..<4 where abs(m[r * 4 + col]) > abs(m[pivot * 4 + col]) { pivot = r }
-            guard m[pivot * 4 + col] != 0, m[pivot * 4 + col].isFinite else { return nil }
-            if pivot != col {
-                for c in 0..<4 { m.swapAt(col * 4 + c, pivot * 4 + c) }
-                v.swapAt(col, pivot)
-            }
-            for r in (col + 1)..<4 {
-                let f = m[r * 4 + col] / m[col * 4 + col]
-                for c in col..<4 { m[r * 4 + c] -= f * m[col * 4 + c] }
-                v[r] -= f * v[col]
-            }
-        }
-        var x = [Double](repeating: 0, count: 4)
-        for r in stride(from: 3, through: 0, by: -1) {
-            var s = v[r]
-            for c in (r + 1)..<4 { s -= m[r * 4 + c] * x[c] }
-            x[r] = s / m[r * 4 + r]
-        }
-        return x
     }
 }

@@ -46,7 +46,7 @@ public struct Aligner: Sendable {
 
         var slices = [SliceTransform?](repeating: nil, count: count)
         slices[reference] = SliceTransform.identity(index: reference)
-        // What the refinement against rendered focus starts from, kept as the chains go: each slice's
+        // What the refinement against the specimen model starts from, kept as the chains go: each slice's
         // finest estimation level and its fitted warp (nil: left unaligned).
         let refines = options.renderPasses > 0 && count > 2 && !referenceBlank
         var finestPlanes = [Plane?](repeating: nil, count: count)
@@ -98,7 +98,7 @@ public struct Aligner: Sendable {
         if let error = errors.compactMap({ $0 }).first { throw error }
         var rendering: AlignmentResult.RenderingRecord?
         if refines {
-            rendering = refineAgainstRenderedFocus(planes: finestPlanes.map { $0! }, warps: warps, slices: &slices,
+            rendering = refineAgainstSpecimenModel(planes: finestPlanes.map { $0! }, warps: warps, slices: &slices,
                                                    plan: plan, reference: reference, width: width, height: height)
         }
 
@@ -120,7 +120,7 @@ extension Aligner {
     /// - Parameters:
     ///   - planes: every slice's luminance at the finest estimation level.
     ///   - warps: reference → slice in centred coordinates, as the fits left them; nil for slices left unaligned.
-    func refineAgainstRenderedFocus(planes: [Plane], warps: [Affine?], slices: inout [SliceTransform?], plan: PyramidPlan,
+    func refineAgainstSpecimenModel(planes: [Plane], warps: [Affine?], slices: inout [SliceTransform?], plan: PyramidPlan,
                                     reference: Int, width: Int, height: Int) -> AlignmentResult.RenderingRecord {
         let cx = (Double(width) - 1) / 2, cy = (Double(height) - 1) / 2
         let refinement = DeconvolvedRefinement(passes: options.renderPasses, plan: plan, reference: reference)

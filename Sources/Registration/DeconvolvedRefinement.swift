@@ -64,7 +64,7 @@ struct DeconvolvedRefinement {
         func aligned(_ k: Int, _ warp: Affine) -> [Float] {
             Self.resample(planes[k], warp: levelWarp(warp), originX: originX, originY: originY)
         }
-        let frame = LayeredImaging.frame(width: width, height: height)
+        let frame = PaddedFrame(width: width, height: height)
         let interior = Self.interiorMask(width: width, height: height)
         var choice: (growth: Double, layering: LayeredImaging.Layering)?
         for _ in 0..<passes {
@@ -73,12 +73,12 @@ struct DeconvolvedRefinement {
             let slices = views.map { $0.map { Double($0) - base } }
             let logDepth = Self.focusDepth(views, focus: focus, width: width, height: height)
             if choice == nil {
-                choice = Self.choose(slices, focus: focus, depth: logDepth, width: width, height: height, frame: frame,
+                choice = Self.choose(slices, focus: focus, depth: logDepth, interior: interior, frame: frame,
                                      layerings: fixedLayering.map { [$0] } ?? LayeredImaging.Layering.allCases)
             }
             let (growth, layering) = choice!
             func model(_ depth: [Double]) -> LayeredImaging {
-                LayeredImaging(focus: focus, width: width, height: height, depth: depth, growth: growth, layering: layering, fourier: frame)
+                LayeredImaging(focus: focus, width: width, height: height, depth: depth, growth: growth, layering: layering, frame: frame)
             }
             var depth = logDepth
             for _ in 0..<Self.depthRounds {
@@ -144,14 +144,13 @@ struct DeconvolvedRefinement {
 
     /// The PSF growth and layering whose least-squares image, on the LoG depth, leaves the
     /// smallest squared error over the slices' interior.
-    static func choose(_ slices: [[Double]], focus: [Double], depth: [Double], width: Int, height: Int,
-                       frame: RealFourier2D, layerings: [LayeredImaging.Layering]) -> (growth: Double, layering: LayeredImaging.Layering) {
-        let interior = interiorMask(width: width, height: height)
+    static func choose(_ slices: [[Double]], focus: [Double], depth: [Double], interior: [Bool],
+                       frame: PaddedFrame, layerings: [LayeredImaging.Layering]) -> (growth: Double, layering: LayeredImaging.Layering) {
         var best = (error: Double.infinity, growth: 1.0, layering: layerings[0])
         for layering in layerings {
             for growth in growthCandidates {
-                let model = LayeredImaging(focus: focus, width: width, height: height, depth: depth, growth: growth,
-                                           layering: layering, fourier: frame)
+                let model = LayeredImaging(focus: focus, width: frame.width, height: frame.height, depth: depth, growth: growth,
+                                           layering: layering, frame: frame)
                 let predicted = model.forward(model.solve(slices, iterations: solveIterations))
                 var error = 0.0
                 for (s, p) in zip(slices, predicted) {
@@ -166,15 +165,13 @@ struct DeconvolvedRefinement {
     /// Per pixel, the candidate depth (every `depthStep` slices over the focus range) whose
     /// defocused image best matches the slices, errors summed over a `depthWindow` box.
     static func fitDepth(_ slices: [[Double]], image: [Double], focus: [Double], width: Int, height: Int,
-                         growth: Double, frame: RealFourier2D) -> [Double] {
+                         growth: Double, frame: PaddedFrame) -> [Double] {
         let n = width * height
         let bottom = focus.min()!, top = focus.max()!
         let candidates = Array(stride(from: bottom, through: top + 1e-9, by: depthStep))
         let levels = Int(((top - bottom) / depthStep).rounded()) + 1
-        let table = LayeredImaging.transferTable(fourier: frame, growth: growth, halfSlices: levels, step: depthStep)
-        let padder = LayeredImaging(focus: [0], width: width, height: height, depth: [Double](repeating: 0, count: n),
-                                    growth: 0, layering: .gather, fourier: frame)
-        let spectrum = frame.forward(padder.padded(image))
+        let table = frame.transferTable(growth: growth, levels: levels, step: depthStep)
+        let spectrum = frame.fourier.forward(frame.padded(image))
         // Which (candidate, slice) pairs see level q.
         var users = [[(Int, Int)]](repeating: [], count: levels)
         for (c, h) in candidates.enumerated() {
@@ -193,7 +190,7 @@ struct DeconvolvedRefinement {
             for q in 0..<levels {
                 let pairs = users[q].filter { range.contains($0.0) }
                 if pairs.isEmpty { continue }
-                let blurred = padder.blurred(spectrum: spectrum, transfer: table, q)
+                let blurred = frame.blurred(spectrum: spectrum, transfer: table, q)
                 for (c, k) in pairs {
                     let s = slices[k]
                     cost[c - start].withUnsafeMutableBufferPointer { e in

@@ -1,5 +1,4 @@
 import Foundation
-import Imaging
 
 /// A linear model of how a widefield fluorescence stack images a specimen: an in-focus image `L`
 /// lying on a depth surface (one depth per pixel, slice units), seen by slice `k` through a
@@ -14,8 +13,8 @@ import Imaging
 ///
 /// `forward` maps `L` to the `count` slices, `adjoint` is its exact transpose (so a conjugate-
 /// gradient solve of `adjoint(forward(L)) = adjoint(slices)` is a least-squares fit). Blurs are
-/// products with the Gaussian's transfer function on FFT frames padded by `pad` pixels of the
-/// image's mirror image on every side (the light from beyond the field of view).
+/// products with the Gaussian's transfer function on a ``PaddedFrame`` (the image's mirror image
+/// around it: the light from beyond the field of view).
 struct LayeredImaging: Sendable {
     enum Layering: String, Sendable, CaseIterable { case scatter, gather }
 
@@ -33,31 +32,25 @@ struct LayeredImaging: Sendable {
     let layerFraction: [Double]
     /// Layers that hold any light, ascending.
     let usedLayers: [Int]
-    let pad: Int
-    let fourier: RealFourier2D
-    /// Per padded-frame column and row: the image column and row it mirrors (the frame wraps, so
-    /// positions right of the image mirror its right edge and those left of it its left edge).
-    let sourceX: [Int32]
-    let sourceY: [Int32]
+    let frame: PaddedFrame
+    var fourier: RealFourier2D { frame.fourier }
     /// `transfer.values[d]`: the Gaussian's transfer function at defocus `d/2` slices, per spectrum bin.
-    let transfer: Transfer
+    let transfer: PaddedFrame.Transfer
 
     static let layerSpacing = 0.5
 
     /// - Parameters:
     ///   - focus: the focus position of each modelled slice, ascending (slice units).
     ///   - depth: focal depth per pixel, slice units (clipped to the focus range).
-    ///   - pad: mirrored pixels around the frame before each blur; blur beyond it wraps around.
-    init(focus: [Double], width: Int, height: Int, depth: [Double], growth: Double, layering: Layering, pad: Int = 32,
-         fourier: RealFourier2D? = nil) {
-        precondition(depth.count == width * height && !focus.isEmpty)
+    ///   - frame: the padded FFT frame of a `width × height` image.
+    init(focus: [Double], width: Int, height: Int, depth: [Double], growth: Double, layering: Layering, frame: PaddedFrame) {
+        precondition(depth.count == width * height && !focus.isEmpty && frame.width == width && frame.height == height)
         self.focus = focus
         let top = focus.max()!, bottom = focus.min()!
         self.width = width
         self.height = height
         self.growth = growth
         self.layering = layering
-        self.pad = pad
         let clipped = depth.map { min(top, max(bottom, $0)) }
         let lowest = (2 * (clipped.min() ?? bottom)).rounded(.down) / 2
         firstLayer = lowest
@@ -75,134 +68,15 @@ struct LayeredImaging: Sendable {
         layerIndex = index
         layerFraction = fraction
         usedLayers = (0..<layers).filter { used[$0] }
-        let frame = fourier ?? RealFourier2D(width: RealFourier2D.goodSize(atLeast: width + 2 * pad),
-                                             height: RealFourier2D.goodSize(atLeast: height + 2 * pad))
-        self.fourier = frame
-        sourceX = (0..<frame.width).map { Int32(PlaneBlur.reflect($0 - pad, width)) }
-        sourceY = (0..<frame.height).map { Int32(PlaneBlur.reflect($0 - pad, height)) }
+        self.frame = frame
         let farthest = Int((2 * (top - bottom)).rounded(.up)) + 3
-        transfer = Self.transferTable(fourier: frame, growth: growth, halfSlices: farthest, step: 0.5)
-    }
-
-    /// The padded frame's FFT for a stack of this plane size (shared by the models of one refinement).
-    static func frame(width: Int, height: Int, pad: Int = 32) -> RealFourier2D {
-        RealFourier2D(width: RealFourier2D.goodSize(atLeast: width + 2 * pad), height: RealFourier2D.goodSize(atLeast: height + 2 * pad))
-    }
-
-    /// Gaussian transfer functions `exp(−2π²σ²|f|²)` for σ = `growth · step · i`, i in `0..<levels`,
-    /// with, per function and spectrum row, how many leading bins exceed `Transfer.floor` (the
-    /// function falls along each row, so the rest are dropped: a wide blur touches few bins).
-    struct Transfer: Sendable {
-        static let floor: Float = 1e-9
-        let values: [[Float]]
-        /// `reach[i][y]`: bins of row `y` (from column 0) where `values[i]` is at least `floor`.
-        let reach: [[Int32]]
-        let columns: Int
-        var count: Int { values.count }
-    }
-
-    static func transferTable(fourier: RealFourier2D, growth: Double, halfSlices levels: Int, step: Double) -> Transfer {
-        let fw = fourier.width, fh = fourier.height, cols = fw / 2 + 1
-        var f2 = [Double](repeating: 0, count: fourier.bins)
-        for y in 0..<fh {
-            let fy = Double(y <= fh / 2 ? y : y - fh) / Double(fh)
-            for x in 0..<cols {
-                let fx = Double(x) / Double(fw)
-                f2[y * cols + x] = fx * fx + fy * fy
-            }
-        }
-        var values: [[Float]] = [], reach: [[Int32]] = []
-        for i in 0..<levels {
-            let sigma = growth * step * Double(i)
-            let c = -2 * Double.pi * Double.pi * sigma * sigma
-            let row = f2.map { Float(exp(c * $0)) }
-            values.append(row)
-            reach.append((0..<fh).map { y in
-                var n = 0
-                while n < cols && row[y * cols + n] >= Transfer.floor { n += 1 }
-                return Int32(n)
-            })
-        }
-        return Transfer(values: values, reach: reach, columns: cols)
+        transfer = frame.transferTable(growth: growth, levels: farthest, step: Self.layerSpacing)
     }
 
     /// The defocus of modelled slice `k` from layer `j`, in half slices (focus positions are
     /// whole slices and layers on the half-slice grid, so this is exact).
     @inline(__always) func halfSteps(_ k: Int, _ j: Int) -> Int {
         Int((2 * abs(focus[k] - (firstLayer + Double(j) * Self.layerSpacing))).rounded())
-    }
-
-    // MARK: Padding
-    // Forward: mirror-pad (`padded`), blur, crop (`unpadded`) — the image continues past its edges
-    // as a reflection, as the simulator's and most deconvolution's blurs assume, instead of dark.
-    // Adjoint: zero-pad (`zeroPadded`, the crop's transpose), blur, fold the reflections back
-    // (`folded`, the mirror padding's transpose).
-
-    func padded(_ image: [Double]) -> [Double] {
-        let fw = fourier.width
-        var out = [Double](repeating: 0, count: fw * fourier.height)
-        for y in 0..<fourier.height {
-            let src = Int(sourceY[y]) * width, dst = y * fw
-            for x in 0..<fw { out[dst + x] = image[src + Int(sourceX[x])] }
-        }
-        return out
-    }
-
-    func folded(_ frame: [Double]) -> [Double] {
-        let fw = fourier.width
-        var out = [Double](repeating: 0, count: width * height)
-        for y in 0..<fourier.height {
-            let dst = Int(sourceY[y]) * width, src = y * fw
-            for x in 0..<fw { out[dst + Int(sourceX[x])] += frame[src + x] }
-        }
-        return out
-    }
-
-    func zeroPadded(_ image: [Double]) -> [Double] {
-        var out = [Double](repeating: 0, count: fourier.width * fourier.height)
-        for y in 0..<height {
-            let src = y * width, dst = (y + pad) * fourier.width + pad
-            for x in 0..<width { out[dst + x] = image[src + x] }
-        }
-        return out
-    }
-
-    func unpadded(_ frame: [Double]) -> [Double] {
-        var out = [Double](repeating: 0, count: width * height)
-        for y in 0..<height {
-            let src = (y + pad) * fourier.width + pad, dst = y * width
-            for x in 0..<width { out[dst + x] = frame[src + x] }
-        }
-        return out
-    }
-
-    /// `spectrum · transfer.values[i]` (complex times real), accumulated into `sum`, over the bins
-    /// where the transfer function is above its floor.
-    @inline(__always) static func accumulate(_ sum: inout [Double], _ spectrum: [Double], _ transfer: Transfer, _ i: Int) {
-        let cols = transfer.columns
-        sum.withUnsafeMutableBufferPointer { s in
-            spectrum.withUnsafeBufferPointer { a in
-                transfer.values[i].withUnsafeBufferPointer { t in
-                    transfer.reach[i].withUnsafeBufferPointer { reach in
-                        for y in 0..<reach.count {
-                            let start = y * cols
-                            for b in start..<(start + Int(reach[y])) {
-                                let g = Double(t[b])
-                                s[2 * b] += g * a[2 * b]
-                                s[2 * b + 1] += g * a[2 * b + 1]
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// The padded image whose spectrum is `spectrum`, blurred by `transfer.values[i]`, unpadded.
-    func blurred(spectrum: [Double], transfer: Transfer, _ i: Int) -> [Double] {
-        var product = [Double](repeating: 0, count: spectrum.count)
-        Self.accumulate(&product, spectrum, transfer, i)
-        return unpadded(fourier.inverse(product))
     }
 
     /// The light of `image` in layer `j`.
@@ -222,16 +96,16 @@ struct LayeredImaging: Sendable {
     func forward(_ image: [Double]) -> [[Double]] {
         switch layering {
         case .scatter:
-            let spectra = Self.map(usedLayers) { j in fourier.forward(padded(layerLight(image, j))) }
+            let spectra = Self.map(usedLayers) { j in fourier.forward(frame.padded(layerLight(image, j))) }
             return Self.map(Array(0..<count)) { k in
                 var sum = [Double](repeating: 0, count: 2 * fourier.bins)
-                for (i, j) in usedLayers.enumerated() { Self.accumulate(&sum, spectra[i], transfer, halfSteps(k, j)) }
-                return unpadded(fourier.inverse(sum))
+                for (i, j) in usedLayers.enumerated() { PaddedFrame.accumulate(&sum, spectra[i], transfer, halfSteps(k, j)) }
+                return frame.unpadded(fourier.inverse(sum))
             }
         case .gather:
-            let spectrum = fourier.forward(padded(image))
+            let spectrum = fourier.forward(frame.padded(image))
             let needed = neededSteps()
-            let levels = Self.map(needed) { d in blurred(spectrum: spectrum, transfer: transfer, d) }
+            let levels = Self.map(needed) { d in frame.blurred(spectrum: spectrum, transfer: transfer, d) }
             let slot = slots(needed)
             return Self.map(Array(0..<count)) { k in
                 var out = [Double](repeating: 0, count: width * height)
@@ -251,11 +125,11 @@ struct LayeredImaging: Sendable {
         precondition(slices.count == count)
         switch layering {
         case .scatter:
-            let spectra = Self.map(Array(0..<count)) { k in fourier.forward(zeroPadded(slices[k])) }
+            let spectra = Self.map(Array(0..<count)) { k in fourier.forward(frame.zeroPadded(slices[k])) }
             let parts = Self.map(usedLayers) { j -> [Double] in
                 var sum = [Double](repeating: 0, count: 2 * fourier.bins)
-                for k in 0..<count { Self.accumulate(&sum, spectra[k], transfer, halfSteps(k, j)) }
-                let light = folded(fourier.inverse(sum))
+                for k in 0..<count { PaddedFrame.accumulate(&sum, spectra[k], transfer, halfSteps(k, j)) }
+                let light = frame.folded(fourier.inverse(sum))
                 return layerLight(light, j)
             }
             var out = [Double](repeating: 0, count: width * height)
@@ -276,12 +150,12 @@ struct LayeredImaging: Sendable {
             let sums = gathered
             let spectra = Self.map(Array(needed.indices)) { i in
                 var product = [Double](repeating: 0, count: 2 * fourier.bins)
-                Self.accumulate(&product, fourier.forward(zeroPadded(sums[i])), transfer, needed[i])
+                PaddedFrame.accumulate(&product, fourier.forward(frame.zeroPadded(sums[i])), transfer, needed[i])
                 return product
             }
             var sum = [Double](repeating: 0, count: 2 * fourier.bins)
             for s in spectra { for b in sum.indices { sum[b] += s[b] } }
-            return folded(fourier.inverse(sum))
+            return frame.folded(fourier.inverse(sum))
         }
     }
 

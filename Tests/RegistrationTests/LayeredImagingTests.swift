@@ -41,7 +41,8 @@ import Testing
         let focus = (0..<7).map(Double.init)
         var rng = SplitMix64(seed: 7)
         let depth = (0..<(w * h)).map { p in 0.3 + 5.4 * Double(p % w) / Double(w) + 0.3 * rng.normal() }
-        let model = LayeredImaging(focus: focus, width: w, height: h, depth: depth, growth: 1.1, layering: layering, pad: 8)
+        let model = LayeredImaging(focus: focus, width: w, height: h, depth: depth, growth: 1.1, layering: layering,
+                                   frame: PaddedFrame(width: w, height: h, pad: 8))
         let image = Self.noise(w * h, seed: 2)
         let residuals = (0..<focus.count).map { Self.noise(w * h, seed: 10 + UInt64($0)) }
         let forward = model.forward(image)
@@ -56,8 +57,9 @@ import Testing
         let image = Self.specimen(width: w, height: h, seed: 3)
         let depth = [Double](repeating: 2, count: w * h)
         let focus = (0..<6).map(Double.init)
-        let scatter = LayeredImaging(focus: focus, width: w, height: h, depth: depth, growth: growth, layering: .scatter).forward(image)
-        let gather = LayeredImaging(focus: focus, width: w, height: h, depth: depth, growth: growth, layering: .gather).forward(image)
+        let frame = PaddedFrame(width: w, height: h)
+        let scatter = LayeredImaging(focus: focus, width: w, height: h, depth: depth, growth: growth, layering: .scatter, frame: frame).forward(image)
+        let gather = LayeredImaging(focus: focus, width: w, height: h, depth: depth, growth: growth, layering: .gather, frame: frame).forward(image)
         for k in [0, 2, 5] {
             let blurred = PlaneBlur.gaussian(image.map(Float.init), width: w, height: h, sigma: growth * abs(Double(k) - 2))
             var worst = 0.0, peak = 0.0
@@ -80,7 +82,8 @@ import Testing
         let focus = (0..<8).map(Double.init)
         let image = Self.specimen(width: w, height: h, seed: 5)
         let depth = (0..<(w * h)).map { p in 1.5 + 4.0 * Double(p % w) / Double(w - 1) }
-        let truth = LayeredImaging(focus: focus, width: w, height: h, depth: depth, growth: growth, layering: layering)
+        let truth = LayeredImaging(focus: focus, width: w, height: h, depth: depth, growth: growth, layering: layering,
+                                   frame: PaddedFrame(width: w, height: h))
         let slices = truth.forward(image)
         let solved = truth.forward(truth.solve(slices, iterations: 15))
         var energy = 0.0, error = 0.0
@@ -92,7 +95,7 @@ import Testing
         }
         #expect(error <= 0.02 * energy, "residual \(error / energy) of the slices' energy")
         let fitted = DeconvolvedRefinement.fitDepth(slices, image: image, focus: focus, width: w, height: h,
-                                                    growth: growth, frame: truth.fourier)
+                                                    growth: growth, frame: truth.frame)
         var errors: [Double] = []
         let bright = (image.sorted()[image.count * 9 / 10])
         for y in 8..<(h - 8) {
@@ -117,8 +120,9 @@ import Testing
         let base = DeconvolvedRefinement.percentile(views, 0.02)
         let slices = views.map { $0.map { Double($0 - base) } }
         let depth = DeconvolvedRefinement.focusDepth(views, focus: focus, width: 96, height: 96)
-        let chosen = DeconvolvedRefinement.choose(slices, focus: focus, depth: depth, width: 96, height: 96,
-                                                  frame: LayeredImaging.frame(width: 96, height: 96),
+        let chosen = DeconvolvedRefinement.choose(slices, focus: focus, depth: depth,
+                                                  interior: DeconvolvedRefinement.interiorMask(width: 96, height: 96),
+                                                  frame: PaddedFrame(width: 96, height: 96),
                                                   layerings: LayeredImaging.Layering.allCases)
         #expect(chosen.layering.rawValue == layering.rawValue)
         #expect(chosen.growth == 1.0)

@@ -36,6 +36,9 @@ struct LayeredImaging: Sendable {
     var fourier: RealFourier2D { frame.fourier }
     /// `transfer.values[d]`: the Gaussian's transfer function at defocus `d/2` slices, per spectrum bin.
     let transfer: PaddedFrame.Transfer
+    /// `steps[k * layerCount + j]`: ``halfSteps(_:_:)`` precomputed.
+    private let steps: [Int32]
+    private let layerCount: Int
 
     static let layerSpacing = 0.5
 
@@ -71,12 +74,18 @@ struct LayeredImaging: Sendable {
         self.frame = frame
         let farthest = Int((2 * (top - bottom)).rounded(.up)) + 3
         transfer = frame.transferTable(growth: growth, levels: farthest, step: Self.layerSpacing)
+        layerCount = layers
+        var steps = [Int32](repeating: 0, count: focus.count * layers)
+        for k in focus.indices {
+            for j in 0..<layers { steps[k * layers + j] = Int32((2 * abs(focus[k] - (lowest + Double(j) * Self.layerSpacing))).rounded()) }
+        }
+        self.steps = steps
     }
 
     /// The defocus of modelled slice `k` from layer `j`, in half slices (focus positions are
     /// whole slices and layers on the half-slice grid, so this is exact).
     @inline(__always) func halfSteps(_ k: Int, _ j: Int) -> Int {
-        Int((2 * abs(focus[k] - (firstLayer + Double(j) * Self.layerSpacing))).rounded())
+        Int(steps[k * layerCount + j])
     }
 
     /// The light of `image` in layer `j`.

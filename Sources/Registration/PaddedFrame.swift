@@ -112,17 +112,16 @@ struct PaddedFrame: Sendable {
     /// where the transfer function is above its floor.
     @inline(__always) static func accumulate(_ sum: inout [Double], _ spectrum: [Double], _ transfer: Transfer, _ i: Int) {
         let cols = transfer.columns
-        sum.withUnsafeMutableBufferPointer { s in
-            spectrum.withUnsafeBufferPointer { a in
+        sum.withUnsafeMutableBytes { sBytes in
+            spectrum.withUnsafeBytes { aBytes in
                 transfer.values[i].withUnsafeBufferPointer { t in
                     transfer.reach[i].withUnsafeBufferPointer { reach in
+                        // One complex bin as one two-lane vector.
+                        let s = sBytes.baseAddress!.assumingMemoryBound(to: SIMD2<Double>.self)
+                        let a = aBytes.baseAddress!.assumingMemoryBound(to: SIMD2<Double>.self)
                         for y in 0..<reach.count {
                             let start = y * cols
-                            for b in start..<(start + Int(reach[y])) {
-                                let g = Double(t[b])
-                                s[2 * b] += g * a[2 * b]
-                                s[2 * b + 1] += g * a[2 * b + 1]
-                            }
+                            for b in start..<(start + Int(reach[y])) { s[b] += Double(t[b]) * a[b] }
                         }
                     }
                 }

@@ -6,9 +6,11 @@ import Foundation
 /// The spectrum of a `height × width` real image is `height × (width/2 + 1)` complex values,
 /// interleaved (re, im), row-major. `inverse` divides by `width · height`, so
 /// `inverse(forward(x)) == x` up to rounding. Plans are made once per size with `FFTW_ESTIMATE`
-/// (no timing runs, so the same plan — and the same bits — every run) and `FFTW_UNALIGNED`, and
-/// executed with FFTW's new-array calls, which are safe from several threads at once; only the
-/// planner is not, so making and destroying plans is serialised by one lock.
+/// (no timing runs, so the same plan — and the same bits — every run) on buffers from
+/// `fftw_malloc`, and executed with FFTW's new-array calls on such buffers (aligned as the plan
+/// was, so FFTW's SIMD code applies; Swift arrays carry no such guarantee and are copied in and
+/// out), which is safe from several threads at once; only the planner is not, so making and
+/// destroying plans is serialised by one lock.
 final class RealFourier2D: @unchecked Sendable {
     let width: Int
     let height: Int
@@ -24,23 +26,13 @@ final class RealFourier2D: @unchecked Sendable {
         self.width = width
         self.height = height
         bins = height * (width / 2 + 1)
-        var real = [Double](repeating: 0, count: width * height)
-        var spectrum = [Double](repeating: 0, count: 2 * bins)
-        let flags = UInt32(FFTW_ESTIMATE) | UInt32(FFTW_UNALIGNED)
+        let flags = UInt32(FFTW_ESTIMATE)
         Self.planner.lock()
         defer { Self.planner.unlock() }
-        forwardPlan = real.withUnsafeMutableBufferPointer { r in
-            spectrum.withUnsafeMutableBytes { s in
-                fftw_plan_dft_r2c_2d(Int32(height), Int32(width), r.baseAddress!,
-                                     s.baseAddress!.assumingMemoryBound(to: fftw_complex.self), flags)!
-            }
-        }
-        inversePlan = real.withUnsafeMutableBufferPointer { r in
-            spectrum.withUnsafeMutableBytes { s in
-                fftw_plan_dft_c2r_2d(Int32(height), Int32(width),
-                                     s.baseAddress!.assumingMemoryBound(to: fftw_complex.self), r.baseAddress!, flags)!
-            }
-        }
+        let real = fftw_alloc_real(width * height)!, spectrum = fftw_alloc_complex(bins)!
+        defer { fftw_free(real); fftw_free(spectrum) }
+        forwardPlan = fftw_plan_dft_r2c_2d(Int32(height), Int32(width), real, spectrum, flags)!
+        inversePlan = fftw_plan_dft_c2r_2d(Int32(height), Int32(width), spectrum, real, flags)!
     }
 
     deinit {
@@ -53,29 +45,25 @@ final class RealFourier2D: @unchecked Sendable {
     /// The spectrum of a `height × width` real image.
     func forward(_ real: [Double]) -> [Double] {
         precondition(real.count == width * height)
-        var input = real
-        var spectrum = [Double](repeating: 0, count: 2 * bins)
-        input.withUnsafeMutableBufferPointer { r in
-            spectrum.withUnsafeMutableBytes { s in
-                fftw_execute_dft_r2c(forwardPlan, r.baseAddress!, s.baseAddress!.assumingMemoryBound(to: fftw_complex.self))
-            }
+        let input = fftw_alloc_real(real.count)!, output = fftw_alloc_complex(bins)!
+        defer { fftw_free(input); fftw_free(output) }
+        real.withUnsafeBufferPointer { input.update(from: $0.baseAddress!, count: real.count) }
+        fftw_execute_dft_r2c(forwardPlan, input, output)
+        return UnsafeRawPointer(output).withMemoryRebound(to: Double.self, capacity: 2 * bins) {
+            Array(UnsafeBufferPointer(start: $0, count: 2 * bins))
         }
-        return spectrum
     }
 
     /// The real image whose spectrum is `spectrum` (Hermitian half), divided by `width · height`.
     func inverse(_ spectrum: [Double]) -> [Double] {
         precondition(spectrum.count == 2 * bins)
-        var input = spectrum   // FFTW's complex-to-real transform overwrites its input
-        var real = [Double](repeating: 0, count: width * height)
-        input.withUnsafeMutableBytes { s in
-            real.withUnsafeMutableBufferPointer { r in
-                fftw_execute_dft_c2r(inversePlan, s.baseAddress!.assumingMemoryBound(to: fftw_complex.self), r.baseAddress!)
-            }
-        }
+        // FFTW's complex-to-real transform overwrites its input, so it gets a copy.
+        let input = fftw_alloc_complex(bins)!, output = fftw_alloc_real(width * height)!
+        defer { fftw_free(input); fftw_free(output) }
+        spectrum.withUnsafeBytes { UnsafeMutableRawPointer(input).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        fftw_execute_dft_c2r(inversePlan, input, output)
         let scale = 1 / Double(width * height)
-        for i in real.indices { real[i] *= scale }
-        return real
+        return (0..<(width * height)).map { output[$0] * scale }
     }
 
     /// A size at least `minimum` whose only prime factors are 2, 3 and 5 (FFTW is fastest there).

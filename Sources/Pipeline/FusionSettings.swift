@@ -87,7 +87,7 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         case bandRadius = "band_radius", bandEpsilon = "band_epsilon"
         case align, alignReference = "align_reference", gainOffset = "gain_offset", keepSize = "keep_size"
         case minimumAlignScore = "min_align_score", alignBreathing = "align_breathing"
-        case alignRenderPasses = "align_render_passes"
+        case alignRenderPasses = "align_render_passes", alignFitBreathing = "align_fit_breathing"
         case tileSize = "tile_size", tileOverlap = "tile_overlap"
         case threads, outputFormat = "output_format", outputWindow = "output_window", splitChannels = "split_channels"
         case composition, decision, decisionChannel = "decision_channel", evidenceSigma = "evidence_sigma"
@@ -118,6 +118,7 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         alignment.minimumScore = try c.decodeIfPresent(Double.self, forKey: .minimumAlignScore) ?? d.alignment.minimumScore
         alignment.breathing = try c.decodeIfPresent(Double.self, forKey: .alignBreathing) ?? d.alignment.breathing
         alignment.renderPasses = try c.decodeIfPresent(Int.self, forKey: .alignRenderPasses) ?? d.alignment.renderPasses
+        alignment.fitBreathing = try c.decodeIfPresent(Bool.self, forKey: .alignFitBreathing) ?? d.alignment.fitBreathing
         tiling.size = try c.decodeIfPresent(Int.self, forKey: .tileSize) ?? d.tiling.size
         tiling.overlap = try c.decodeIfPresent(Int.self, forKey: .tileOverlap) ?? d.tiling.overlap
         threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? d.threads
@@ -164,6 +165,7 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         try c.encode(alignment.breathing, forKey: .alignBreathing)
         // Only when used: profiles without it keep their fingerprints.
         if alignment.renderPasses != 0 { try c.encode(alignment.renderPasses, forKey: .alignRenderPasses) }
+        if alignment.fitBreathing { try c.encode(alignment.fitBreathing, forKey: .alignFitBreathing) }
         try c.encode(tiling.size, forKey: .tileSize)
         try c.encode(tiling.overlap, forKey: .tileOverlap)
         try c.encode(threads, forKey: .threads)
@@ -204,6 +206,8 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         try check(alignment.reference.map { $0 >= 0 } ?? true, .alignReference, alignment.reference ?? 0, "a slice index ≥ 0")
         try check((-1...1).contains(alignment.minimumScore), .minimumAlignScore, alignment.minimumScore, "−1…1")
         try check((0...20).contains(alignment.renderPasses), .alignRenderPasses, alignment.renderPasses, "0…20 passes")
+        try check(!alignment.fitBreathing || (alignment.renderPasses > 0 && alignment.model == .translation), .alignFitBreathing,
+                  alignment.fitBreathing, "true only with align: translation and align_render_passes > 0 (the breathing is fitted in those passes)")
         try check(abs(alignment.breathing) <= 0.1, .alignBreathing, alignment.breathing, "−0.1…0.1 (a magnification change of at most 10 % across the stack)")
         try check(tiling.size == 0 || tiling.size >= 64, .tileSize, tiling.size, "0 (untiled) or ≥ 64")
         try check(tiling.overlap >= 0 && (tiling.size == 0 || tiling.overlap * 2 < tiling.size), .tileOverlap, tiling.overlap,

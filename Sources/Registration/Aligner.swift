@@ -15,6 +15,11 @@ public struct Aligner: Sendable {
     public var options: AlignmentOptions
     /// The finest pyramid level fitted is the first with at most this many pixels.
     public var maximumEstimationPixels: Int = 700_000
+    /// The specimen-model passes (`AlignmentOptions.renderPasses`) run on the first level at or below
+    /// the finest fitted one with at most this many pixels. The default keeps them on the finest
+    /// fitted level: at half resolution (about 256² instead of 512²) they ran 5× faster but chose the
+    /// wrong layering and breathing on some stacks (README, "Fluorescence that breathes").
+    public var maximumModelPixels: Int = 700_000
 
     public init(options: AlignmentOptions = AlignmentOptions()) {
         self.options = options
@@ -49,10 +54,11 @@ public struct Aligner: Sendable {
         // What the refinement against the specimen model starts from, kept as the chains go: each slice's
         // finest estimation level and its fitted warp (nil: left unaligned).
         let refines = options.renderPasses > 0 && count > 2 && !referenceBlank
+        let modelLevel = plan.modelLevel(width: width, height: height, maximumPixels: maximumModelPixels)
         var finestPlanes = [Plane?](repeating: nil, count: count)
         var warps = [Affine?](repeating: nil, count: count)
         if refines {
-            finestPlanes[reference] = referencePyramid.levels[plan.finest]
+            finestPlanes[reference] = referencePyramid.levels[modelLevel]
             warps[reference] = .identity
         }
         let chains = [Array((0..<reference).reversed()), Array((reference + 1)..<count)]
@@ -89,7 +95,7 @@ public struct Aligner: Sendable {
                     out.base[index] = outcome.transform
                     if outcome.transform.aligned { previous = outcome.warp }
                     if refines {
-                        planeOut.base[index] = pyramid.levels[plan.finest]
+                        planeOut.base[index] = pyramid.levels[modelLevel]
                         warpOut.base[index] = outcome.transform.aligned ? outcome.warp : nil
                     }
                 }
@@ -99,7 +105,7 @@ public struct Aligner: Sendable {
         var rendering: AlignmentResult.RenderingRecord?
         if refines {
             rendering = refineAgainstSpecimenModel(planes: finestPlanes.map { $0! }, warps: warps, slices: &slices,
-                                                   plan: plan, reference: reference, width: width, height: height)
+                                                   level: modelLevel, reference: reference, width: width, height: height)
         }
 
         var result = AlignmentResult(reference: reference, model: options.model, width: width, height: height,
@@ -120,17 +126,18 @@ extension Aligner {
     /// - Parameters:
     ///   - planes: every slice's luminance at the finest estimation level.
     ///   - warps: reference → slice in centred coordinates, as the fits left them; nil for slices left unaligned.
-    func refineAgainstSpecimenModel(planes: [Plane], warps: [Affine?], slices: inout [SliceTransform?], plan: PyramidPlan,
+    func refineAgainstSpecimenModel(planes: [Plane], warps: [Affine?], slices: inout [SliceTransform?], level: Int,
                                     reference: Int, width: Int, height: Int) -> AlignmentResult.RenderingRecord {
         let cx = (Double(width) - 1) / 2, cy = (Double(height) - 1) / 2
-        let refinement = DeconvolvedRefinement(passes: options.renderPasses, plan: plan, reference: reference)
-        let refined = refinement.refine(planes: planes, warps: warps, fullWidth: width, fullHeight: height)
+        let refinement = DeconvolvedRefinement(passes: options.renderPasses, level: level, reference: reference)
+        let fitted = options.fitBreathing && options.model == .translation ? options.breathing : nil
+        let refined = refinement.refine(planes: planes, warps: warps, fullWidth: width, fullHeight: height, breathing: fitted)
         for k in slices.indices where k != reference {
             guard let warp = refined.warps[k], let sliceToReference = warp.shiftedOrigin(cx, cy).inverse else { continue }
             slices[k]?.matrix = sliceToReference.rows
         }
-        return AlignmentResult.RenderingRecord(passes: options.renderPasses, defocusPerSlice: refined.growth * Double(1 << plan.finest),
-                                               layering: refined.layering.rawValue)
+        return AlignmentResult.RenderingRecord(passes: options.renderPasses, defocusPerSlice: refined.growth * Double(1 << level),
+                                               layering: refined.layering.rawValue, breathing: fitted == nil ? nil : refined.breathing)
     }
 }
 
@@ -148,5 +155,12 @@ struct PyramidPlan: Sendable {
         while finest < coarsest && (width >> finest) * (height >> finest) > maximumEstimationPixels { finest += 1 }
         self.coarsest = coarsest
         self.finest = finest
+    }
+
+    /// The first level from `finest` with at most `maximumPixels` pixels (at most `coarsest`).
+    func modelLevel(width: Int, height: Int, maximumPixels: Int) -> Int {
+        var level = finest
+        while level < coarsest && (width >> level) * (height >> level) > maximumPixels { level += 1 }
+        return level
     }
 }

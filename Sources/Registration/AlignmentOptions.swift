@@ -56,9 +56,15 @@ public struct AlignmentOptions: Sendable, Codable, Equatable {
     /// the shift is refitted: the linear part (the known `breathing`, or the direct fit's scale and
     /// rotation) stays. Grey-level Gaussian-PSF model: meant for fluorescence.
     public var renderPasses: Int
+    /// Also fit the breathing in the `renderPasses` (``DeconvolvedRefinement``), starting from
+    /// `breathing`: one magnification slope for the whole stack, refitted every pass from every
+    /// slice's scale against its prediction, where defocus no longer pulls it. For instruments whose
+    /// breathing is not calibrated. Needs `renderPasses` > 0 and the `translation` model.
+    public var fitBreathing: Bool
 
     public init(model: TransformModel = .similarity, reference: Int? = nil, estimateGainOffset: Bool = false,
-                keepSize: Bool = true, minimumScore: Double = 0.2, breathing: Double = 0, renderPasses: Int = 0) {
+                keepSize: Bool = true, minimumScore: Double = 0.2, breathing: Double = 0, renderPasses: Int = 0,
+                fitBreathing: Bool = false) {
         self.model = model
         self.reference = reference
         self.estimateGainOffset = estimateGainOffset
@@ -66,10 +72,11 @@ public struct AlignmentOptions: Sendable, Codable, Equatable {
         self.minimumScore = minimumScore
         self.breathing = breathing
         self.renderPasses = renderPasses
+        self.fitBreathing = fitBreathing
     }
 
     enum CodingKeys: String, CodingKey {
-        case model, reference, estimateGainOffset, keepSize, minimumScore, breathing, renderPasses
+        case model, reference, estimateGainOffset, keepSize, minimumScore, breathing, renderPasses, fitBreathing
     }
 
     public init(from decoder: any Decoder) throws {
@@ -80,7 +87,8 @@ public struct AlignmentOptions: Sendable, Codable, Equatable {
                   keepSize: try c.decode(Bool.self, forKey: .keepSize),
                   minimumScore: try c.decode(Double.self, forKey: .minimumScore),
                   breathing: try c.decodeIfPresent(Double.self, forKey: .breathing) ?? 0,
-                  renderPasses: try c.decodeIfPresent(Int.self, forKey: .renderPasses) ?? 0)
+                  renderPasses: try c.decodeIfPresent(Int.self, forKey: .renderPasses) ?? 0,
+                  fitBreathing: try c.decodeIfPresent(Bool.self, forKey: .fitBreathing) ?? false)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -93,10 +101,16 @@ public struct AlignmentOptions: Sendable, Codable, Equatable {
         try c.encode(breathing, forKey: .breathing)
         // Only when used: records written before the key stay byte-identical.
         if renderPasses != 0 { try c.encode(renderPasses, forKey: .renderPasses) }
+        if fitBreathing { try c.encode(fitBreathing, forKey: .fitBreathing) }
     }
 
     /// The magnification of slice `index` relative to slice `reference` under `breathing`.
     public func breathingScale(of index: Int, reference: Int, count: Int) -> Double {
+        Self.breathingScale(breathing, of: index, reference: reference, count: count)
+    }
+
+    /// The magnification of slice `index` relative to slice `reference` under `breathing`.
+    public static func breathingScale(_ breathing: Double, of index: Int, reference: Int, count: Int) -> Double {
         guard count > 1, breathing != 0 else { return 1 }
         func magnification(_ k: Int) -> Double { 1 + breathing * Double(k - count / 2) / Double(count - 1) }
         return magnification(index) / magnification(reference)

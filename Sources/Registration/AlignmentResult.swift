@@ -79,6 +79,8 @@ public struct AlignmentResult: Codable, Sendable, Equatable {
         /// The image formation chosen: `scatter` (each depth layer through its own defocus, summed)
         /// or `gather` (each pixel blurred by its own defocus). Absent in records written before it.
         public var layering: String?
+        /// The breathing fitted in the passes (`AlignmentOptions.fitBreathing`); absent when it was given.
+        public var breathing: Double?
     }
 
     public init(reference: Int, model: TransformModel, width: Int, height: Int, crop: [Int], slices: [SliceTransform],

@@ -13,21 +13,31 @@ import Imaging
 /// that trusts each pixel by how well the model explains it over all slices
 /// (`1 / (1 + misfit / (robustScale · median misfit))`); and move each slice by `overRelaxation`
 /// times its fit minus the reference's (the model's frame is the reference's only up to that
-/// common offset). The linear part of every transform (the known breathing) is kept.
+/// common offset). The linear part of every transform (the known breathing) is kept — unless the
+/// breathing is fitted too (`AlignmentOptions.fitBreathing`): then each fit also has a scale about
+/// the frame centre, and after every pass one breathing for the stack (the weighted least-squares
+/// slope of the slices' over-relaxed magnifications against slice position) sets every slice's scale.
 ///
-/// The PSF growth and the layering (`scatter` or `gather`) are chosen on the first pass, from the
-/// candidates whose model explains the slices best with the LoG depth.
+/// The planes are a pyramid level (`level`) chosen by the aligner (`Aligner.maximumModelPixels`).
+/// The PSF growth (candidates in full-resolution pixels per
+/// slice, scaled to the level) and the layering (`scatter` or `gather`) are chosen on the first pass,
+/// from the candidates whose model explains the slices best with the LoG depth.
 struct DeconvolvedRefinement {
     let passes: Int
-    let plan: PyramidPlan
+    /// The pyramid level of the planes.
+    let level: Int
     let reference: Int
 
+    /// PSF growth candidates, full-resolution pixels of Gaussian σ per slice of defocus.
     static let growthCandidates = [0.7, 1.0, 1.4]
     static let solveIterations = 15
     static let depthRounds = 2
     static let overRelaxation = 1.5
     static let robustScale = 2.0
     static let margin = 8
+    /// A fitted breathing beyond this (10 % across the stack, the profiles' limit) is not believed:
+    /// the pass keeps the previous one.
+    static let maximumBreathing = 0.1
     /// Candidate depths per slice of the depth refit.
     static let depthStep = 0.25
     /// Box window (pixels) over which the depth refit sums each candidate's squared error.
@@ -37,6 +47,8 @@ struct DeconvolvedRefinement {
         var warps: [Affine?]
         var growth: Double
         var layering: LayeredImaging.Layering
+        /// The breathing fitted, when asked for.
+        var breathing: Double?
     }
 
     /// - Parameters:
@@ -44,20 +56,23 @@ struct DeconvolvedRefinement {
     ///   - warps: reference → slice, level-0 centred coordinates; nil for slices left unaligned
     ///     (kept out of the model and unchanged).
     ///   - layering: the image formation to use, or nil to choose it on the first pass.
+    ///   - breathing: the breathing to start from when it is fitted too (one magnification slope for the
+    ///     whole stack, ``AlignmentOptions/breathing``'s units; the warps' linear parts are replaced by
+    ///     it after every pass); nil keeps each warp's linear part.
     func refine(planes: [Plane], warps: [Affine?], fullWidth: Int, fullHeight: Int,
-                layering fixedLayering: LayeredImaging.Layering? = nil) -> Outcome {
-        let level = plan.finest
+                layering fixedLayering: LayeredImaging.Layering? = nil, breathing initialBreathing: Double? = nil) -> Outcome {
         let scale = Double(1 << level)
         let width = planes[0].width, height = planes[0].height
         let originX = ((Double(fullWidth) - 1) / 2 - (scale - 1) / 2) / scale
         let originY = ((Double(fullHeight) - 1) / 2 - (scale - 1) / 2) / scale
         let modelled = warps.indices.filter { warps[$0] != nil }
         guard modelled.count > 2, modelled.contains(reference) else {
-            return Outcome(warps: warps, growth: 1, layering: fixedLayering ?? .scatter)
+            return Outcome(warps: warps, growth: 1, layering: fixedLayering ?? .scatter, breathing: initialBreathing)
         }
         let focus = modelled.map(Double.init)
         let referenceSlot = modelled.firstIndex(of: reference)!
         var current = warps
+        var breathing = initialBreathing
         @Sendable func levelWarp(_ w: Affine) -> Affine {
             Affine(a: w.a, b: w.b, tx: w.tx / scale, c: w.c, d: w.d, ty: w.ty / scale)
         }
@@ -73,7 +88,7 @@ struct DeconvolvedRefinement {
             let slices = views.map { $0.map { Double($0) - base } }
             let logDepth = Self.focusDepth(views, focus: focus, width: width, height: height)
             if choice == nil {
-                choice = Self.choose(slices, focus: focus, depth: logDepth, interior: interior, frame: frame,
+                choice = Self.choose(slices, focus: focus, depth: logDepth, interior: interior, frame: frame, levelScale: scale,
                                      layerings: fixedLayering.map { [$0] } ?? LayeredImaging.Layering.allCases)
             }
             let (growth, layering) = choice!
@@ -90,23 +105,61 @@ struct DeconvolvedRefinement {
             let predicted = final.forward(image)
             let weight = Self.trust(predicted: predicted, slices: slices, width: width, height: height)
             let mask = zip(weight, interior).map { $1 ? $0 : 0 }
-            // Every modelled slice's shift (reference-frame level pixels) against its prediction.
+            // Every modelled slice's placement (reference-frame level pixels) against its prediction.
             let starts = modelled.map { levelWarp(current[$0]!) }
-            let shifts = LayeredImaging.map(Array(modelled.indices)) { i -> (Double, Double)? in
+            let fitsScale = breathing != nil
+            let fits = LayeredImaging.map(Array(modelled.indices)) { i -> Placement? in
                 let target = predicted[i].map { $0 + base }
-                return Self.shiftFit(plane: planes[modelled[i]], target: target, warp: starts[i],
-                                     weight: mask, originX: originX, originY: originY)
+                return Self.placementFit(plane: planes[modelled[i]], target: target, warp: starts[i], weight: mask,
+                                         originX: originX, originY: originY, fitsScale: fitsScale)
             }
-            guard let anchor = shifts[referenceSlot] else { break }
+            guard let anchor = fits[referenceSlot] else { break }
+            // The model's frame is the reference's only up to the reference's own placement: slice k moves
+            // by its placement after the inverse of the reference's, over-relaxed.
+            var magnifications: [(index: Int, magnification: Double, variance: Double)] = []
             for (i, k) in modelled.enumerated() where k != reference {
-                guard let s = shifts[i], var w = current[k] else { continue }
-                let dx = Self.overRelaxation * (s.0 - anchor.0) * scale, dy = Self.overRelaxation * (s.1 - anchor.1) * scale
+                guard let f = fits[i], var w = current[k] else { continue }
+                let r = 1 + Self.overRelaxation * (f.scale / anchor.scale - 1)
+                let dx = Self.overRelaxation * (f.dx - f.scale / anchor.scale * anchor.dx) * scale
+                let dy = Self.overRelaxation * (f.dy - f.scale / anchor.scale * anchor.dy) * scale
                 w.tx += w.a * dx + w.b * dy
                 w.ty += w.c * dx + w.d * dy
+                w.a *= r; w.b *= r; w.c *= r; w.d *= r
                 current[k] = w
+                if let v = f.scaleVariance, let av = anchor.scaleVariance, v > 0 {
+                    magnifications.append((k, w.scale, v + av))
+                }
+            }
+            // One breathing for the whole stack: the magnifications' weighted least-squares slope (kept
+            // unless implausible), every slice then set to it (its shift kept).
+            if let previous = breathing {
+                if let fitted = Self.breathingSlope(magnifications, reference: reference, count: planes.count),
+                   abs(fitted) <= Self.maximumBreathing {
+                    breathing = fitted
+                }
+                for k in modelled where k != reference {
+                    guard var w = current[k] else { continue }
+                    let m = AlignmentOptions.breathingScale(breathing ?? previous, of: k, reference: reference, count: planes.count)
+                    let r = m / w.scale
+                    w.a *= r; w.b *= r; w.c *= r; w.d *= r
+                    current[k] = w
+                }
             }
         }
-        return Outcome(warps: current, growth: choice?.growth ?? 1, layering: choice?.layering ?? .scatter)
+        return Outcome(warps: current, growth: choice?.growth ?? 1, layering: choice?.layering ?? .scatter, breathing: breathing)
+    }
+
+    /// The breathing (``AlignmentOptions/breathing``'s units) whose magnifications relative to the
+    /// reference best match `samples`, weighted by inverse variance; nil with fewer than two.
+    static func breathingSlope(_ samples: [(index: Int, magnification: Double, variance: Double)], reference: Int, count: Int) -> Double? {
+        guard samples.count >= 2, count > 1 else { return nil }
+        var sxy = 0.0, sxx = 0.0
+        for s in samples {
+            let t = Double(s.index - reference) / Double(count - 1)
+            sxy += t * (s.magnification - 1) / s.variance
+            sxx += t * t / s.variance
+        }
+        return sxx > 0 ? sxy / sxx : nil
     }
 
     // MARK: Pieces
@@ -145,10 +198,11 @@ struct DeconvolvedRefinement {
     /// The PSF growth and layering whose least-squares image, on the LoG depth, leaves the
     /// smallest squared error over the slices' interior.
     static func choose(_ slices: [[Double]], focus: [Double], depth: [Double], interior: [Bool],
-                       frame: PaddedFrame, layerings: [LayeredImaging.Layering]) -> (growth: Double, layering: LayeredImaging.Layering) {
+                       frame: PaddedFrame, levelScale: Double, layerings: [LayeredImaging.Layering]) -> (growth: Double, layering: LayeredImaging.Layering) {
         var best = (error: Double.infinity, growth: 1.0, layering: layerings[0])
         for layering in layerings {
-            for growth in growthCandidates {
+            for candidate in growthCandidates {
+                let growth = candidate / levelScale
                 let model = LayeredImaging(focus: focus, width: frame.width, height: frame.height, depth: depth, growth: growth,
                                            layering: layering, frame: frame)
                 let predicted = model.forward(model.solve(slices, iterations: solveIterations))
@@ -223,41 +277,58 @@ struct DeconvolvedRefinement {
         return smoothed.map { 1 / (1 + Double($0) / (robustScale * median)) }
     }
 
-    /// The reference-frame shift (level pixels) that best maps `plane`, resampled through `warp`
-    /// moved by it, onto `gain · target + offset`, by weighted Gauss–Newton on the resampled
-    /// plane's gradient. Nil when the fit is singular (no texture).
-    static func shiftFit(plane: Plane, target: [Double], warp: Affine, weight: [Double], originX: Double, originY: Double,
-                         maxIterations: Int = 30, tolerance: Double = 1e-4) -> (Double, Double)? {
+    /// Where a slice sits against its prediction: the reference-frame shift (level pixels) and
+    /// magnification about the frame centre.
+    struct Placement {
+        var dx = 0.0, dy = 0.0
+        var scale = 1.0
+        /// The scale's variance up to the residual's (the inverse normal matrix's entry): weights a
+        /// regression of many slices' scales. Nil when the scale was not fitted.
+        var scaleVariance: Double?
+    }
+
+    /// The placement that best maps `plane`, resampled through `warp ∘ (scale·u + shift)`, onto
+    /// `gain · target + offset`, by weighted Gauss–Newton on the resampled plane's gradient; the
+    /// scale stays 1 unless `fitsScale`. Nil when the fit is singular (no texture).
+    static func placementFit(plane: Plane, target: [Double], warp: Affine, weight: [Double], originX: Double, originY: Double,
+                             fitsScale: Bool, maxIterations: Int = 30, tolerance: Double = 1e-4) -> Placement? {
         let w = plane.width, h = plane.height
-        var shift = (0.0, 0.0)
+        let used = fitsScale ? [0, 1, 2, 3, 4] : [0, 1, 3, 4]
+        var placement = Placement()
+        var normal: [Double] = []
         for _ in 0..<maxIterations {
-            var moved = warp
-            moved.tx += warp.a * shift.0 + warp.b * shift.1
-            moved.ty += warp.c * shift.0 + warp.d * shift.1
+            let s = placement.scale
+            let moved = Affine(a: warp.a * s, b: warp.b * s, tx: warp.tx + warp.a * placement.dx + warp.b * placement.dy,
+                               c: warp.c * s, d: warp.d * s, ty: warp.ty + warp.c * placement.dx + warp.d * placement.dy)
             let view = Self.resample(plane, warp: moved, originX: originX, originY: originY)
-            var rows = (SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>(), SIMD4<Double>()), rhs = SIMD4<Double>()
+            // Lanes: ∂/∂dx, ∂/∂dy, ∂/∂scale, gain, offset (lanes 5–7 unused).
+            var rows = [SIMD8<Double>](repeating: SIMD8(), count: 5), rhs = SIMD8<Double>()
             for y in 1..<(h - 1) {
+                let yc = Double(y) - originY
                 for x in 1..<(w - 1) {
                     let p = y * w + x
                     let wt = weight[p]
                     if wt <= 0 { continue }
-                    let j = SIMD4(0.5 * Double(view[p + 1] - view[p - 1]), 0.5 * Double(view[p + w] - view[p - w]), target[p], 1)
+                    let gx = 0.5 * Double(view[p + 1] - view[p - 1]) / s, gy = 0.5 * Double(view[p + w] - view[p - w]) / s
+                    let gs = fitsScale ? gx * (Double(x) - originX) + gy * yc : 0
+                    let j = SIMD8(gx, gy, gs, target[p], 1, 0, 0, 0)
                     let wj = wt * j
                     rhs -= wj * Double(view[p])
-                    rows.0 += wj * j[0]
-                    rows.1 += wj * j[1]
-                    rows.2 += wj * j[2]
-                    rows.3 += wj * j[3]
+                    for r in 0..<5 { rows[r] += wj * j[r] }
                 }
             }
-            let normal = [rows.0, rows.1, rows.2, rows.3].flatMap { [$0[0], $0[1], $0[2], $0[3]] }
-            let rhsValues = [rhs[0], rhs[1], rhs[2], rhs[3]]
-            guard let step = solveSymmetric(normal, rhsValues), step[0].isFinite, step[1].isFinite else { return nil }
-            shift.0 += step[0]
-            shift.1 += step[1]
-            if max(abs(step[0]), abs(step[1])) < tolerance { break }
+            normal = used.flatMap { r in used.map { rows[r][$0] } }
+            guard let step = solveSymmetric(normal, used.map { rhs[$0] }), step.allSatisfy(\.isFinite) else { return nil }
+            placement.dx += step[0]
+            placement.dy += step[1]
+            if fitsScale { placement.scale += step[2] }
+            if max(abs(step[0]), abs(step[1]), fitsScale ? abs(step[2]) * Double(max(w, h)) : 0) < tolerance { break }
         }
-        return shift
+        if fitsScale {
+            let unit = used.indices.map { $0 == 2 ? 1.0 : 0.0 }
+            placement.scaleVariance = solveSymmetric(normal, unit)?[2]
+        }
+        return placement
     }
 
     /// `plane` resampled into the reference frame: pixel `x` takes the slice at `warp(x − origin) + origin`

@@ -58,6 +58,9 @@ struct AlignCommand: AsyncParsableCommand {
     @Option(name: .customLong("render-passes"), help: "Passes refitting every slice's shift against the slice the stack's own least-squares specimen model predicts (0 = off; fluorescence: removes the pull of defocus on a direct fit; several least-squares solves per pass, seconds to minutes per stack).")
     var renderPasses: Int = 0
 
+    @Flag(name: .customLong("fit-breathing"), help: "Also fit the breathing (one magnification slope for the stack, starting from --breathing) in the --render-passes; needs --model translation.")
+    var fitBreathing = false
+
     func validate() throws {
         try OutputPathCheck.requireTIFF(out.map { [("--out", $0)] } ?? [])
         try OutputPathCheck.validate(inputs: inputs, outputs: [("--transforms", transforms)] + (out.map { [("--out", $0)] } ?? []))
@@ -67,6 +70,9 @@ struct AlignCommand: AsyncParsableCommand {
         if crop && keepSize { throw ValidationError("--crop and --keep-size contradict each other; give one") }
         guard abs(breathing) <= 0.1 else { throw ValidationError("--breathing must be within ±0.1 (got \(breathing))") }
         guard (0...20).contains(renderPasses) else { throw ValidationError("--render-passes must be 0…20 (got \(renderPasses))") }
+        if fitBreathing && (renderPasses == 0 || model != .translation) {
+            throw ValidationError("--fit-breathing fits the breathing in the specimen-model passes: give --model translation and --render-passes N (e.g. 6)")
+        }
     }
 
     func run() async throws {
@@ -78,7 +84,7 @@ struct AlignCommand: AsyncParsableCommand {
         }
         let options = Registration.AlignmentOptions(model: model, reference: reference, estimateGainOffset: gainOffset,
                                                     keepSize: !crop, minimumScore: minimumScore, breathing: breathing,
-                                                    renderPasses: renderPasses)
+                                                    renderPasses: renderPasses, fitBreathing: fitBreathing)
         let start = Date()
         let result = try Aligner(options: options).align(first)
         let seconds = Date().timeIntervalSince(start)
@@ -87,7 +93,9 @@ struct AlignCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("focusd: warning: \(warning)\n".utf8))
         }
         let alignedCount = result.slices.filter(\.aligned).count
-        if model == .similarity || model == .affine, let fitted = result.fittedBreathing {
+        if let fitted = result.rendering?.breathing {
+            print(String(format: "breathing fitted against the specimen model: %+.4f (magnification change across the stack)", fitted))
+        } else if model == .similarity || model == .affine, let fitted = result.fittedBreathing {
             print(String(format: "breathing shown by these slices: %+.4f (magnification change across the stack; "
                          + "a calibration for profiles' align_breathing when the stack has dense texture)", fitted))
         }

@@ -31,6 +31,12 @@ extension BenchAlignCommand {
         var reference: Int
         /// Per slice (stack order, the reference slice 0): the largest corner error, pixels.
         var cornerErrors: [Double]
+        /// The breathing the alignment fitted (`align_fit_breathing`); nil when it was given.
+        var fittedBreathing: Double?
+        /// The specimen model the passes chose (`align_render_passes`): layering and PSF growth
+        /// (full-resolution px per slice); nil without passes.
+        var modelLayering: String?
+        var modelGrowth: Double?
     }
 
     /// The alignment settings of `profile` (a name or a YAML file).
@@ -70,7 +76,9 @@ extension BenchAlignCommand {
                 name: "fl-breathing-\(name)", texture: file, slices: settings.slices, width: image.width, height: image.height,
                 breathing: breathing, drift: drift, photons: photons, model: options.model.rawValue, alignSeconds: seconds,
                 cornerErrorMedian: scored[scored.count / 2], cornerErrorMax: scored.last ?? 0,
-                unaligned: alignment.slices.filter { !$0.aligned }.count, reference: alignment.reference, cornerErrors: errors))
+                unaligned: alignment.slices.filter { !$0.aligned }.count, reference: alignment.reference, cornerErrors: errors,
+                fittedBreathing: alignment.rendering?.breathing, modelLayering: alignment.rendering?.layering,
+                modelGrowth: alignment.rendering?.defocusPerSlice))
         }
         return results
     }
@@ -100,7 +108,9 @@ extension BenchAlignCommand {
             print(String(format: "%@: %d slices %d×%d uint16, breathing %.2f %%, drift %.1f px, %.0f photons, %@ (%@): "
                          + "align %.2f s, corner error median %.3f px max %.3f px, unaligned %d",
                          m.name, m.slices, m.width, m.height, 100 * m.breathing, m.drift, m.photons, m.model, profile,
-                         m.alignSeconds, m.cornerErrorMedian, m.cornerErrorMax, m.unaligned))
+                         m.alignSeconds, m.cornerErrorMedian, m.cornerErrorMax, m.unaligned)
+                  + (m.modelGrowth.map { String(format: ", model %@ %.2f px/slice", m.modelLayering ?? "?", $0) } ?? "")
+                  + (m.fittedBreathing.map { String(format: ", breathing fitted %.2f %%", 100 * $0) } ?? ""))
         }
         let pooled = results.flatMap { m in m.cornerErrors.indices.filter { $0 != m.reference }.map { m.cornerErrors[$0] } }.sorted()
         if !pooled.isEmpty {

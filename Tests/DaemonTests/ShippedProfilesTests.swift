@@ -97,6 +97,8 @@ struct ShippedProfilesTests {
         ("engine: reference\ntile_size: 10\n", "tile_size", 2, "out of range"),
         ("engine: reference\nthreads: 999\n", "threads", 2, "out of range"),
         ("engine: reference\nmin_align_score: 3\n", "min_align_score", 2, "out of range"),
+        ("engine: reference\nalign: translation\nalign_fit_breathing: true\n", "align_fit_breathing", 3, "align_render_passes > 0"),
+        ("engine: reference\nalign_render_passes: 4\nalign_fit_breathing: true\n", "align_fit_breathing", 3, "align: translation"),
         ("engine: reference\noutput_format: uint8\noutput_window: [766, 73]\n", "output_window", 3, "out of range"),
         ("engine: reference\noutput_window: [73, 766]\n", "output_window", 2, "set output_format to uint8 or uint16"),
         ("engine: reference\noutput_format: uint8\noutput_window: [73]\n", "output_window", 3, "invalid value"),

@@ -122,7 +122,7 @@ import Testing
         let depth = DeconvolvedRefinement.focusDepth(views, focus: focus, width: 96, height: 96)
         let chosen = DeconvolvedRefinement.choose(slices, focus: focus, depth: depth,
                                                   interior: DeconvolvedRefinement.interiorMask(width: 96, height: 96),
-                                                  frame: PaddedFrame(width: 96, height: 96),
+                                                  frame: PaddedFrame(width: 96, height: 96), levelScale: 1,
                                                   layerings: LayeredImaging.Layering.allCases)
         #expect(chosen.layering.rawValue == layering.rawValue)
         #expect(chosen.growth == 1.0)

@@ -108,13 +108,7 @@ import Testing
     /// The first pass picks the layering the stack was simulated with.
     @Test(arguments: [MicroscopeSimulation.Layering.scatter, .gather])
     func choosesTheLayeringTheStackWasMadeWith(layering: MicroscopeSimulation.Layering) throws {
-        var texture = try TestData.read("train/microscopy/microtubules_16bit.tif")
-        if texture.channels > 1 { texture = texture.channel(0) }
-        texture = TestData.centre(texture, width: 96, height: 96)
-        var settings = MicroscopeSimulation(modality: .fluorescence, slices: 10, photons: 300, seed: 7000)
-        settings.layering = layering
-        settings.surfaceSteps = 1
-        let stack = try MicroscopeSimulator(settings: settings).simulate(texture: texture).stack
+        let stack = try RenderedFocusTests.tiltedMicrotubules(size: 96, slices: 10, breathing: 0, drift: 0, layering: layering).0.stack
         let views = try (0..<10).map { try stack.slice(at: $0).channel(0).pixels }
         let focus = (0..<10).map(Double.init)
         let base = DeconvolvedRefinement.percentile(views, 0.02)

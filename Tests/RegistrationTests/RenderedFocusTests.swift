@@ -27,32 +27,14 @@ import Testing
     /// `scatter` blur): a direct fit against the reference is pulled by defocus; refitting against
     /// the stack's own specimen model (`DeconvolvedRefinement`) removes most of it.
     @Test func removesMostOfTheDefocusPull() throws {
-        var texture = try TestData.read("train/microscopy/microtubules_16bit.tif")
-        if texture.channels > 1 { texture = texture.channel(0) }
-        texture = TestData.centre(texture, width: 128, height: 128)
-        var settings = MicroscopeSimulation(modality: .fluorescence, slices: 12, photons: 300, seed: 7000)
-        settings.breathing = 0.01
-        settings.drift = 0.4
-        settings.layering = .scatter
-        settings.surfaceSteps = 1
-        let simulated = try MicroscopeSimulator(settings: settings).simulate(texture: texture)
+        let (simulated, texture) = try Self.tiltedMicrotubules(breathing: 0.01, layering: .scatter)
         func errors(_ passes: Int) throws -> [Double] {
             let options = AlignmentOptions(model: .translation, breathing: 0.01, renderPasses: passes)
             let result = try Aligner(options: options).align(simulated.stack)
             #expect(result.warnings.isEmpty)
             #expect((result.rendering != nil) == (passes > 0))
             if passes > 0 { #expect(result.rendering?.layering == "scatter", "layering chosen for a scatter stack") }
-            return simulated.transforms.indices.filter { $0 != result.reference }.map { k in
-                let t = simulated.transforms[k]
-                let cx = Double(texture.width - 1) / 2, cy = Double(texture.height - 1) / 2, s = 1 / t.scale
-                let truth = Affine(a: s, b: 0, tx: cx - s * cx - t.dx, c: 0, d: s, ty: cy - s * cy - t.dy)
-                let estimate = Affine(rows: result.slices[k].matrix)!
-                return [(0.0, 0.0), (Double(texture.width - 1), 0), (0, Double(texture.height - 1)),
-                        (Double(texture.width - 1), Double(texture.height - 1))].map { x, y in
-                    let a = truth.apply(x, y), b = estimate.apply(x, y)
-                    return ((a.x - b.x) * (a.x - b.x) + (a.y - b.y) * (a.y - b.y)).squareRoot()
-                }.max()!
-            }.sorted()
+            return cornerErrors(result, simulated, texture)
         }
         let direct = try errors(0), rendered = try errors(3)
         let medianDirect = direct[direct.count / 2], medianRendered = rendered[rendered.count / 2]
@@ -62,18 +44,11 @@ import Testing
         #expect(medianRendered <= 0.12 && rendered.last! <= 0.4, "corner error \(medianRendered) / \(rendered.last!) px")
     }
 
-    /// The same stack with its breathing not given (`fitBreathing`, starting from 0): the passes fit
-    /// one breathing for the stack against the model, close to the simulator's, and align better than
-    /// the direct fit that assumes none.
+    /// Such a stack (2 % breathing, the default `gather` blur) with its breathing not given
+    /// (`fitBreathing`, starting from 0): the passes fit one breathing for the stack against the
+    /// model, close to the simulator's, and align better than the direct fit that assumes none.
     @Test func fitsTheBreathingItIsNotGiven() throws {
-        var texture = try TestData.read("train/microscopy/microtubules_16bit.tif")
-        if texture.channels > 1 { texture = texture.channel(0) }
-        texture = TestData.centre(texture, width: 128, height: 128)
-        var settings = MicroscopeSimulation(modality: .fluorescence, slices: 12, photons: 300, seed: 7000)
-        settings.breathing = 0.02
-        settings.drift = 0.4
-        settings.surfaceSteps = 1
-        let simulated = try MicroscopeSimulator(settings: settings).simulate(texture: texture)
+        let (simulated, texture) = try Self.tiltedMicrotubules(breathing: 0.02, layering: .gather)
         let direct = try Aligner(options: AlignmentOptions(model: .translation)).align(simulated.stack)
         let fitted = try Aligner(options: AlignmentOptions(model: .translation, renderPasses: 4, fitBreathing: true)).align(simulated.stack)
         #expect(direct.rendering == nil)
@@ -125,6 +100,20 @@ import Testing
         }
         #expect(abs(DeconvolvedRefinement.breathingSlope(samples, reference: reference, count: count)! - breathing) < 1e-12)
         #expect(DeconvolvedRefinement.breathingSlope(Array(samples.prefix(1)), reference: reference, count: count) == nil)
+    }
+
+    /// `slices` of a `size`² microtubules crop on a tilted surface (one step), 300 photons.
+    static func tiltedMicrotubules(size: Int = 128, slices: Int = 12, breathing: Double, drift: Double = 0.4,
+                                   layering: MicroscopeSimulation.Layering) throws -> (SimulatedStack, Image) {
+        var texture = try TestData.read("train/microscopy/microtubules_16bit.tif")
+        if texture.channels > 1 { texture = texture.channel(0) }
+        texture = TestData.centre(texture, width: size, height: size)
+        var settings = MicroscopeSimulation(modality: .fluorescence, slices: slices, photons: 300, seed: 7000)
+        settings.breathing = breathing
+        settings.drift = drift
+        settings.layering = layering
+        settings.surfaceSteps = 1
+        return (try MicroscopeSimulator(settings: settings).simulate(texture: texture), texture)
     }
 
     /// Corner error per slice (reference left out), sorted.

@@ -15,11 +15,6 @@ public struct Aligner: Sendable {
     public var options: AlignmentOptions
     /// The finest pyramid level fitted is the first with at most this many pixels.
     public var maximumEstimationPixels: Int = 700_000
-    /// The specimen-model passes (`AlignmentOptions.renderPasses`) run on the first level at or below
-    /// the finest fitted one with at most this many pixels. The default keeps them on the finest
-    /// fitted level: at half resolution (about 256² instead of 512²) they ran 5× faster but chose the
-    /// wrong layering and breathing on some stacks (README, "Fluorescence that breathes").
-    public var maximumModelPixels: Int = 700_000
 
     public init(options: AlignmentOptions = AlignmentOptions()) {
         self.options = options
@@ -54,11 +49,10 @@ public struct Aligner: Sendable {
         // What the refinement against the specimen model starts from, kept as the chains go: each slice's
         // finest estimation level and its fitted warp (nil: left unaligned).
         let refines = options.renderPasses > 0 && count > 2 && !referenceBlank
-        let modelLevel = plan.modelLevel(width: width, height: height, maximumPixels: maximumModelPixels)
         var finestPlanes = [Plane?](repeating: nil, count: count)
         var warps = [Affine?](repeating: nil, count: count)
         if refines {
-            finestPlanes[reference] = referencePyramid.levels[modelLevel]
+            finestPlanes[reference] = referencePyramid.levels[plan.finest]
             warps[reference] = .identity
         }
         let chains = [Array((0..<reference).reversed()), Array((reference + 1)..<count)]
@@ -95,7 +89,7 @@ public struct Aligner: Sendable {
                     out.base[index] = outcome.transform
                     if outcome.transform.aligned { previous = outcome.warp }
                     if refines {
-                        planeOut.base[index] = pyramid.levels[modelLevel]
+                        planeOut.base[index] = pyramid.levels[plan.finest]
                         warpOut.base[index] = outcome.transform.aligned ? outcome.warp : nil
                     }
                 }
@@ -105,7 +99,7 @@ public struct Aligner: Sendable {
         var rendering: AlignmentResult.RenderingRecord?
         if refines {
             rendering = refineAgainstSpecimenModel(planes: finestPlanes.map { $0! }, warps: warps, slices: &slices,
-                                                   level: modelLevel, reference: reference, width: width, height: height)
+                                                   level: plan.finest, reference: reference, width: width, height: height)
         }
 
         var result = AlignmentResult(reference: reference, model: options.model, width: width, height: height,
@@ -157,10 +151,4 @@ struct PyramidPlan: Sendable {
         self.finest = finest
     }
 
-    /// The first level from `finest` with at most `maximumPixels` pixels (at most `coarsest`).
-    func modelLevel(width: Int, height: Int, maximumPixels: Int) -> Int {
-        var level = finest
-        while level < coarsest && (width >> level) * (height >> level) > maximumPixels { level += 1 }
-        return level
-    }
 }

@@ -53,8 +53,8 @@ public struct AlignmentOptions: Sendable, Codable, Equatable {
     /// least-squares specimen model (``DeconvolvedRefinement``), after the direct fit; 0 (the
     /// default) skips them. Removes the bias that defocus differences give a direct fit on tilted,
     /// sparse specimens (fluorescence), at the cost of several least-squares solves per pass. Only
-    /// the shift is refitted: the linear part (the known `breathing`, or the direct fit's scale and
-    /// rotation) stays. Grey-level Gaussian-PSF model: meant for fluorescence.
+    /// the shift is refitted (and the breathing, with `fitBreathing`): the linear part (the known
+    /// `breathing`, or the direct fit's scale and rotation) stays. Grey-level Gaussian-PSF model: meant for fluorescence.
     public var renderPasses: Int
     /// Also fit the breathing in the `renderPasses` (``DeconvolvedRefinement``), starting from
     /// `breathing`: one magnification slope for the whole stack, refitted every pass from every
@@ -107,6 +107,21 @@ public struct AlignmentOptions: Sendable, Codable, Equatable {
     /// The magnification of slice `index` relative to slice `reference` under `breathing`.
     public func breathingScale(of index: Int, reference: Int, count: Int) -> Double {
         Self.breathingScale(breathing, of: index, reference: reference, count: count)
+    }
+
+    /// The breathing whose magnifications relative to `reference` best match `samples` (slice index,
+    /// magnification, weight): the weighted least-squares slope of `magnification − 1` against
+    /// `(index − reference)/(count − 1)`. Nil with fewer than two samples or no spread.
+    public static func breathing(fromMagnifications samples: [(index: Int, magnification: Double, weight: Double)],
+                                 reference: Int, count: Int) -> Double? {
+        guard samples.count >= 2, count > 1 else { return nil }
+        var sxy = 0.0, sxx = 0.0
+        for s in samples {
+            let t = Double(s.index - reference) / Double(count - 1)
+            sxy += s.weight * t * (s.magnification - 1)
+            sxx += s.weight * t * t
+        }
+        return sxx > 0 ? sxy / sxx : nil
     }
 
     /// The magnification of slice `index` relative to slice `reference` under `breathing`.

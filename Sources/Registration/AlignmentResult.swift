@@ -104,20 +104,13 @@ public struct AlignmentResult: Codable, Sendable, Equatable {
     /// (a similarity alignment of beads or a brightfield specimen), then give it to profiles as
     /// `align_breathing`.
     public var fittedBreathing: Double? {
-        let n = slices.count
-        guard n > 2 else { return nil }
-        var sxy = 0.0, sxx = 0.0, used = 0
-        for slice in slices where slice.aligned && slice.index != reference {
-            guard let m = Affine(rows: slice.matrix), m.scale > 0 else { continue }
-            let magnification = 1 / m.scale   // the matrix maps slice pixels to reference pixels
-            let x = Double(slice.index - reference) / Double(n - 1)
-            let w = max(slice.score, 0)
-            sxy += w * x * (magnification - 1)
-            sxx += w * x * x
-            used += 1
+        guard slices.count > 2 else { return nil }
+        let samples = slices.filter { $0.aligned && $0.index != reference }.compactMap { slice -> (index: Int, magnification: Double, weight: Double)? in
+            guard let m = Affine(rows: slice.matrix), m.scale > 0 else { return nil }
+            // The matrix maps slice pixels to reference pixels.
+            return (slice.index, 1 / m.scale, max(slice.score, 0))
         }
-        guard used >= 2, sxx > 0 else { return nil }
-        return sxy / sxx
+        return AlignmentOptions.breathing(fromMagnifications: samples, reference: reference, count: slices.count)
     }
 
     /// The identity alignment of a `count`-slice stack of `width × height` slices (model `none`).

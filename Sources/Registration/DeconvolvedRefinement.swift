@@ -18,8 +18,7 @@ import Imaging
 /// the frame centre, and after every pass one breathing for the stack (the weighted least-squares
 /// slope of the slices' over-relaxed magnifications against slice position) sets every slice's scale.
 ///
-/// The planes are a pyramid level (`level`) chosen by the aligner (`Aligner.maximumModelPixels`).
-/// The PSF growth (candidates in full-resolution pixels per
+/// The planes are the finest pyramid level the direct fit used (`level`). The PSF growth (candidates in full-resolution pixels per
 /// slice, scaled to the level) and the layering (`scatter` or `gather`) are chosen on the first pass,
 /// from the candidates whose model explains the slices best with the LoG depth.
 struct DeconvolvedRefinement {
@@ -115,51 +114,39 @@ struct DeconvolvedRefinement {
             }
             guard let anchor = fits[referenceSlot] else { break }
             // The model's frame is the reference's only up to the reference's own placement: slice k moves
-            // by its placement after the inverse of the reference's, over-relaxed.
-            var magnifications: [(index: Int, magnification: Double, variance: Double)] = []
+            // by its placement after the inverse of the reference's, over-relaxed. Its scale (1 unless the
+            // breathing is fitted) only feeds the breathing below.
+            var magnifications: [(index: Int, magnification: Double, weight: Double)] = []
             for (i, k) in modelled.enumerated() where k != reference {
                 guard let f = fits[i], var w = current[k] else { continue }
-                let r = 1 + Self.overRelaxation * (f.scale / anchor.scale - 1)
                 let dx = Self.overRelaxation * (f.dx - f.scale / anchor.scale * anchor.dx) * scale
                 let dy = Self.overRelaxation * (f.dy - f.scale / anchor.scale * anchor.dy) * scale
                 w.tx += w.a * dx + w.b * dy
                 w.ty += w.c * dx + w.d * dy
-                w.a *= r; w.b *= r; w.c *= r; w.d *= r
                 current[k] = w
                 if let v = f.scaleVariance, let av = anchor.scaleVariance, v > 0 {
-                    magnifications.append((k, w.scale, v + av))
+                    let r = 1 + Self.overRelaxation * (f.scale / anchor.scale - 1)
+                    magnifications.append((k, w.scale * r, 1 / (v + av)))
                 }
             }
-            // One breathing for the whole stack: the magnifications' weighted least-squares slope (kept
+            // One breathing for the whole stack: the magnifications' inverse-variance-weighted slope (kept
             // unless implausible), every slice then set to it (its shift kept).
             if let previous = breathing {
-                if let fitted = Self.breathingSlope(magnifications, reference: reference, count: planes.count),
+                var stack = previous
+                if let fitted = AlignmentOptions.breathing(fromMagnifications: magnifications, reference: reference, count: planes.count),
                    abs(fitted) <= Self.maximumBreathing {
-                    breathing = fitted
+                    stack = fitted
                 }
+                breathing = stack
                 for k in modelled where k != reference {
                     guard var w = current[k] else { continue }
-                    let m = AlignmentOptions.breathingScale(breathing ?? previous, of: k, reference: reference, count: planes.count)
-                    let r = m / w.scale
+                    let r = AlignmentOptions.breathingScale(stack, of: k, reference: reference, count: planes.count) / w.scale
                     w.a *= r; w.b *= r; w.c *= r; w.d *= r
                     current[k] = w
                 }
             }
         }
         return Outcome(warps: current, growth: choice?.growth ?? 1, layering: choice?.layering ?? .scatter, breathing: breathing)
-    }
-
-    /// The breathing (``AlignmentOptions/breathing``'s units) whose magnifications relative to the
-    /// reference best match `samples`, weighted by inverse variance; nil with fewer than two.
-    static func breathingSlope(_ samples: [(index: Int, magnification: Double, variance: Double)], reference: Int, count: Int) -> Double? {
-        guard samples.count >= 2, count > 1 else { return nil }
-        var sxy = 0.0, sxx = 0.0
-        for s in samples {
-            let t = Double(s.index - reference) / Double(count - 1)
-            sxy += t * (s.magnification - 1) / s.variance
-            sxx += t * t / s.variance
-        }
-        return sxx > 0 ? sxy / sxx : nil
     }
 
     // MARK: Pieces

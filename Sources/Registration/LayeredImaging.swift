@@ -25,8 +25,6 @@ struct LayeredImaging: Sendable {
     let height: Int
     let layering: Layering
     let growth: Double
-    /// Depth of layer `j`: `firstLayer + j/2`.
-    let firstLayer: Double
     /// Per pixel: the layer at or just above its depth and the share of its light in the next one.
     let layerIndex: [Int32]
     let layerFraction: [Double]
@@ -56,7 +54,6 @@ struct LayeredImaging: Sendable {
         self.layering = layering
         let clipped = depth.map { min(top, max(bottom, $0)) }
         let lowest = (2 * (clipped.min() ?? bottom)).rounded(.down) / 2
-        firstLayer = lowest
         let layers = Int(((top - lowest) / Self.layerSpacing).rounded(.up)) + 2
         var index = [Int32](repeating: 0, count: clipped.count), fraction = [Double](repeating: 0, count: clipped.count)
         var used = [Bool](repeating: false, count: layers)

@@ -96,10 +96,10 @@ import Testing
     @Test func breathingSlopeRecoversALine() {
         let count = 9, reference = 4, breathing = 0.012
         let samples = (0..<count).filter { $0 != reference }.map { k in
-            (index: k, magnification: 1 + breathing * Double(k - reference) / Double(count - 1), variance: 1 + Double(k))
+            (index: k, magnification: 1 + breathing * Double(k - reference) / Double(count - 1), weight: 1 / (1 + Double(k)))
         }
-        #expect(abs(DeconvolvedRefinement.breathingSlope(samples, reference: reference, count: count)! - breathing) < 1e-12)
-        #expect(DeconvolvedRefinement.breathingSlope(Array(samples.prefix(1)), reference: reference, count: count) == nil)
+        #expect(abs(AlignmentOptions.breathing(fromMagnifications: samples, reference: reference, count: count)! - breathing) < 1e-12)
+        #expect(AlignmentOptions.breathing(fromMagnifications: Array(samples.prefix(1)), reference: reference, count: count) == nil)
     }
 
     /// `slices` of a `size`² microtubules crop on a tilted surface (one step), 300 photons.

@@ -165,6 +165,29 @@ public struct FusionPipeline: Sendable {
         }
     }
 
+    /// The focus breathing this pipeline's alignment fits on the stack at `inputs`
+    /// (`align_fit_breathing`), aligning it exactly as fusing it would (the same loading, channels
+    /// and options) but fusing nothing; nil when the settings do not fit the breathing or the stack
+    /// has one slice. For calibrating an objective over several stacks (`BreathingCalibration`).
+    public func fittedBreathing(inputs: [String]) throws(PipelineError) -> Double? {
+        guard settings.alignment.fitBreathing, settings.alignment.model != .none else { return nil }
+        do {
+            return try Compute.withThreads(settings.threadCount) { () throws -> Double? in
+                let (files, _) = try Self.inputFiles(inputs)
+                let stacks = try StackLoader().open(inputs.count == 1 ? files : inputs)
+                try checkMemory(stacks, inputs: inputs)
+                guard let first = stacks.first else { return nil }
+                let source: any SliceSource = fusesJointly(stacks) ? ChannelStack(stacks) : first
+                guard source.count > 1 else { return nil }
+                return try Aligner(options: settings.alignment).align(source).rendering?.breathing
+            }
+        } catch let error as PipelineError {
+            throw error
+        } catch {
+            throw Self.classify(error)
+        }
+    }
+
     private func runUnclassified(inputs: [String], outputs: OutputPaths, staged: inout OutputSet, clock: () -> Double) throws -> PipelineReport {
         var stages: [String: Double] = [:]
         func timed<T>(_ stage: String, _ body: () throws -> T) rethrows -> T {

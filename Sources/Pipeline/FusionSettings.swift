@@ -51,6 +51,10 @@ public struct FusionSettings: Codable, Sendable, Equatable {
     public var projection: ProjectionOptions = ProjectionOptions()
     /// Slice alignment before fusion.
     public var alignment: AlignmentOptions = AlignmentOptions(model: .none)
+    /// With `alignment.fitBreathing`: the daemon fits the breathing on this many of a drop folder's
+    /// stacks, then aligns every later stack with their median (`BreathingCalibration`), no longer
+    /// fitting it; 0 (the default) fits it on every stack. `focusd fuse` and `reprocess` fit per stack.
+    public var breathingCalibrationStacks: Int = 0
     /// Tiling of model calls (0 = whole image).
     public var tiling: TileOptions = TileOptions(size: 0, overlap: 32)
     /// Worker threads for the numerical kernels (0 = all cores).
@@ -88,6 +92,7 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         case align, alignReference = "align_reference", gainOffset = "gain_offset", keepSize = "keep_size"
         case minimumAlignScore = "min_align_score", alignBreathing = "align_breathing"
         case alignRenderPasses = "align_render_passes", alignFitBreathing = "align_fit_breathing"
+        case alignCalibrateBreathing = "align_calibrate_breathing"
         case tileSize = "tile_size", tileOverlap = "tile_overlap"
         case threads, outputFormat = "output_format", outputWindow = "output_window", splitChannels = "split_channels"
         case composition, decision, decisionChannel = "decision_channel", evidenceSigma = "evidence_sigma"
@@ -119,6 +124,7 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         alignment.breathing = try c.decodeIfPresent(Double.self, forKey: .alignBreathing) ?? d.alignment.breathing
         alignment.renderPasses = try c.decodeIfPresent(Int.self, forKey: .alignRenderPasses) ?? d.alignment.renderPasses
         alignment.fitBreathing = try c.decodeIfPresent(Bool.self, forKey: .alignFitBreathing) ?? d.alignment.fitBreathing
+        breathingCalibrationStacks = try c.decodeIfPresent(Int.self, forKey: .alignCalibrateBreathing) ?? d.breathingCalibrationStacks
         tiling.size = try c.decodeIfPresent(Int.self, forKey: .tileSize) ?? d.tiling.size
         tiling.overlap = try c.decodeIfPresent(Int.self, forKey: .tileOverlap) ?? d.tiling.overlap
         threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? d.threads
@@ -166,6 +172,7 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         // Only when used: profiles without it keep their fingerprints.
         if alignment.renderPasses != 0 { try c.encode(alignment.renderPasses, forKey: .alignRenderPasses) }
         if alignment.fitBreathing { try c.encode(alignment.fitBreathing, forKey: .alignFitBreathing) }
+        if breathingCalibrationStacks != 0 { try c.encode(breathingCalibrationStacks, forKey: .alignCalibrateBreathing) }
         try c.encode(tiling.size, forKey: .tileSize)
         try c.encode(tiling.overlap, forKey: .tileOverlap)
         try c.encode(threads, forKey: .threads)
@@ -208,6 +215,9 @@ public struct FusionSettings: Codable, Sendable, Equatable {
         try check((0...20).contains(alignment.renderPasses), .alignRenderPasses, alignment.renderPasses, "0…20 passes")
         try check(!alignment.fitBreathing || (alignment.renderPasses > 0 && alignment.model == .translation), .alignFitBreathing,
                   alignment.fitBreathing, "true only with align: translation and align_render_passes > 0 (the breathing is fitted in those passes)")
+        try check((0...1000).contains(breathingCalibrationStacks) && (breathingCalibrationStacks == 0 || alignment.fitBreathing),
+                  .alignCalibrateBreathing, breathingCalibrationStacks,
+                  "0 (fit on every stack) … 1000 stacks, and > 0 only with align_fit_breathing: true (the stacks' fits are what is calibrated)")
         try check(abs(alignment.breathing) <= 0.1, .alignBreathing, alignment.breathing, "−0.1…0.1 (a magnification change of at most 10 % across the stack)")
         try check(tiling.size == 0 || tiling.size >= 64, .tileSize, tiling.size, "0 (untiled) or ≥ 64")
         try check(tiling.overlap >= 0 && (tiling.size == 0 || tiling.overlap * 2 < tiling.size), .tileOverlap, tiling.overlap,
@@ -241,6 +251,19 @@ public struct FusionSettings: Codable, Sendable, Equatable {
             throw SettingsError(key: CodingKeys.model.rawValue,
                                 message: "engine 'fusiondiff' needs a model file; set 'model' to a .safetensors path (e.g. models/focusd-default.safetensors)")
         }
+    }
+}
+
+extension FusionSettings {
+    /// The settings a stack runs with once its drop folder's breathing is calibrated: the breathing
+    /// fixed at `calibration`'s median and no longer fitted (nor calibrated further). Nil while the
+    /// calibration has fewer fits than it takes, or when these settings do not calibrate.
+    public func calibrated(by calibration: BreathingCalibration) -> FusionSettings? {
+        guard breathingCalibrationStacks > 0, alignment.fitBreathing, let breathing = calibration.breathing else { return nil }
+        var settings = self
+        settings.alignment = alignment.calibrated(breathing: breathing)
+        settings.breathingCalibrationStacks = 0
+        return settings
     }
 }
 

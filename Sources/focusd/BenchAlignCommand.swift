@@ -25,6 +25,7 @@ struct BenchAlignCommand: AsyncParsableCommand {
         Examples:
           focusd bench align --set breathing
           focusd bench align --set breathing --textures ../shared/data/train/microscopy/fly_nuclei_fluorescence.tif
+          focusd bench align --set breathing --calibrate 0      (fit the breathing on every stack)
         """
     )
 
@@ -62,6 +63,16 @@ struct BenchAlignCommand: AsyncParsableCommand {
     @Option(help: "Breathing set: defocus blur per receiving pixel (gather) or per emitting depth layer (scatter).")
     var layering: MicroscopeSimulation.Layering = .gather
 
+    @Option(help: """
+        Breathing set: calibrate the breathing first on this many other simulated stacks of the same \
+        instrument (the median of their fits, then fixed; 0 fits it on every scored stack). Default: the \
+        profile's align_calibrate_breathing — what the daemon does after a drop folder's first stacks.
+        """)
+    var calibrate: Int?
+
+    @Option(parsing: .upToNextOption, help: "Breathing set: textures of the calibration stacks (default: the scored textures).")
+    var calibrationTextures: [String] = []
+
     @Option(help: "Breathing set: square centre crop of each texture, pixels.")
     var crop: Int = 512
 
@@ -75,6 +86,7 @@ struct BenchAlignCommand: AsyncParsableCommand {
         guard (0...20).contains(drift) else { throw ValidationError("--drift \(drift): must be 0…20 px") }
         guard photons > 0 else { throw ValidationError("--photons must be positive") }
         guard crop >= 64 else { throw ValidationError("--crop must be at least 64") }
+        guard (calibrate ?? 0) >= 0 else { throw ValidationError("--calibrate must be 0 or more stacks") }
     }
 
     struct Measurement: Codable {
@@ -99,14 +111,18 @@ struct BenchAlignCommand: AsyncParsableCommand {
     func run() async throws {
         let root = data ?? SharedData.path("")
         try SharedData.requireExisting(root, flag: "--data", what: "the shared data folder")
-        let breathingResults = set == .synthetic ? [] : try measureBreathing(root: root, options: try profileAlignment())
+        var breathingRun = BreathingRun()
+        if set != .synthetic {
+            let settings = try profileSettings()
+            breathingRun = try measureBreathing(root: root, settings: settings, calibrationStacks: calibrate ?? settings.breathingCalibrationStacks)
+        }
         if set == .breathing {
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(breathingResults), as: UTF8.self))
+                print(String(decoding: try encoder.encode(breathingRun), as: UTF8.self))
             } else {
-                Self.printBreathing(breathingResults, profile: profile)
+                Self.printBreathing(breathingRun, profile: profile)
             }
             return
         }
@@ -131,11 +147,11 @@ struct BenchAlignCommand: AsyncParsableCommand {
         let maxrssMiB = Double(usage.ru_maxrss) / 1024
         if json {
             struct Report: Codable {
-                var stacks: [Measurement]; var breathing: [BreathingMeasurement]; var maxrssMiB: Double; var cores: Int; var loadAverage: String
+                var stacks: [Measurement]; var breathing: BreathingRun; var maxrssMiB: Double; var cores: Int; var loadAverage: String
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let report = Report(stacks: results, breathing: breathingResults, maxrssMiB: maxrssMiB,
+            let report = Report(stacks: results, breathing: breathingRun, maxrssMiB: maxrssMiB,
                                 cores: ProcessInfo.processInfo.activeProcessorCount, loadAverage: Self.loadAverage())
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
             return
@@ -147,7 +163,7 @@ struct BenchAlignCommand: AsyncParsableCommand {
                          m.name, m.slices, m.width, m.height, m.channels, m.format, m.medianAlignSeconds, m.alignCPUSeconds,
                          m.alignSeconds.count, m.renderSeconds, memory, m.cornerErrorMedian, m.cornerErrorMax, m.unaligned))
         }
-        Self.printBreathing(breathingResults, profile: profile)
+        Self.printBreathing(breathingRun, profile: profile)
         print(String(format: "process ru_maxrss %.0f MiB (includes the stored stacks); %d cores; load average %@",
                      maxrssMiB, ProcessInfo.processInfo.activeProcessorCount, Self.loadAverage()))
     }

@@ -19,6 +19,7 @@ struct Focusd: AsyncParsableCommand {
             ServeCommand.self,
             ReprocessCommand.self,
             RetryCommand.self,
+            RecalibrateCommand.self,
             StatusCommand.self,
             WebCommand.self,
             ProfilesCommand.self,

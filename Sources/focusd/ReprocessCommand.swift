@@ -153,6 +153,17 @@ struct ReprocessCommand: AsyncParsableCommand {
               + "\(plan.toRun.count) to fuse with profile \(profileName) (fingerprint \(reprocessor.profileFingerprint.prefix(12))), "
               + "\(min(jobs, max(plan.toRun.count, 1))) worker(s)")
         fflush(nil)   // before the progress lines on stderr, also when both go to one log file
+        if !plan.toRun.isEmpty {
+            reprocessor.breathingCalibration = try reprocessor.calibrateBreathing(over: all) { note in
+                FileHandle.standardError.write(Data("focusd: \(note)\n".utf8))
+            }
+            if let calibration = reprocessor.breathingCalibration, let breathing = calibration.breathing {
+                print("reprocess: focus breathing calibrated at \(String(format: "%.3f", 100 * breathing)) % (median of "
+                      + calibration.fits.prefix(calibration.stacks).map { "\($0.stack) \(String(format: "%.2f", 100 * $0.breathing)) %" }
+                        .joined(separator: ", ") + "; kept in \(reprocessor.breathingCalibrationPath)); every stack is aligned with it")
+                fflush(nil)
+            }
+        }
 
         let sharded = shardSpec.count > 1 ? shardSpec : nil
         let metrics = metricsFile.map { _ in FocusdMetrics(mode: "reprocess", instance: instance ?? "reprocess", shard: sharded?.description) }

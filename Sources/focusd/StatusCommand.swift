@@ -47,6 +47,11 @@ struct StatusCommand: AsyncParsableCommand {
                 out += "  \(when)  job \(job.id ?? 0)  \(job.drop)/\(job.stack)  \(job.state.rawValue)  \(reason)\n"
             }
         }
+        let calibrations = try DropBreathingCalibration.all(in: configuration, journal: journal)
+        if !calibrations.isEmpty {
+            out += "breathing calibration (align_calibrate_breathing; `focusd recalibrate DROP` starts one afresh):\n"
+            for calibration in calibrations { out += "  \(calibration.summary)\n" }
+        }
         print(out, terminator: "")
     }
 }

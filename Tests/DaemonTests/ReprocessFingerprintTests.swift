@@ -25,6 +25,7 @@ import Testing
         ("align_breathing", { $0.alignment.breathing = 0.01 }),
         ("align_render_passes", { $0.alignment.renderPasses = 3 }),
         ("align_fit_breathing", { $0.alignment.fitBreathing = true }),
+        ("align_calibrate_breathing", { $0.breathingCalibrationStacks = 5 }),
         ("tile_size", { $0.tiling.size = 256 }),
         ("tile_overlap", { $0.tiling.overlap += 1 }),
         ("output_format", { $0.outputFormat = .float32 }),

@@ -2,6 +2,7 @@ import Checksum
 import Foundation
 import Logging
 import Pipeline
+import Registration
 import SystemCalls
 
 /// A drop folder as the workers see it: its configuration and the processor built from its profile.
@@ -134,11 +135,26 @@ struct JobRunner: Sendable {
             return
         }
 
-        // 4. Fuse; the outputs come back staged under temporary names.
+        // 4. Fuse; the outputs come back staged under temporary names — with the drop folder's
+        //    calibrated breathing once its first stacks have fitted it (`align_calibrate_breathing`).
+        var processor = drop.processor
+        let calibrationStacks = processor.breathingCalibrationStacks
+        let calibrationProfile = ProfileFingerprint.compute(identity: identity)
+        if calibrationStacks > 0 {
+            do {
+                let fits = try journal.breathingFits(drop: job.drop, profile: calibrationProfile, limit: calibrationStacks)
+                if let calibrated = processor.calibrated(by: BreathingCalibration(stacks: calibrationStacks, fits: fits)) {
+                    processor = calibrated
+                }
+            } catch {
+                finish(&job, .fail(.transient, message: error.description), log: log)
+                return
+            }
+        }
         log.info("fusing", metadata: ["slices": "\(job.inputs.count)", "attempt": "\(job.attempts)"])
         let report: ProcessReport
         do {
-            report = try drop.processor.process(inputs: job.inputs.map(\.path), stackName: outputStack,
+            report = try processor.process(inputs: job.inputs.map(\.path), stackName: outputStack,
                                                 outputDirectory: config.output, names: config.outputs, clock: monotonic)
         } catch {
             var kind = error.kind
@@ -189,11 +205,35 @@ struct JobRunner: Sendable {
         }
         if let previous { replaced(previous, by: job, log: log) }
         fusedReport = report
+        if calibrationStacks > 0, report.breathingCalibration == nil, let fitted = report.fittedBreathing, let id = job.id {
+            recordBreathingFit(fitted, job: id, stack: job.stack, drop: job.drop, profile: calibrationProfile,
+                               stacks: calibrationStacks, log: log)
+        }
         log.info(previous == nil ? "done" : "done; replaced the outputs of an earlier version of the stack", metadata: [
             "fused": "\(report.outputs.first?.path ?? "")", "sidecar": "\(sidecarPath)",
             "seconds": "\(String(format: "%.2f", report.stageSeconds.values.reduce(0, +)))",
         ].merging(previous.map { ["supersedes": "\($0.id ?? 0)"] } ?? [:]) { a, _ in a })
         finish(&job, .succeed, log: log)
+    }
+
+    /// Adds a stack's fitted breathing to its drop folder's calibration and says how far it is. A
+    /// journal error only costs the calibration this fit (later stacks fit their own).
+    private func recordBreathingFit(_ breathing: Double, job: Int64, stack: String, drop: String, profile: String,
+                                    stacks: Int, log: Logger) {
+        do {
+            let fits = try journal.recordBreathingFit(drop: drop, profile: profile, job: job, stack: stack, breathing: breathing,
+                                                      limit: stacks, now: Date().timeIntervalSince1970)
+            let calibration = BreathingCalibration(stacks: stacks, fits: fits)
+            var metadata: Logger.Metadata = ["breathing": "\(String(format: "%.4f", breathing))", "fits": "\(fits.count)", "of": "\(stacks)"]
+            if let calibrated = calibration.breathing {
+                metadata["calibrated"] = "\(String(format: "%.4f", calibrated))"
+                log.notice("focus breathing calibrated for the drop folder: the median of its first stacks' fits; later stacks are aligned with it", metadata: metadata)
+            } else {
+                log.info("focus breathing fitted; recorded for the drop folder's calibration", metadata: metadata)
+            }
+        } catch {
+            log.warning("cannot record the fitted focus breathing for the drop folder's calibration", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Records `staged` on the running job (so start-up recovery can finish an interrupted commit),

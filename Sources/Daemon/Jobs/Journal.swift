@@ -109,14 +109,27 @@ public final class Journal: Sendable {
             // A finished job whose inputs could not be archived yet (a writer still had one open).
             try db.alter(table: "job") { t in t.add(column: "archive_pending", .boolean) }
         }
+        m.registerMigration("v4") { db in
+            // The focus breathing fitted on a drop folder's stacks, for its calibration (`align_calibrate_breathing`).
+            try db.create(table: "breathing_fit") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("drop", .text).notNull()
+                t.column("profile", .text).notNull()
+                t.column("job", .integer).notNull()
+                t.column("stack", .text).notNull()
+                t.column("breathing", .double).notNull()
+                t.column("recorded_at", .double).notNull()
+            }
+            try db.create(index: "breathing_fit_drop", on: "breathing_fit", columns: ["drop", "profile", "id"])
+        }
         return m
     }
 
-    private func write<T>(_ body: (Database) throws -> T) throws(JournalError) -> T {
+    func write<T>(_ body: (Database) throws -> T) throws(JournalError) -> T {
         do { return try pool.write(body) } catch { throw JournalError(path: path, message: "\(error)") }
     }
 
-    private func read<T>(_ body: (Database) throws -> T) throws(JournalError) -> T {
+    func read<T>(_ body: (Database) throws -> T) throws(JournalError) -> T {
         do { return try pool.read(body) } catch { throw JournalError(path: path, message: "\(error)") }
     }
 

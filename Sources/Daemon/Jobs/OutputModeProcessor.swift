@@ -1,3 +1,5 @@
+import Registration
+
 /// A processor whose staged outputs get the daemon's `output_mode:` when they are committed: the
 /// daemon wraps each drop folder's processor in one, so the mode applies whatever the processor
 /// (and the sidecar the job runner stages beside its outputs, which joins the same set).
@@ -14,5 +16,11 @@ struct OutputModeProcessor: StackProcessor {
         var report = try inner.process(inputs: inputs, stackName: stackName, outputDirectory: outputDirectory, names: names, clock: clock)
         report.staged.outputMode = mode
         return report
+    }
+
+    var breathingCalibrationStacks: Int { inner.breathingCalibrationStacks }
+
+    func calibrated(by calibration: BreathingCalibration) -> (any StackProcessor)? {
+        inner.calibrated(by: calibration).map { OutputModeProcessor(inner: $0, mode: mode) }
     }
 }

@@ -12,6 +12,10 @@ public struct PipelineProcessor: StackProcessor {
     public var memoryLimitBytes: Int?
     /// Where the model is read and hashed: once per process and version of the file, not per stack.
     public var modelStore: ModelStore
+    /// The drop folder's breathing calibration (`calibrated(by:)`) and the settings it fixed, which
+    /// stacks run with instead of `settings`; nil before the calibration is complete.
+    public private(set) var breathingCalibration: BreathingCalibration?
+    public private(set) var calibratedSettings: FusionSettings?
 
     public init(settings: FusionSettings, baseDirectory: String?, memoryLimitBytes: Int? = nil, modelStore: ModelStore = .shared) {
         self.settings = settings
@@ -64,12 +68,28 @@ public struct PipelineProcessor: StackProcessor {
         return ProcessorIdentity(settingsJSON: json, modelSHA256: modelHash)
     }
 
+    public var breathingCalibrationStacks: Int {
+        settings.alignment.fitBreathing ? settings.breathingCalibrationStacks : 0
+    }
+
+    /// This processor with the breathing fixed at `calibration`'s median. Its `identity()` is the
+    /// profile's, not the calibrated settings': the dedupe fingerprint names the profile (a stack
+    /// fused before and after the calibration is the same stack under the same profile), while the
+    /// sidecar records the settings as run and the calibration.
+    public func calibrated(by calibration: BreathingCalibration) -> (any StackProcessor)? {
+        guard let calibrated = settings.calibrated(by: calibration) else { return nil }
+        var processor = self
+        processor.breathingCalibration = calibration
+        processor.calibratedSettings = calibrated
+        return processor
+    }
+
     public func process(inputs: [String], stackName: String, outputDirectory: String, names: OutputPatterns,
                         clock: @escaping @Sendable () -> Double) throws(ProcessFailure) -> ProcessReport {
         let report: PipelineReport
         let staged: OutputSet
         do {
-            var pipeline = FusionPipeline(settings: settings, baseDirectory: baseDirectory)
+            var pipeline = FusionPipeline(settings: calibratedSettings ?? settings, baseDirectory: baseDirectory)
             pipeline.memoryLimitBytes = memoryLimitBytes
             pipeline.modelStore = modelStore
             (report, staged) = try pipeline.runStaged(inputs: inputs, stackName: stackName, outputDirectory: outputDirectory, names: names, clock: clock)
@@ -84,6 +104,10 @@ public struct PipelineProcessor: StackProcessor {
         var converted = Self.convert(report, names: names, stackName: stackName)
         converted.staged = staged
         converted.warnings = report.warnings
+        converted.breathingCalibration = breathingCalibration
+        if (calibratedSettings ?? settings).alignment.fitBreathing {
+            converted.fittedBreathing = report.alignment.lazy.compactMap { $0.rendering?.breathing }.first
+        }
         if !report.outputConversions.isEmpty {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

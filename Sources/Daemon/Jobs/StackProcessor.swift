@@ -1,5 +1,6 @@
 import Foundation
 import Pipeline
+import Registration
 
 /// One input file as the processor read it (path, size, sha256) — the pipeline's `FileRecord`.
 public typealias ProcessedInput = FileRecord
@@ -39,6 +40,11 @@ public struct ProcessReport: Sendable {
     public var warnings: [String] = []
     /// Conversions to a narrower sample format (the window mapped onto the format's range), as a JSON array.
     public var outputConversionsJSON: String? = nil
+    /// The focus breathing this stack's alignment fitted (`align_fit_breathing`), for its drop
+    /// folder's calibration; nil when it was given or not fitted.
+    public var fittedBreathing: Double? = nil
+    /// The drop folder's calibration the breathing was fixed by (`align_calibrate_breathing`), for the sidecar.
+    public var breathingCalibration: BreathingCalibration? = nil
 
     public init(inputs: [ProcessedInput], sliceNames: [String], outputs: [JobOutput], stageSeconds: [String: Double],
                 settingsJSON: String, model: ProcessedModel?, alignmentJSON: String?, width: Int, height: Int,
@@ -94,4 +100,17 @@ public protocol StackProcessor: Sendable {
     /// final names. Does not write the sidecar.
     func process(inputs: [String], stackName: String, outputDirectory: String, names: OutputPatterns,
                  clock: @escaping @Sendable () -> Double) throws(ProcessFailure) -> ProcessReport
+
+    /// How many of a drop folder's stacks the breathing is fitted on before it is fixed at their
+    /// median (the profile's `align_calibrate_breathing`); 0 when the processor does not calibrate.
+    var breathingCalibrationStacks: Int { get }
+
+    /// This processor with the breathing fixed by a complete `calibration`; nil when it does not
+    /// calibrate or the calibration is not complete.
+    func calibrated(by calibration: BreathingCalibration) -> (any StackProcessor)?
+}
+
+extension StackProcessor {
+    public var breathingCalibrationStacks: Int { 0 }
+    public func calibrated(by calibration: BreathingCalibration) -> (any StackProcessor)? { nil }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Registration
 import Pipeline
 import SystemCalls
 
@@ -119,6 +120,9 @@ public struct ProvenanceSidecar {
         let alignment = report.alignmentJSON.flatMap(JSONValue.parse).map { Self.properties($0, group: "alignment") }
         let conversions = report.outputConversionsJSON.flatMap(JSONValue.parse).map { Self.properties($0, group: "outputConversions") }
         let configuration = report.model?.configurationJSON.flatMap(JSONValue.parse).map { Self.properties($0, group: "configuration") }
+        // The drop folder's breathing calibration fixed `settings`' align_breathing: the fits it is the median of.
+        let calibration = report.breathingCalibration.flatMap(Self.calibrationJSON).flatMap(JSONValue.parse)
+            .map { Self.properties($0, group: "breathingCalibration") } ?? []
 
         var action = FusionAction(
             id: actionID, name: "Fuse focus stack \(stackName)",
@@ -127,7 +131,7 @@ public struct ProvenanceSidecar {
             startTime: Self.timestamp(startTime), endTime: Self.timestamp(endTime),
             actionStatus: succeeded ? .completed : .failed,
             error: error, instrument: [CrateReference("#focusd")] + (modelID.map { [$0] } ?? []), agent: CrateReference(organization?.id ?? "#host"),
-            object: inputIDs + settings.map { CrateReference($0.id) }, result: outputIDs,
+            object: inputIDs + (settings + calibration).map { CrateReference($0.id) }, result: outputIDs,
             job: jobID, attempt: attempt, fingerprint: fingerprint, profileFingerprint: profileFingerprint, dropFolder: dropFolder,
             width: report.width, height: report.height, channels: report.channels, sliceCount: report.sliceCount,
             sampleFormat: report.format, stageSeconds: stages.map { CrateReference($0.id) },
@@ -169,9 +173,22 @@ public struct ProvenanceSidecar {
             graph.append(.software(CrateSoftware(id: modelID.id, name: (model.path as NSString).lastPathComponent, sha256: model.sha256,
                                                  configuration: configuration.map { $0.map { CrateReference($0.id) } })))
         }
-        let properties = settings + stages + (alignment ?? []) + (conversions ?? []) + (configuration ?? [])
+        let properties = settings + calibration + stages + (alignment ?? []) + (conversions ?? []) + (configuration ?? [])
         graph += properties.map(CrateEntity.property) + superseded
         return ProvenanceCrate(graph: graph)
+    }
+
+    /// A breathing calibration as JSON text: the calibrated breathing, how many fits it takes, and the fits.
+    static func calibrationJSON(_ calibration: BreathingCalibration) -> String? {
+        struct Record: Encodable {
+            var breathing: Double?
+            var stacks: Int
+            var fits: [BreathingCalibration.Fit]
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let record = Record(breathing: calibration.breathing, stacks: calibration.stacks, fits: Array(calibration.fits.prefix(calibration.stacks)))
+        return (try? encoder.encode(record)).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// The document as pretty-printed JSON with sorted keys, ending in a newline.

@@ -1,5 +1,6 @@
 import Foundation
 import Pipeline
+import Registration
 
 /// Why a stack is fused again.
 public enum ReprocessReason: Sendable, Equatable, CustomStringConvertible {
@@ -77,6 +78,66 @@ public struct Reprocessor: Sendable {
         profileFingerprint = ProfileFingerprint.compute(identity: identity)
     }
 
+    /// The drop-folder-style breathing calibration this run fuses with (`align_calibrate_breathing`;
+    /// `calibrateBreathing(over:)`), or nil: each stack fits its own.
+    public var breathingCalibration: BreathingCalibration? = nil
+
+    /// Where a run's breathing calibration is kept in the output folder, for later runs and other shards.
+    public var breathingCalibrationPath: String {
+        (outputDirectory as NSString).appendingPathComponent(".focusd-breathing-calibration.json")
+    }
+
+    /// The calibration file: the profile it was fitted for and the fits.
+    struct CalibrationFile: Codable {
+        var profileFingerprint: String
+        var calibration: BreathingCalibration
+    }
+
+    /// With `align_calibrate_breathing: N` (and `align_fit_breathing`): the breathing fitted on the
+    /// archive's first N stacks in stack order (all of `archive`, not a shard's: every shard of a run
+    /// then calibrates alike), each aligned as fusing it would but not fused, and their median fixed
+    /// for every stack — what the daemon does with a drop folder's first stacks, without the first N
+    /// fused differently. Kept in the output folder (`breathingCalibrationPath`) for the profile's
+    /// fingerprint, so later runs and other shards reuse it rather than refit. A stack that cannot be
+    /// aligned is passed over (`note` says so); nil when the profile does not calibrate or the archive
+    /// has fewer than N stacks that fit a breathing (then each stack fits its own, as `note` says).
+    public func calibrateBreathing(over archive: [ArchiveStack], note: (String) -> Void) throws(ReprocessError) -> BreathingCalibration? {
+        let stacks = settings.breathingCalibrationStacks
+        guard stacks > 0, settings.alignment.fitBreathing else { return nil }
+        if let data = FileManager.default.contents(atPath: breathingCalibrationPath),
+           let file = try? JSONDecoder().decode(CalibrationFile.self, from: data),
+           file.profileFingerprint == profileFingerprint, file.calibration.breathing != nil {
+            return file.calibration
+        }
+        let pipeline = FusionPipeline(settings: settings, baseDirectory: baseDirectory)
+        var fits: [BreathingCalibration.Fit] = []
+        for stack in archive.sorted(by: { $0.id < $1.id }) where fits.count < stacks {
+            do {
+                if let breathing = try pipeline.fittedBreathing(inputs: stack.inputs) {
+                    fits.append(.init(stack: stack.id, breathing: breathing))
+                    note("breathing fitted on \(stack.id): \(String(format: "%.3f", 100 * breathing)) % (\(fits.count) of \(stacks) for the calibration)")
+                }
+            } catch {
+                note("breathing calibration passes over \(stack.id): \(error.message)")
+            }
+        }
+        let calibration = BreathingCalibration(stacks: stacks, fits: fits)
+        guard calibration.breathing != nil else {
+            note("only \(fits.count) of the archive's stacks fitted a breathing, fewer than align_calibrate_breathing's \(stacks): each stack fits its own")
+            return nil
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        do {
+            try FileOperations.createDirectory(outputDirectory)
+            try FileOperations.writeAtomically(try encoder.encode(CalibrationFile(profileFingerprint: profileFingerprint, calibration: calibration)),
+                                               to: breathingCalibrationPath)
+        } catch {
+            note("cannot keep the breathing calibration in \(breathingCalibrationPath) (\(error)); later runs fit it again")
+        }
+        return calibration
+    }
+
     /// The journal in the output folder for a shard (the whole archive by default).
     public func journalPath(shard: ShardSpec = .all) -> String {
         (outputDirectory as NSString).appendingPathComponent(ReprocessJournal.fileName(for: shard))
@@ -149,7 +210,8 @@ public struct Reprocessor: Sendable {
                     onFinish: @escaping @Sendable (ReprocessOutcome) -> Void, tick: () -> Void) -> [ReprocessOutcome] {
         let queue = WorkQueue(items)
         metrics?.setQueueDepth(items.count)
-        let processor = PipelineProcessor(settings: settings, baseDirectory: baseDirectory)
+        let base = PipelineProcessor(settings: settings, baseDirectory: baseDirectory)
+        let processor = breathingCalibration.flatMap { base.calibrated(by: $0) as? PipelineProcessor } ?? base
         let workers = max(1, min(jobs, items.count))
         queue.expect(workers: workers)
         let threads = (0..<workers).map { i in

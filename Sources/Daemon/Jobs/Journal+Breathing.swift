@@ -11,10 +11,7 @@ extension Journal {
     /// The fits recorded for `drop` under `profile`, oldest first, at most `limit`.
     public func breathingFits(drop: String, profile: String, limit: Int) throws(JournalError) -> [BreathingCalibration.Fit] {
         try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT stack, breathing FROM breathing_fit WHERE "drop" = ? AND profile = ? ORDER BY id LIMIT ?
-                """, arguments: [drop, profile, limit])
-                .map { BreathingCalibration.Fit(stack: $0["stack"], breathing: $0["breathing"]) }
+            try Self.breathingFits(db, drop: drop, profile: profile, limit: limit)
         }
     }
 
@@ -36,11 +33,15 @@ extension Journal {
                     INSERT INTO breathing_fit ("drop", profile, job, stack, breathing, recorded_at) VALUES (?, ?, ?, ?, ?, ?)
                     """, arguments: [drop, profile, job, stack, breathing, now])
             }
-            return try Row.fetchAll(db, sql: """
-                SELECT stack, breathing FROM breathing_fit WHERE "drop" = ? AND profile = ? ORDER BY id LIMIT ?
-                """, arguments: [drop, profile, limit])
-                .map { BreathingCalibration.Fit(stack: $0["stack"], breathing: $0["breathing"]) }
+            return try Self.breathingFits(db, drop: drop, profile: profile, limit: limit)
         }
+    }
+
+    private static func breathingFits(_ db: Database, drop: String, profile: String, limit: Int) throws -> [BreathingCalibration.Fit] {
+        try Row.fetchAll(db, sql: """
+            SELECT stack, breathing FROM breathing_fit WHERE "drop" = ? AND profile = ? ORDER BY id LIMIT ?
+            """, arguments: [drop, profile, limit])
+            .map { BreathingCalibration.Fit(stack: $0["stack"], breathing: $0["breathing"]) }
     }
 
     /// Forgets `drop`'s breathing fits (every profile): its next stacks calibrate afresh — after the

@@ -153,6 +153,9 @@ struct DaemonFixture {
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
+        // A clean stop is clean in the log too: no service of the daemon's group ends out of turn.
+        #expect(!logs.lines.contains { $0.contains("stopped with an error") },
+                "\(logs.lines.filter { $0.contains("error") }.suffix(5))")
     }
 
     func journal() throws -> Journal { try Journal(path: (state as NSString).appendingPathComponent("journal.sqlite")) }

@@ -142,6 +142,7 @@ import Testing
         #expect(daemon.waitForExit(seconds: 60) == 0, "\(daemon.log)")
         #expect(Self.jobs(f).map(\.state) == [.done], "the running job finished before exit")
         #expect(f.files(in: f.output) == ["drain-ro-crate-metadata.json", "drain_depth.tif", "drain_fused.tif"])
+        #expect(!daemon.log.contains("error"), "a clean stop logs no error (each service ends in its turn): \(daemon.log)")
 
         var messages: [String] = []
         var buffer = [UInt8](repeating: 0, count: 512)

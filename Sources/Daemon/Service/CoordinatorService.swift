@@ -2,8 +2,9 @@ import ServiceLifecycle
 
 /// The daemon's coordination as a `Service`: it feeds what intake, workers, the watchdog and the
 /// lifecycle report into `DaemonLifecycle` and carries out the actions it returns; a graceful
-/// shutdown of the group is one more event. `run()` returns when the lifecycle finishes, then calls
-/// `finished` (which releases the other services).
+/// shutdown of the group is one more event. `run()` returns when the lifecycle finishes; the group
+/// then shuts the other services down, each in its turn (they end on that signal, never before, so
+/// a clean stop logs no "finished unexpectedly").
 struct CoordinatorService: Service {
     let events: AsyncStream<DaemonLifecycle.Event>
     let sink: AsyncStream<DaemonLifecycle.Event>.Continuation
@@ -13,7 +14,6 @@ struct CoordinatorService: Service {
     let onStart: @Sendable () async -> Void
     /// Carries out every action except arming the deadline and finishing.
     let carryOut: @Sendable (DaemonLifecycle.Action) -> Void
-    let finished: @Sendable () -> Void
 
     func run() async {
         let (events, sink, shutdownTimeout, carryOut) = (self.events, self.sink, self.shutdownTimeout, self.carryOut)
@@ -45,6 +45,5 @@ struct CoordinatorService: Service {
         } onGracefulShutdown: {
             sink.yield(.shutdownRequested)
         }
-        finished()
     }
 }

@@ -239,18 +239,14 @@ public final class DaemonService: Service, Sendable {
                     "workers": "\(config.workers)", "journal": "\(config.journalPath)", "once": "\(once)",
                 ])
             },
-            carryOut: carryOut,
-            finished: {
-                intake.release()
-                workerPool.release()
-                requestMetrics.finish()
-            })
+            carryOut: carryOut)
         let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: WatchdogService(interval: interval, control: control, monotonic: monotonic, events: sink),
                   successTerminationBehavior: .ignore),
             .init(service: intake, successTerminationBehavior: .ignore),
             .init(service: workerPool, successTerminationBehavior: .ignore),
-            .init(service: MetricsWriterService(sink: metricsSink, journal: journal, requests: metricsRequests),
+            .init(service: MetricsWriterService(sink: metricsSink, journal: journal, requests: metricsRequests,
+                                                 stop: { requestMetrics.finish() }),
                   successTerminationBehavior: .ignore),
             .init(service: coordinator, successTerminationBehavior: .gracefullyShutdownGroup),
         ]

@@ -2,9 +2,9 @@ import Foundation
 import ServiceLifecycle
 
 /// Blocking loops (the intake's, the workers') on threads of their own, as a `Service`: `run()`
-/// starts one thread per name and returns when the coordinator releases them (or the group is
-/// cancelled). The threads report their own end as lifecycle events; the daemon joins them after
-/// the group, so a worker stuck past the shutdown timeout never holds up the exit.
+/// starts one thread per name and returns when the group shuts the service down (or is cancelled).
+/// The threads report their own end as lifecycle events; the daemon joins them after the group, so a
+/// worker stuck past the shutdown timeout never holds up the exit.
 final class ThreadService: Service, @unchecked Sendable {
     let names: [String]
     private let body: @Sendable () -> Void
@@ -26,17 +26,19 @@ final class ThreadService: Service, @unchecked Sendable {
         let threads = names.map { JoinableThread(name: $0, body) }
         lock.withLock { started = threads }
         starting.finish()
-        for await _ in released {}
+        // Ends when the group shuts this service down, in its turn: a service of the group that ends
+        // while another one is being shut down is, to ServiceLifecycle, one that "finished
+        // unexpectedly" — an error logged on every clean stop, and the rest of the group cancelled.
+        await withGracefulShutdownHandler {
+            for await _ in released {}
+        } onGracefulShutdown: { [releasing] in
+            releasing.finish()
+        }
     }
 
     /// Returns once `run()` has started the threads (or the waiting task is cancelled). One waiter.
     func waitUntilStarted() async {
         for await _ in startedSignal {}
-    }
-
-    /// Ends `run()`; the threads go on until their loops see the shutdown.
-    func release() {
-        releasing.finish()
     }
 
     /// The threads `run()` started.

@@ -155,7 +155,7 @@ struct JobRunner: Sendable {
         let report: ProcessReport
         do {
             report = try processor.process(inputs: job.inputs.map(\.path), stackName: outputStack,
-                                                outputDirectory: config.output, names: config.outputs, clock: monotonic)
+                                           outputDirectory: config.output, names: config.outputs, clock: monotonic)
         } catch {
             var kind = error.kind
             if kind == .badInput, inputsChanged(job) || stillBeingWritten(job, log: log) { kind = .inputsChanged }

@@ -65,17 +65,31 @@ import Testing
     @Test func sliceFolderByQuietPeriod() async throws {
         let f = DaemonFixture()
         let processor = TestProcessor()
-        let config = f.configuration { $0.detection.quietSeconds = 1.5; $0.detection.marker = nil }
+        let quiet = 3.0
+        let config = f.configuration { $0.detection.quietSeconds = quiet; $0.detection.marker = nil }
+        // The slices arrive 0.6 s apart, well inside the quiet period. On a loaded machine (the whole
+        // suite on 2 cores) this task's sleep can overrun by seconds — then the folder really was
+        // quiet that long and a job is right; such a step is not checked, and says so.
+        let starved = LockedFlag()
         try await f.serving(config, processor: processor) {
             let folder = (f.drop as NSString).appendingPathComponent("quiet")
             for z in 1...3 {
                 drop(fakeTIFF("z\(z)"), at: "\(folder)/s\(z).tif")
-                try await Task.sleep(for: .milliseconds(700))
-                #expect(try f.journal().allJobs().isEmpty, "slices still arriving")
+                let dropped = Date()
+                try await Task.sleep(for: .milliseconds(600))
+                let jobs = try f.journal().allJobs()
+                if Date().timeIntervalSince(dropped) < quiet - 0.5 {
+                    #expect(jobs.isEmpty, "slices still arriving")
+                } else {
+                    starved.set()
+                    print("sliceFolderByQuietPeriod: the test slept \(Date().timeIntervalSince(dropped)) s for 0.6 s; step \(z) not checked")
+                }
             }
             _ = try await f.jobsWhenSettled(count: 1)
         }
-        #expect(try f.journal().allJobs().first?.inputs.count == 3)
+        if !starved.value {
+            #expect(try f.journal().allJobs().first?.inputs.count == 3)
+        }
     }
 
     @Test func looseFilesByPattern() async throws {

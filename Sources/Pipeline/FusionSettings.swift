@@ -52,8 +52,9 @@ public struct FusionSettings: Codable, Sendable, Equatable {
     /// Slice alignment before fusion.
     public var alignment: AlignmentOptions = AlignmentOptions(model: .none)
     /// With `alignment.fitBreathing`: the daemon fits the breathing on this many of a drop folder's
-    /// stacks, then aligns every later stack with their median (`BreathingCalibration`), no longer
-    /// fitting it; 0 (the default) fits it on every stack. `focusd fuse` and `reprocess` fit per stack.
+    /// stacks (`reprocess` on the archive's first ones), then aligns every later stack with their
+    /// median (`BreathingCalibration`), no longer fitting it; 0 (the default) fits it on every stack.
+    /// `focusd fuse` fits per stack. `calibratingStacks` is the count in effect.
     public var breathingCalibrationStacks: Int = 0
     /// Tiling of model calls (0 = whole image).
     public var tiling: TileOptions = TileOptions(size: 0, overlap: 32)
@@ -255,11 +256,17 @@ public struct FusionSettings: Codable, Sendable, Equatable {
 }
 
 extension FusionSettings {
+    /// How many stacks these settings calibrate the breathing over: `breathingCalibrationStacks` when
+    /// the breathing is fitted at all, else 0.
+    public var calibratingStacks: Int {
+        alignment.fitBreathing ? breathingCalibrationStacks : 0
+    }
+
     /// The settings a stack runs with once its drop folder's breathing is calibrated: the breathing
     /// fixed at `calibration`'s median and no longer fitted (nor calibrated further). Nil while the
     /// calibration has fewer fits than it takes, or when these settings do not calibrate.
     public func calibrated(by calibration: BreathingCalibration) -> FusionSettings? {
-        guard breathingCalibrationStacks > 0, alignment.fitBreathing, let breathing = calibration.breathing else { return nil }
+        guard calibratingStacks > 0, let breathing = calibration.breathing else { return nil }
         var settings = self
         settings.alignment = alignment.calibrated(breathing: breathing)
         settings.breathingCalibrationStacks = 0

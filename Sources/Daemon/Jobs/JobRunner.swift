@@ -139,10 +139,10 @@ struct JobRunner: Sendable {
         //    calibrated breathing once its first stacks have fitted it (`align_calibrate_breathing`).
         var processor = drop.processor
         let calibrationStacks = processor.breathingCalibrationStacks
-        let calibrationProfile = ProfileFingerprint.compute(identity: identity)
+        let profileFingerprint = ProfileFingerprint.compute(identity: identity)
         if calibrationStacks > 0 {
             do {
-                let fits = try journal.breathingFits(drop: job.drop, profile: calibrationProfile, limit: calibrationStacks)
+                let fits = try journal.breathingFits(drop: job.drop, profile: profileFingerprint, limit: calibrationStacks)
                 if let calibrated = processor.calibrated(by: BreathingCalibration(stacks: calibrationStacks, fits: fits)) {
                     processor = calibrated
                 }
@@ -180,7 +180,7 @@ struct JobRunner: Sendable {
         var sidecar = ProvenanceSidecar(jobID: job.id ?? 0, attempt: job.attempts, stackName: job.stack, dropFolder: config.path,
                                         metadataPath: sidecarPath, startTime: startDate, endTime: Date(), succeeded: true, error: nil,
                                         software: software, report: report, fingerprint: fingerprint,
-                                        profileFingerprint: ProfileFingerprint.compute(identity: identity))
+                                        profileFingerprint: profileFingerprint)
         sidecar.license = license
         sidecar.organization = organization
         if let previous, let id = previous.id {
@@ -206,7 +206,7 @@ struct JobRunner: Sendable {
         if let previous { replaced(previous, by: job, log: log) }
         fusedReport = report
         if calibrationStacks > 0, report.breathingCalibration == nil, let fitted = report.fittedBreathing, let id = job.id {
-            recordBreathingFit(fitted, job: id, stack: job.stack, drop: job.drop, profile: calibrationProfile,
+            recordBreathingFit(fitted, job: id, stack: job.stack, drop: job.drop, profile: profileFingerprint,
                                stacks: calibrationStacks, log: log)
         }
         log.info(previous == nil ? "done" : "done; replaced the outputs of an earlier version of the stack", metadata: [

@@ -68,9 +68,7 @@ public struct PipelineProcessor: StackProcessor {
         return ProcessorIdentity(settingsJSON: json, modelSHA256: modelHash)
     }
 
-    public var breathingCalibrationStacks: Int {
-        settings.alignment.fitBreathing ? settings.breathingCalibrationStacks : 0
-    }
+    public var breathingCalibrationStacks: Int { settings.calibratingStacks }
 
     /// This processor with the breathing fixed at `calibration`'s median. Its `identity()` is the
     /// profile's, not the calibrated settings': the dedupe fingerprint names the profile (a stack

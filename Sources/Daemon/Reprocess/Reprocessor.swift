@@ -102,8 +102,8 @@ public struct Reprocessor: Sendable {
     /// aligned is passed over (`note` says so); nil when the profile does not calibrate or the archive
     /// has fewer than N stacks that fit a breathing (then each stack fits its own, as `note` says).
     public func calibrateBreathing(over archive: [ArchiveStack], note: (String) -> Void) throws(ReprocessError) -> BreathingCalibration? {
-        let stacks = settings.breathingCalibrationStacks
-        guard stacks > 0, settings.alignment.fitBreathing else { return nil }
+        let stacks = settings.calibratingStacks
+        guard stacks > 0 else { return nil }
         if let data = FileManager.default.contents(atPath: breathingCalibrationPath),
            let file = try? JSONDecoder().decode(CalibrationFile.self, from: data),
            file.profileFingerprint == profileFingerprint, file.calibration.breathing != nil {
